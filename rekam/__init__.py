@@ -1,0 +1,1 @@
+"""Rekam: KTP-el recording, printing and Suket issuance for an election."""

@@ -1,0 +1,144 @@
+"""Jurisdiction and permissions: the one place that decides what a user may see and change.
+
+Every staff page, API endpoint, admin page and command that acts for a person calls into this
+module. A user belongs to an office; the office's region is the jurisdiction. A province office
+sees every regency/city of its province; a regency/city office only its own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from .models import Role
+
+if TYPE_CHECKING:
+    from rekam.residents.models import Resident
+
+
+class Action(StrEnum):
+    VIEW_RESIDENT = "view_resident"
+    EDIT_RESIDENT = "edit_resident"
+    RECORD_BIOMETRICS = "record_biometrics"
+    IMPORT_REGISTRY = "import_registry"
+    IMPORT_STATUSES = "import_statuses"
+    APPROVE = "approve"
+    MANAGE_USERS = "manage_users"
+    MANAGE_OFFICE = "manage_office"
+    MANAGE_ELECTIONS = "manage_elections"
+    VIEW_REPORTS = "view_reports"
+
+
+_STAFF = {Action.VIEW_RESIDENT, Action.VIEW_REPORTS}
+_OPERATOR = _STAFF | {Action.EDIT_RESIDENT, Action.RECORD_BIOMETRICS}
+_SUPERVISOR = _OPERATOR | {Action.APPROVE}
+_REGENCY_ADMIN = _SUPERVISOR | {
+    Action.IMPORT_REGISTRY, Action.IMPORT_STATUSES, Action.MANAGE_USERS, Action.MANAGE_OFFICE,
+}
+
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.QUEUE_OFFICER: frozenset(_STAFF),
+    Role.OPERATOR: frozenset(_OPERATOR),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.REGENCY_ADMIN: frozenset(_REGENCY_ADMIN),
+    Role.PROVINCE_ADMIN: frozenset(_REGENCY_ADMIN | {Action.MANAGE_ELECTIONS}),
+}
+
+_REFUSALS = {
+    Action.VIEW_RESIDENT: "Anda tidak berwenang melihat data penduduk.",
+    Action.EDIT_RESIDENT: "Anda tidak berwenang mengubah data penduduk.",
+    Action.RECORD_BIOMETRICS: "Anda tidak berwenang mencatat perekaman KTP-el.",
+    Action.IMPORT_REGISTRY: "Hanya admin dinas yang boleh mengimpor data penduduk.",
+    Action.IMPORT_STATUSES: "Hanya admin dinas yang boleh mengimpor status dari SIAK.",
+    Action.APPROVE: "Hanya supervisor yang boleh menyetujui.",
+    Action.MANAGE_USERS: "Hanya admin dinas yang boleh mengelola pengguna.",
+    Action.MANAGE_OFFICE: "Hanya admin dinas yang boleh mengubah pengaturan kantor.",
+    Action.MANAGE_ELECTIONS: "Hanya admin provinsi yang boleh mengatur pemilihan.",
+    Action.VIEW_REPORTS: "Anda tidak berwenang melihat laporan.",
+}
+OUTSIDE_JURISDICTION = "Data ini berada di luar wilayah kerja kantor Anda."
+
+
+def region_scope(user: Any) -> str | None:
+    """The region code that bounds the user's jurisdiction: ``""`` for all, ``None`` for none."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return ""
+    office = getattr(user, "office", None)
+    if office is None or not user.role:
+        return None
+    return str(office.region_id)
+
+
+def in_scope(scope: str | None, region_code: str | None) -> bool:
+    if scope is None:
+        return False
+    if scope == "":
+        return True
+    if not region_code:
+        return False
+    return region_code == scope or region_code.startswith(scope + ".")
+
+
+def can(user: Any, action: Action, region_code: str | None = None) -> bool:
+    """May ``user`` do ``action`` (on something located in ``region_code``, when given)?"""
+    scope = region_scope(user)
+    if scope is None:
+        return False
+    if not user.is_superuser and action not in ROLE_ACTIONS.get(user.role, frozenset()):
+        return False
+    return region_code is None or in_scope(scope, region_code)
+
+
+def require(user: Any, action: Action, region_code: str | None = None) -> None:
+    """Raise :class:`PermissionDenied` with the reason in Indonesian unless :func:`can`."""
+    if can(user, action):
+        if region_code is None or in_scope(region_scope(user), region_code):
+            return
+        raise PermissionDenied(OUTSIDE_JURISDICTION)
+    raise PermissionDenied(_REFUSALS[action])
+
+
+def scope_filter(user: Any, field: str) -> Q:
+    """A filter keeping rows whose region code in ``field`` lies in the user's jurisdiction.
+
+    ``field`` names a regency-or-finer region code (for residents, their regency).
+    """
+    scope = region_scope(user)
+    if scope is None:
+        return Q(pk__in=[])
+    if scope == "":
+        return Q()
+    if scope.count(".") == 1:  # a regency/city: the exact code keeps the index usable
+        return Q(**{field: scope})
+    return Q(**{f"{field}__startswith": scope + "."})
+
+
+def residents_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[Resident]:
+    """Every resident ``user`` may see (and do ``action`` to)."""
+    from rekam.residents.models import Resident
+
+    if not can(user, action):
+        return Resident.objects.none()
+    return Resident.objects.filter(scope_filter(user, "regency_id"))
+
+
+def get_resident_for_user(user: Any, nik: str, action: Action = Action.VIEW_RESIDENT) -> Resident:
+    """The resident with ``nik`` if ``user`` may do ``action`` to them.
+
+    Raises 404 when the resident is outside the user's jurisdiction (so NIKs of other regions
+    cannot be probed) and 403, with the reason, when the user may see but not do ``action``.
+    """
+    from rekam.residents.models import Resident
+
+    try:
+        resident = residents_for(user, Action.VIEW_RESIDENT).get(nik=nik)
+    except Resident.DoesNotExist:
+        raise Http404("Penduduk tidak ditemukan di wilayah kerja Anda.") from None
+    require(user, action, resident.regency_id)
+    return resident

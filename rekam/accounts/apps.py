@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "rekam.accounts"
+    verbose_name = "Kantor dan pengguna"

@@ -1,0 +1,146 @@
+"""Every change to a resident or their KTP-el record goes through these functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from rekam.accounts.access import Action, require
+from rekam.audit.services import audit_record, diff_fields
+
+from .models import RecordEvent, Resident, name_key
+from .states import KtpState, MoveSource, move_source
+
+
+class MoveRefused(Exception):
+    """A move the table forbids or the actor may not make; ``message`` is in Indonesian."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _label(state: str) -> str:
+    return str(KtpState(state).label) if state in KtpState.values else state
+
+
+def check_move(from_state: str, to_state: str, source: str) -> None:
+    """Raise :class:`MoveRefused` unless ``source`` may move a record between these states."""
+    if from_state == to_state:
+        raise MoveRefused(f"Status sudah {_label(to_state)}.")
+    allowed_source = move_source(from_state, to_state)
+    if allowed_source is None:
+        raise MoveRefused(
+            f"Perpindahan status dari {_label(from_state)} ke {_label(to_state)} tidak diizinkan."
+        )
+    if allowed_source != source:
+        who = "kantor pelayanan" if allowed_source == MoveSource.OFFICE else "sistem pusat (SIAK)"
+        raise MoveRefused(
+            f"Perpindahan status dari {_label(from_state)} ke {_label(to_state)} "
+            f"hanya dapat dilakukan oleh {who}."
+        )
+
+
+@transaction.atomic
+def record_move(
+    *,
+    resident: Resident,
+    to_state: str,
+    acting_user: Any = None,
+    source: str = MoveSource.OFFICE,
+    reason: str = "",
+    at: datetime | None = None,
+    actor_label: str = "",
+) -> RecordEvent:
+    """Move ``resident``'s KTP-el record to ``to_state`` or raise :class:`MoveRefused`.
+
+    An office move needs a user allowed to record biometrics for this resident; a central
+    move comes from an import or the simulator (``actor_label`` names it).
+    """
+    if source == MoveSource.OFFICE:
+        require(acting_user, Action.RECORD_BIOMETRICS, resident.regency_id)
+    # Re-read under a row lock so two counters cannot move the same record at once.
+    locked = Resident.objects.select_for_update().only("pk", "ktp_state").get(pk=resident.pk)
+    check_move(locked.ktp_state, to_state, source)
+    at = at or timezone.now()
+    event = RecordEvent.objects.create(
+        resident=resident,
+        from_state=locked.ktp_state,
+        to_state=to_state,
+        at=at,
+        source=source,
+        actor=acting_user if getattr(acting_user, "pk", None) else None,
+        actor_label=actor_label or (acting_user.get_username() if acting_user else ""),
+        reason=reason[:300],
+    )
+    Resident.objects.filter(pk=resident.pk).update(ktp_state=to_state, ktp_state_at=at)
+    resident.ktp_state, resident.ktp_state_at = to_state, at
+    return event
+
+
+# Fields staff may correct on the resident page (the NIK never changes: it identifies).
+EDITABLE_FIELDS = (
+    "kk_number", "name", "birth_place", "birth_date", "sex", "religion", "marital_status",
+    "occupation", "citizenship", "village", "rt", "rw", "street", "phone",
+)
+
+
+@dataclass
+class ResidentChange:
+    resident: Resident
+    changes: dict[str, list[Any]]
+
+
+@transaction.atomic
+def resident_update(
+    *, resident: Resident, acting_user: Any, reason: str = "", **values: Any
+) -> ResidentChange:
+    """Change a resident's data and write who changed what, with old and new values."""
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    require(acting_user, Action.EDIT_RESIDENT, resident.regency_id)
+    if "village" in values:
+        require(acting_user, Action.EDIT_RESIDENT, values["village"].parent.parent_id)
+    before = {f: getattr(resident, f) for f in values}
+    changes = diff_fields(before, values)
+    if not changes:
+        return ResidentChange(resident, {})
+    for field, value in values.items():
+        setattr(resident, field, value)
+    if "name" in values:
+        resident.name_key = name_key(resident.name)
+    if "village" in values:
+        resident.regency_id = values["village"].parent.parent_id
+    resident.save()
+    audit_record(
+        acting_user=acting_user, action="resident.update", obj=resident, changes=changes,
+        reason=reason,
+    )
+    return ResidentChange(resident, changes)
+
+
+@transaction.atomic
+def resident_set_whatsapp_consent(
+    *, resident: Resident, consent: bool, source: str, acting_user: Any = None
+) -> None:
+    """Record a resident's WhatsApp consent (or its withdrawal) with its source and date."""
+    if acting_user is not None:
+        require(acting_user, Action.EDIT_RESIDENT, resident.regency_id)
+    if resident.whatsapp_consent == consent:
+        return
+    old = resident.whatsapp_consent
+    resident.whatsapp_consent = consent
+    resident.whatsapp_consent_at = timezone.now()
+    resident.whatsapp_consent_source = source[:60]
+    resident.save(update_fields=["whatsapp_consent", "whatsapp_consent_at",
+                                 "whatsapp_consent_source", "updated_at"])
+    audit_record(
+        acting_user=acting_user, action="resident.whatsapp_consent", obj=resident,
+        changes={"whatsapp_consent": [old, consent]}, reason=source,
+        actor_label="" if acting_user else source,
+    )

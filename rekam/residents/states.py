@@ -1,0 +1,77 @@
+"""KTP-el record states (as the central system SIAK reports them) and the allowed moves.
+
+The table below is the only source of truth for which move is allowed and who may make it:
+the office (biometric capture, re-recording after a failure, printing) or the central system
+(everything between sending and print-ready). Services, imports, the simulator and templates
+all read it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class KtpState(models.TextChoices):
+    BELUM_REKAM = "BELUM_REKAM", _("Not recorded")
+    BIO_CAPTURED = "BIO_CAPTURED", _("Biometrics captured")
+    SENT_FOR_ENROLLMENT = "SENT_FOR_ENROLLMENT", _("Sent to the data centre")
+    RECEIVED_AT_CENTRAL = "RECEIVED_AT_CENTRAL", _("Deduplication running")
+    ENROLL_FAILURE = "ENROLL_FAILURE", _("Enrolment failed: record again")
+    SEARCH_FAILURE = "SEARCH_FAILURE", _("Search failed: record again")
+    ADJUDICATE_RECORD = "ADJUDICATE_RECORD", _("Awaiting adjudication")
+    DUPLICATE_RECORD = "DUPLICATE_RECORD", _("Duplicate record")
+    PRINT_READY_RECORD = "PRINT_READY_RECORD", _("Print ready (PRR)")
+    CARD_PRINTED = "CARD_PRINTED", _("Card printed")
+
+
+class MoveSource(models.TextChoices):
+    OFFICE = "office", _("Office")
+    CENTRAL = "central", _("Central system (SIAK)")
+
+
+S = KtpState
+O, C = MoveSource.OFFICE, MoveSource.CENTRAL
+
+# from state -> {to state: who may make the move}. The central system reports snapshots, so
+# it may skip states it passed through between two exports (e.g. SENT -> PRR).
+ALLOWED_MOVES: dict[str, dict[str, str]] = {
+    S.BELUM_REKAM: {S.BIO_CAPTURED: O},
+    S.BIO_CAPTURED: {
+        S.SENT_FOR_ENROLLMENT: C, S.RECEIVED_AT_CENTRAL: C, S.ENROLL_FAILURE: C,
+        S.SEARCH_FAILURE: C, S.ADJUDICATE_RECORD: C, S.DUPLICATE_RECORD: C,
+        S.PRINT_READY_RECORD: C,
+    },
+    S.SENT_FOR_ENROLLMENT: {
+        S.RECEIVED_AT_CENTRAL: C, S.ENROLL_FAILURE: C, S.SEARCH_FAILURE: C,
+        S.ADJUDICATE_RECORD: C, S.DUPLICATE_RECORD: C, S.PRINT_READY_RECORD: C,
+    },
+    S.RECEIVED_AT_CENTRAL: {
+        S.ENROLL_FAILURE: C, S.SEARCH_FAILURE: C, S.ADJUDICATE_RECORD: C,
+        S.DUPLICATE_RECORD: C, S.PRINT_READY_RECORD: C,
+    },
+    S.ENROLL_FAILURE: {S.BIO_CAPTURED: O},
+    S.SEARCH_FAILURE: {S.BIO_CAPTURED: O},
+    S.ADJUDICATE_RECORD: {S.PRINT_READY_RECORD: C, S.DUPLICATE_RECORD: C},
+    S.DUPLICATE_RECORD: {S.PRINT_READY_RECORD: C},
+    S.PRINT_READY_RECORD: {S.CARD_PRINTED: O},
+    S.CARD_PRINTED: {},
+}
+
+# States in which biometrics exist (a Suket may be considered; see the Suket rules).
+RECORDED_STATES = frozenset(set(KtpState.values) - {S.BELUM_REKAM})
+# Recorded but waiting on the central system.
+AWAITING_CENTRAL_STATES = frozenset(
+    {S.BIO_CAPTURED, S.SENT_FOR_ENROLLMENT, S.RECEIVED_AT_CENTRAL, S.ADJUDICATE_RECORD}
+)
+NEEDS_RECORDING_AGAIN = frozenset({S.ENROLL_FAILURE, S.SEARCH_FAILURE})
+
+
+def move_source(from_state: str, to_state: str) -> str | None:
+    """Who may move a record from ``from_state`` to ``to_state``, or None if nobody may."""
+    return ALLOWED_MOVES.get(from_state, {}).get(to_state)
+
+
+def office_moves(from_state: str) -> list[str]:
+    """The moves an office may make from ``from_state`` (for buttons on the resident page)."""
+    return [to for to, src in ALLOWED_MOVES.get(from_state, {}).items() if src == O]

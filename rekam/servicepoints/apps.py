@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ServicePointsConfig(AppConfig):
+    name = "rekam.servicepoints"
+    verbose_name = "Tempat pelayanan"

@@ -1,0 +1,70 @@
+"""Shared fixtures: Lampung's regions, its offices, and named personas for each role.
+
+Personas: ``province_admin`` (Provinsi Lampung); ``bdl_admin``, ``bdl_supervisor``,
+``bdl_operator``, ``bdl_queue`` (Kota Bandar Lampung, 18.71); ``lamsel_operator``
+(Kabupaten Lampung Selatan, 18.01): the persona from another regency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from rekam.accounts.models import Office, Role, User
+from rekam.accounts.services import offices_ensure_for_province, user_create
+from rekam.regions.loader import load_province
+from rekam.regions.models import Region
+
+PASSWORD = "uji-rahasia-123"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the regions once into the test database; ordinary tests roll back over them."""
+    with django_db_blocker.unblock():
+        load_province(Path(settings.REGION_DATA_DIR) / "lampung")
+
+
+@pytest.fixture
+def lampung(db) -> Region:
+    """Lampung's regions, loaded once per database (transactional tests flush them)."""
+    if not Region.objects.filter(code="18").exists():
+        load_province(Path(settings.REGION_DATA_DIR) / "lampung")
+    return Region.objects.get(code="18")
+
+
+@dataclass
+class Personas:
+    province_office: Office
+    bdl_office: Office
+    lamsel_office: Office
+    province_admin: User
+    bdl_admin: User
+    bdl_supervisor: User
+    bdl_operator: User
+    bdl_queue: User
+    lamsel_operator: User
+
+
+@pytest.fixture
+def personas(lampung) -> Personas:
+    offices = {o.code: o for o in offices_ensure_for_province(province_code="18")}
+
+    def make(username: str, role: str, office_code: str) -> User:
+        return user_create(username=username, password=PASSWORD, role=role,
+                           office=offices[office_code])
+
+    return Personas(
+        province_office=offices["18"],
+        bdl_office=offices["18.71"],
+        lamsel_office=offices["18.01"],
+        province_admin=make("prov_admin", Role.PROVINCE_ADMIN, "18"),
+        bdl_admin=make("bdl_admin", Role.REGENCY_ADMIN, "18.71"),
+        bdl_supervisor=make("bdl_supervisor", Role.SUPERVISOR, "18.71"),
+        bdl_operator=make("bdl_operator", Role.OPERATOR, "18.71"),
+        bdl_queue=make("bdl_queue", Role.QUEUE_OFFICER, "18.71"),
+        lamsel_operator=make("lamsel_operator", Role.OPERATOR, "18.01"),
+    )
