@@ -28,6 +28,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_province(Path(settings.REGION_DATA_DIR) / "lampung")
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def lampung(db) -> Region:
     """Lampung's regions, loaded once per database (transactional tests flush them)."""
