@@ -49,7 +49,9 @@ CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if
 DATA_DIR = Path(env_str("REKAM_DATA_DIR", str(PROJECT_DIR / "var")))
 # Region and election data shipped with the project (see data/regions/*/SOURCES.md).
 REGION_DATA_DIR = Path(env_str("REKAM_REGION_DATA_DIR", str(PROJECT_DIR / "data" / "regions")))
-ELECTION_DATA_DIR = Path(env_str("REKAM_ELECTION_DATA_DIR", str(PROJECT_DIR / "data" / "elections")))
+ELECTION_DATA_DIR = Path(
+    env_str("REKAM_ELECTION_DATA_DIR", str(PROJECT_DIR / "data" / "elections"))
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -119,9 +121,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rekam_cache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "rekam_cache",
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"

@@ -59,8 +59,9 @@ def personas(lampung) -> Personas:
     offices = {o.code: o for o in offices_ensure_for_province(province_code="18")}
 
     def make(username: str, role: str, office_code: str) -> User:
-        return user_create(username=username, password=PASSWORD, role=role,
-                           office=offices[office_code])
+        return user_create(
+            username=username, password=PASSWORD, role=role, office=offices[office_code]
+        )
 
     return Personas(
         province_office=offices["18"],

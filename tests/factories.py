@@ -32,6 +32,6 @@ def make_resident(
         birth_date=birth_date,
         sex=sex,
         village=village,
-        regency_id=district.parent_id,
+        regency_id=str(district.parent_id),
         **fields,
     )

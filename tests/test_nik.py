@@ -46,7 +46,9 @@ def test_it_rejects_bad_niks_with_a_reason(raw, code):
     assert err.value.message
 
 
-@pytest.mark.parametrize("raw", ["'1871011705900001", "1871 0117 0590 0001", "18.71.01.170590.0001"])
+@pytest.mark.parametrize(
+    "raw", ["'1871011705900001", "1871 0117 0590 0001", "18.71.01.170590.0001"]
+)
 def test_it_cleans_spaces_dots_and_apostrophes(raw):
     assert parse_nik(raw).nik == "1871011705900001"
 
@@ -57,7 +59,9 @@ def test_an_unknown_kecamatan_is_only_a_warning():
 
 
 def test_the_birth_date_on_record_resolves_the_century():
-    assert parse_nik("1871011705200001", birth_date=date(1920, 5, 17)).birth_date == date(1920, 5, 17)
+    assert parse_nik("1871011705200001", birth_date=date(1920, 5, 17)).birth_date == date(
+        1920, 5, 17
+    )
     assert parse_nik("1871011705200001", today=date(2026, 1, 1)).birth_date == date(2020, 5, 17)
 
 

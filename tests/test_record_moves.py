@@ -14,11 +14,16 @@ def test_every_state_has_a_row_in_the_table():
 
 def test_an_operator_records_biometrics_and_an_event_is_written(personas):
     r = make_resident()
-    event = record_move(resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator)
+    event = record_move(
+        resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator
+    )
     r.refresh_from_db()
     assert r.ktp_state == KtpState.BIO_CAPTURED
     assert (event.from_state, event.to_state, event.actor) == (
-        KtpState.BELUM_REKAM, KtpState.BIO_CAPTURED, personas.bdl_operator)
+        KtpState.BELUM_REKAM,
+        KtpState.BIO_CAPTURED,
+        personas.bdl_operator,
+    )
 
 
 def test_a_forbidden_move_is_refused_and_nothing_changes(personas):
@@ -33,22 +38,28 @@ def test_a_forbidden_move_is_refused_and_nothing_changes(personas):
 def test_an_office_cannot_make_a_central_move(personas):
     r = make_resident(ktp_state=KtpState.BIO_CAPTURED)
     with pytest.raises(MoveRefused, match="sistem pusat"):
-        record_move(resident=r, to_state=KtpState.PRINT_READY_RECORD,
-                    acting_user=personas.bdl_operator)
+        record_move(
+            resident=r, to_state=KtpState.PRINT_READY_RECORD, acting_user=personas.bdl_operator
+        )
 
 
 def test_the_central_system_moves_without_a_user(personas):
     r = make_resident(ktp_state=KtpState.BIO_CAPTURED)
-    record_move(resident=r, to_state=KtpState.PRINT_READY_RECORD, source=MoveSource.CENTRAL,
-                actor_label="siak-export.csv")
+    record_move(
+        resident=r,
+        to_state=KtpState.PRINT_READY_RECORD,
+        source=MoveSource.CENTRAL,
+        actor_label="siak-export.csv",
+    )
     assert r.ktp_state == KtpState.PRINT_READY_RECORD
 
 
 def test_an_operator_of_another_regency_is_refused(personas):
     r = make_resident()
     with pytest.raises(PermissionDenied):
-        record_move(resident=r, to_state=KtpState.BIO_CAPTURED,
-                    acting_user=personas.lamsel_operator)
+        record_move(
+            resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=personas.lamsel_operator
+        )
 
 
 def test_a_queue_officer_may_not_record(personas):

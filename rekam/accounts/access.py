@@ -37,7 +37,10 @@ _STAFF = {Action.VIEW_RESIDENT, Action.VIEW_REPORTS}
 _OPERATOR = _STAFF | {Action.EDIT_RESIDENT, Action.RECORD_BIOMETRICS}
 _SUPERVISOR = _OPERATOR | {Action.APPROVE}
 _REGENCY_ADMIN = _SUPERVISOR | {
-    Action.IMPORT_REGISTRY, Action.IMPORT_STATUSES, Action.MANAGE_USERS, Action.MANAGE_OFFICE,
+    Action.IMPORT_REGISTRY,
+    Action.IMPORT_STATUSES,
+    Action.MANAGE_USERS,
+    Action.MANAGE_OFFICE,
 }
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -105,9 +108,8 @@ def require(user: Any, action: Action, region_code: str | None = None) -> None:
 
 
 def scope_filter(user: Any, field: str) -> Q:
-    """A filter keeping rows whose region code in ``field`` lies in the user's jurisdiction.
-
-    ``field`` names a regency-or-finer region code (for residents, their regency).
+    """A filter keeping rows whose region (``field``, a path to a Region foreign key of
+    regency level or finer, e.g. ``"regency"``) lies in the user's jurisdiction.
     """
     scope = region_scope(user)
     if scope is None:
@@ -116,7 +118,7 @@ def scope_filter(user: Any, field: str) -> Q:
         return Q()
     if scope.count(".") == 1:  # a regency/city: the exact code keeps the index usable
         return Q(**{field: scope})
-    return Q(**{f"{field}__startswith": scope + "."})
+    return Q(**{f"{field}__code__startswith": scope + "."})
 
 
 def residents_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[Resident]:
@@ -125,7 +127,7 @@ def residents_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[
 
     if not can(user, action):
         return Resident.objects.none()
-    return Resident.objects.filter(scope_filter(user, "regency_id"))
+    return Resident.objects.filter(scope_filter(user, "regency"))
 
 
 def get_resident_for_user(user: Any, nik: str, action: Action = Action.VIEW_RESIDENT) -> Resident:

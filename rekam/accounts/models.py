@@ -59,7 +59,10 @@ class User(AbstractUser):
         Office, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
     service_point = models.ForeignKey(
-        "servicepoints.ServicePoint", null=True, blank=True, on_delete=models.SET_NULL,
+        "servicepoints.ServicePoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="staff",
     )
 

@@ -65,11 +65,19 @@ def user_create(
     if role not in ROLES_BY_OFFICE_KIND[Office.Kind(office.kind)]:
         raise ValueError(f"role {role} does not belong in a {office.kind} office")
     user = User.objects.create_user(
-        username=username, password=password, role=role, office=office,
-        first_name=first_name, last_name=last_name, is_staff=True, **extra,
+        username=username,
+        password=password,
+        role=role,
+        office=office,
+        first_name=first_name,
+        last_name=last_name,
+        is_staff=True,
+        **extra,
     )
     audit_record(
-        acting_user=acting_user, action="user.create", obj=user,
+        acting_user=acting_user,
+        action="user.create",
+        obj=user,
         changes={"role": [None, role], "office": [None, office.code]},
     )
     return user

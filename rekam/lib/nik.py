@@ -132,7 +132,8 @@ def parse_nik(
     else:
         raise NikError(
             "day",
-            f"tanggal lahir pada NIK harus 01-31 (laki-laki) atau 41-71 (perempuan), bukan {nik[6:8]}",
+            "tanggal lahir pada NIK harus 01-31 (laki-laki) atau 41-71 (perempuan), "
+            f"bukan {nik[6:8]}",
         )
     if serial == 0:
         raise NikError("serial", "nomor urut NIK tidak boleh 0000")
@@ -151,7 +152,8 @@ def parse_nik(
             year = other  # 29 February of a year only one century makes a leap year
         else:
             raise NikError(
-                "date", f"tanggal lahir pada NIK tidak ada di kalender ({day:02d}-{month:02d}-{yy:02d})"
+                "date",
+                f"tanggal lahir pada NIK tidak ada di kalender ({day:02d}-{month:02d}-{yy:02d})",
             )
     nik_birth = date(year, month, day)
     if known_districts is not None and nik[:6] not in known_districts:
@@ -197,4 +199,5 @@ def clean_kk(raw: object) -> str:
 def make_nik(district_code: str, birth: date, sex: str, serial: int) -> str:
     """Compose a NIK (used by the demo's synthetic population and tests)."""
     day = birth.day + (40 if sex == "P" else 0)
-    return f"{district_code.replace('.', '')}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
+    region = district_code.replace(".", "")
+    return f"{region}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"

@@ -60,33 +60,52 @@ def load_province(folder: Path) -> LoadResult:
     regions: list[Region] = []
     for r in _rows(province_file):
         regions.append(
-            Region(code=r["code"], level=Level.PROVINCE, name=r["name"],
-                   population=population.get(r["code"]))
+            Region(
+                code=r["code"],
+                level=Level.PROVINCE,
+                name=r["name"],
+                population=population.get(r["code"]),
+            )
         )
         result.provinces += 1
     for r in _rows(_one(folder, "_regencies.csv")):  # type: ignore[arg-type]
         regions.append(
             Region(
-                code=r["code"], level=Level.REGENCY, parent_id=r["code"][:2], name=r["name"],
-                kind=r.get("type", ""), official_name=r.get("official_name", ""),
-                lat=_float(r.get("lat")), lon=_float(r.get("lon")),
-                area_km2=_float(r.get("area_km2")), population=population.get(r["code"]),
+                code=r["code"],
+                level=Level.REGENCY,
+                parent_id=r["code"][:2],
+                name=r["name"],
+                kind=r.get("type", ""),
+                official_name=r.get("official_name", ""),
+                lat=_float(r.get("lat")),
+                lon=_float(r.get("lon")),
+                area_km2=_float(r.get("area_km2")),
+                population=population.get(r["code"]),
             )
         )
         result.regencies += 1
     for r in _rows(_one(folder, "_districts.csv")):  # type: ignore[arg-type]
         regions.append(
             Region(
-                code=r["code"], level=Level.DISTRICT, parent_id=r["regency_code"], name=r["name"],
-                lat=_float(r.get("lat")), lon=_float(r.get("lon")),
+                code=r["code"],
+                level=Level.DISTRICT,
+                parent_id=r["regency_code"],
+                name=r["name"],
+                lat=_float(r.get("lat")),
+                lon=_float(r.get("lon")),
             )
         )
         result.districts += 1
     for r in _rows(_one(folder, "_villages.csv")):  # type: ignore[arg-type]
         regions.append(
             Region(
-                code=r["code"], level=Level.VILLAGE, parent_id=r["district_code"], name=r["name"],
-                kind=r.get("type", ""), lat=_float(r.get("lat")), lon=_float(r.get("lon")),
+                code=r["code"],
+                level=Level.VILLAGE,
+                parent_id=r["district_code"],
+                name=r["name"],
+                kind=r.get("type", ""),
+                lat=_float(r.get("lat")),
+                lon=_float(r.get("lon")),
             )
         )
         result.villages += 1
@@ -96,8 +115,17 @@ def load_province(folder: Path) -> LoadResult:
         batch_size=500,
         update_conflicts=True,
         unique_fields=["code"],
-        update_fields=["level", "parent", "name", "kind", "official_name", "lat", "lon",
-                       "area_km2", "population"],
+        update_fields=[
+            "level",
+            "parent",
+            "name",
+            "kind",
+            "official_name",
+            "lat",
+            "lon",
+            "area_km2",
+            "population",
+        ],
     )
     for suffix in ("_regencies.geojson", "_districts.geojson"):
         geo = _one(folder, suffix, required=False)

@@ -64,3 +64,6 @@ class Boundary(models.Model):
     class Meta:
         verbose_name = _("boundary")
         verbose_name_plural = _("boundaries")
+
+    def __str__(self) -> str:
+        return str(self.region_id)

@@ -13,7 +13,7 @@ from rekam.accounts.access import Action, require
 from rekam.audit.services import audit_record, diff_fields
 
 from .models import RecordEvent, Resident, name_key
-from .states import KtpState, MoveSource, move_source
+from .states import KtpState, MoveSource, move_sources
 
 
 class MoveRefused(Exception):
@@ -32,13 +32,13 @@ def check_move(from_state: str, to_state: str, source: str) -> None:
     """Raise :class:`MoveRefused` unless ``source`` may move a record between these states."""
     if from_state == to_state:
         raise MoveRefused(f"Status sudah {_label(to_state)}.")
-    allowed_source = move_source(from_state, to_state)
-    if allowed_source is None:
+    allowed = move_sources(from_state, to_state)
+    if not allowed:
         raise MoveRefused(
             f"Perpindahan status dari {_label(from_state)} ke {_label(to_state)} tidak diizinkan."
         )
-    if allowed_source != source:
-        who = "kantor pelayanan" if allowed_source == MoveSource.OFFICE else "sistem pusat (SIAK)"
+    if source not in allowed:
+        who = "kantor pelayanan" if MoveSource.OFFICE in allowed else "sistem pusat (SIAK)"
         raise MoveRefused(
             f"Perpindahan status dari {_label(from_state)} ke {_label(to_state)} "
             f"hanya dapat dilakukan oleh {who}."
@@ -84,8 +84,20 @@ def record_move(
 
 # Fields staff may correct on the resident page (the NIK never changes: it identifies).
 EDITABLE_FIELDS = (
-    "kk_number", "name", "birth_place", "birth_date", "sex", "religion", "marital_status",
-    "occupation", "citizenship", "village", "rt", "rw", "street", "phone",
+    "kk_number",
+    "name",
+    "birth_place",
+    "birth_date",
+    "sex",
+    "religion",
+    "marital_status",
+    "occupation",
+    "citizenship",
+    "village",
+    "rt",
+    "rw",
+    "street",
+    "phone",
 )
 
 
@@ -118,7 +130,10 @@ def resident_update(
         resident.regency_id = values["village"].parent.parent_id
     resident.save()
     audit_record(
-        acting_user=acting_user, action="resident.update", obj=resident, changes=changes,
+        acting_user=acting_user,
+        action="resident.update",
+        obj=resident,
+        changes=changes,
         reason=reason,
     )
     return ResidentChange(resident, changes)
@@ -137,10 +152,19 @@ def resident_set_whatsapp_consent(
     resident.whatsapp_consent = consent
     resident.whatsapp_consent_at = timezone.now()
     resident.whatsapp_consent_source = source[:60]
-    resident.save(update_fields=["whatsapp_consent", "whatsapp_consent_at",
-                                 "whatsapp_consent_source", "updated_at"])
+    resident.save(
+        update_fields=[
+            "whatsapp_consent",
+            "whatsapp_consent_at",
+            "whatsapp_consent_source",
+            "updated_at",
+        ]
+    )
     audit_record(
-        acting_user=acting_user, action="resident.whatsapp_consent", obj=resident,
-        changes={"whatsapp_consent": [old, consent]}, reason=source,
+        acting_user=acting_user,
+        action="resident.whatsapp_consent",
+        obj=resident,
+        changes={"whatsapp_consent": [old, consent]},
+        reason=source,
         actor_label="" if acting_user else source,
     )

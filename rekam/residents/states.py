@@ -31,30 +31,44 @@ class MoveSource(models.TextChoices):
 
 
 S = KtpState
-O, C = MoveSource.OFFICE, MoveSource.CENTRAL
+OFF = frozenset({MoveSource.OFFICE})
+CEN = frozenset({MoveSource.CENTRAL})
+# A card printed at another office reaches us from the central system.
+ANY = OFF | CEN
 
 # from state -> {to state: who may make the move}. The central system reports snapshots, so
 # it may skip states it passed through between two exports (e.g. SENT -> PRR).
-ALLOWED_MOVES: dict[str, dict[str, str]] = {
-    S.BELUM_REKAM: {S.BIO_CAPTURED: O},
+ALLOWED_MOVES: dict[str, dict[str, frozenset[str]]] = {
+    S.BELUM_REKAM: {S.BIO_CAPTURED: OFF},
     S.BIO_CAPTURED: {
-        S.SENT_FOR_ENROLLMENT: C, S.RECEIVED_AT_CENTRAL: C, S.ENROLL_FAILURE: C,
-        S.SEARCH_FAILURE: C, S.ADJUDICATE_RECORD: C, S.DUPLICATE_RECORD: C,
-        S.PRINT_READY_RECORD: C,
+        S.SENT_FOR_ENROLLMENT: CEN,
+        S.RECEIVED_AT_CENTRAL: CEN,
+        S.ENROLL_FAILURE: CEN,
+        S.SEARCH_FAILURE: CEN,
+        S.ADJUDICATE_RECORD: CEN,
+        S.DUPLICATE_RECORD: CEN,
+        S.PRINT_READY_RECORD: CEN,
     },
     S.SENT_FOR_ENROLLMENT: {
-        S.RECEIVED_AT_CENTRAL: C, S.ENROLL_FAILURE: C, S.SEARCH_FAILURE: C,
-        S.ADJUDICATE_RECORD: C, S.DUPLICATE_RECORD: C, S.PRINT_READY_RECORD: C,
+        S.RECEIVED_AT_CENTRAL: CEN,
+        S.ENROLL_FAILURE: CEN,
+        S.SEARCH_FAILURE: CEN,
+        S.ADJUDICATE_RECORD: CEN,
+        S.DUPLICATE_RECORD: CEN,
+        S.PRINT_READY_RECORD: CEN,
     },
     S.RECEIVED_AT_CENTRAL: {
-        S.ENROLL_FAILURE: C, S.SEARCH_FAILURE: C, S.ADJUDICATE_RECORD: C,
-        S.DUPLICATE_RECORD: C, S.PRINT_READY_RECORD: C,
+        S.ENROLL_FAILURE: CEN,
+        S.SEARCH_FAILURE: CEN,
+        S.ADJUDICATE_RECORD: CEN,
+        S.DUPLICATE_RECORD: CEN,
+        S.PRINT_READY_RECORD: CEN,
     },
-    S.ENROLL_FAILURE: {S.BIO_CAPTURED: O},
-    S.SEARCH_FAILURE: {S.BIO_CAPTURED: O},
-    S.ADJUDICATE_RECORD: {S.PRINT_READY_RECORD: C, S.DUPLICATE_RECORD: C},
-    S.DUPLICATE_RECORD: {S.PRINT_READY_RECORD: C},
-    S.PRINT_READY_RECORD: {S.CARD_PRINTED: O},
+    S.ENROLL_FAILURE: {S.BIO_CAPTURED: OFF},
+    S.SEARCH_FAILURE: {S.BIO_CAPTURED: OFF},
+    S.ADJUDICATE_RECORD: {S.PRINT_READY_RECORD: CEN, S.DUPLICATE_RECORD: CEN},
+    S.DUPLICATE_RECORD: {S.PRINT_READY_RECORD: CEN},
+    S.PRINT_READY_RECORD: {S.CARD_PRINTED: ANY},
     S.CARD_PRINTED: {},
 }
 
@@ -67,11 +81,11 @@ AWAITING_CENTRAL_STATES = frozenset(
 NEEDS_RECORDING_AGAIN = frozenset({S.ENROLL_FAILURE, S.SEARCH_FAILURE})
 
 
-def move_source(from_state: str, to_state: str) -> str | None:
-    """Who may move a record from ``from_state`` to ``to_state``, or None if nobody may."""
-    return ALLOWED_MOVES.get(from_state, {}).get(to_state)
+def move_sources(from_state: str, to_state: str) -> frozenset[str]:
+    """Who may move a record from ``from_state`` to ``to_state`` (empty: nobody may)."""
+    return ALLOWED_MOVES.get(from_state, {}).get(to_state, frozenset())
 
 
 def office_moves(from_state: str) -> list[str]:
     """The moves an office may make from ``from_state`` (for buttons on the resident page)."""
-    return [to for to, src in ALLOWED_MOVES.get(from_state, {}).items() if src == O]
+    return [to for to, src in ALLOWED_MOVES.get(from_state, {}).items() if MoveSource.OFFICE in src]

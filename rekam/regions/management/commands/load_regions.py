@@ -11,7 +11,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "folders", nargs="*",
+            "folders",
+            nargs="*",
             help="province data folders (default: every folder under data/regions)",
         )
 
@@ -26,5 +27,6 @@ class Command(BaseCommand):
                 raise CommandError(f"{folder}: {exc}") from exc
             self.stdout.write(
                 f"{folder.name}: {r.provinces} provinsi, {r.regencies} kabupaten/kota, "
-                f"{r.districts} kecamatan, {r.villages} desa/kelurahan, {r.boundaries} batas wilayah"
+                f"{r.districts} kecamatan, {r.villages} desa/kelurahan, "
+                f"{r.boundaries} batas wilayah"
             )
