@@ -67,13 +67,17 @@ INSTALLED_APPS = [
     "rekam.residents",
     "rekam.elections",
     "rekam.servicepoints",
+    "rekam.suket",
     "rekam.web",
+    "rekam.notifications",
+    "rekam.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "rekam.web.middleware.IgnoreBrowserLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -169,3 +173,77 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# Notifications
+# "file" (the embedded default) writes every WhatsApp, SMS and e-mail message to a file under
+# DATA_DIR/outbox and shows it on the staff "sent messages" page; "live" sends through the
+# WhatsApp Cloud API, the SMS gateway and the e-mail backend below. Letters are local either way.
+NOTIFICATIONS_BACKEND = env_str("NOTIFICATIONS_BACKEND", "file")
+NOTIFICATIONS_OUTBOX_DIR = DATA_DIR / "outbox"
+NOTIFICATIONS_LETTER_DIR = DATA_DIR / "letters"
+# Fallback order when the caller names none.
+NOTIFICATIONS_DEFAULT_CHANNELS = env_str(
+    "NOTIFICATIONS_DEFAULT_CHANNELS", "whatsapp,sms,email,letter"
+)
+# Hand each message to the task backend (django.tasks) as soon as its transaction commits; the
+# ``send_messages`` worker picks up whatever that did not finish (or everything, when off).
+# With Django's default immediate backend the committing process sends it itself: right for
+# the file backend, while live deployments with workers turn this off or use a queued backend.
+NOTIFICATIONS_SEND_ON_COMMIT = env_bool("NOTIFICATIONS_SEND_ON_COMMIT", True)
+NOTIFICATIONS_HTTP_TIMEOUT_MS = env_int("NOTIFICATIONS_HTTP_TIMEOUT_MS", 10_000)
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 6)  # per channel
+NOTIFICATIONS_BACKOFF_BASE_MS = env_int("NOTIFICATIONS_BACKOFF_BASE_MS", 2_000)
+NOTIFICATIONS_BACKOFF_MAX_MS = env_int("NOTIFICATIONS_BACKOFF_MAX_MS", 600_000)
+# A claimed message whose worker went silent this long is claimed again; it must exceed the
+# time one message can take (every channel's timeout together, WhatsApp's twice: upload, send).
+NOTIFICATIONS_LEASE_SECONDS = env_int("NOTIFICATIONS_LEASE_SECONDS", 120)
+NOTIFICATIONS_WORKER_BATCH = env_int("NOTIFICATIONS_WORKER_BATCH", 20)
+NOTIFICATIONS_WORKER_POLL_MS = env_int("NOTIFICATIONS_WORKER_POLL_MS", 1_000)
+NOTIFICATIONS_WORKER_MAX_SECONDS = env_int("NOTIFICATIONS_WORKER_MAX_SECONDS", 3_600)
+NOTIFICATIONS_WHATSAPP_BASE_URL = env_str(
+    "NOTIFICATIONS_WHATSAPP_BASE_URL", "https://graph.facebook.com"
+)
+NOTIFICATIONS_WHATSAPP_API_VERSION = env_str("NOTIFICATIONS_WHATSAPP_API_VERSION", "v23.0")
+NOTIFICATIONS_WHATSAPP_PHONE_NUMBER_ID = env_str("NOTIFICATIONS_WHATSAPP_PHONE_NUMBER_ID")
+NOTIFICATIONS_WHATSAPP_TOKEN = env_str("NOTIFICATIONS_WHATSAPP_TOKEN")
+NOTIFICATIONS_WHATSAPP_APP_SECRET = env_str("NOTIFICATIONS_WHATSAPP_APP_SECRET")
+NOTIFICATIONS_WHATSAPP_VERIFY_TOKEN = env_str("NOTIFICATIONS_WHATSAPP_VERIFY_TOKEN")
+# Approved template names where they differ from the message families' defaults:
+# "suket_issued=disdukcapil_suket_v2,invitation=undangan_rekam".
+NOTIFICATIONS_WHATSAPP_TEMPLATES = env_str("NOTIFICATIONS_WHATSAPP_TEMPLATES")
+NOTIFICATIONS_WHATSAPP_RATE = env_int("NOTIFICATIONS_WHATSAPP_RATE", 80)  # messages/s, 0: none
+NOTIFICATIONS_SMS_URL = env_str("NOTIFICATIONS_SMS_URL")
+# The Authorization header's value, e.g. "Bearer abc" or "Basic dXNlcjpwYXNz".
+NOTIFICATIONS_SMS_AUTH = env_str("NOTIFICATIONS_SMS_AUTH")
+NOTIFICATIONS_SMS_BODY = env_str("NOTIFICATIONS_SMS_BODY", "json")  # "json" or "form"
+# Our field = the gateway's field name, for the recipient, the text and the sender.
+NOTIFICATIONS_SMS_FIELDS = env_str("NOTIFICATIONS_SMS_FIELDS", "to=to,text=text,sender=from")
+NOTIFICATIONS_SMS_SENDER = env_str("NOTIFICATIONS_SMS_SENDER", "DUKCAPIL")
+NOTIFICATIONS_SMS_ID_FIELD = env_str("NOTIFICATIONS_SMS_ID_FIELD", "id")
+# Header carrying the message's idempotency key; empty when the gateway has none.
+NOTIFICATIONS_SMS_IDEMPOTENCY_HEADER = env_str(
+    "NOTIFICATIONS_SMS_IDEMPOTENCY_HEADER", "Idempotency-Key"
+)
+NOTIFICATIONS_SMS_RATE = env_int("NOTIFICATIONS_SMS_RATE", 20)
+NOTIFICATIONS_EMAIL_FROM = env_str("NOTIFICATIONS_EMAIL_FROM", "Disdukcapil <noreply@localhost>")
+NOTIFICATIONS_EMAIL_RATE = env_int("NOTIFICATIONS_EMAIL_RATE", 10)
+# E-mail (the e-mail channel sends through the default mailer).
+_email_backend = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+MAILERS: dict[str, dict[str, object]] = {"default": {"BACKEND": _email_backend}}
+if _email_backend.endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("EMAIL_HOST", "127.0.0.1"),
+        "port": env_int("EMAIL_PORT", 25),
+        "username": env_str("EMAIL_HOST_USER"),
+        "password": env_str("EMAIL_HOST_PASSWORD"),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
+
+# Suket
+# Seals the offices' Ed25519 private keys in the database; set it apart from SECRET_KEY so a
+# rotated SECRET_KEY does not lock the keys away.
+SUKET_KEY_SECRET = env_str("SUKET_KEY_SECRET", SECRET_KEY)
+# Printed under each Suket's QR code: where the public verifier page lives.
+SUKET_VERIFY_URL = env_str("SUKET_VERIFY_URL", "/verifikasi")
+

@@ -5,4 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("rekam.web.urls")),
+    path("", include("rekam.notifications.urls")),
+    path("", include("rekam.suket.urls")),
 ]

@@ -10,6 +10,8 @@ from rekam.accounts.access import (
     Action,
     can,
     get_resident_for_user,
+    offices_for,
+    regions_for,
     require,
     residents_for,
 )
@@ -93,3 +95,21 @@ def test_anonymous_users_and_users_without_an_office_see_nothing(personas):
 def test_an_inactive_user_is_refused(personas):
     personas.bdl_operator.is_active = False
     assert not can(personas.bdl_operator, Action.VIEW_RESIDENT)
+
+
+def test_offices_for_the_province_include_its_own_office_and_every_regency(personas):
+    codes = set(offices_for(personas.province_admin).values_list("code", flat=True))
+    assert {"18", "18.01", "18.71"} <= codes
+    assert len(codes) == 16
+
+
+def test_offices_for_a_regency_are_its_own_only(personas):
+    assert list(offices_for(personas.bdl_admin).values_list("code", flat=True)) == ["18.71"]
+    assert not offices_for(personas.bdl_queue, Action.MANAGE_USERS).exists()
+
+
+def test_regions_for_a_regency_stop_at_its_border(personas):
+    regions = regions_for(personas.lamsel_operator)
+    assert regions.filter(code="18.01.04.2001").exists()
+    assert not regions.filter(code__startswith="18.71").exists()
+    assert not regions.filter(code="18").exists()

@@ -17,13 +17,20 @@ from django.http import Http404
 from .models import Role
 
 if TYPE_CHECKING:
+    from rekam.regions.models import Region
     from rekam.residents.models import Resident
+
+    from .models import Office
 
 
 class Action(StrEnum):
     VIEW_RESIDENT = "view_resident"
     EDIT_RESIDENT = "edit_resident"
     RECORD_BIOMETRICS = "record_biometrics"
+    PRINT_CARD = "print_card"
+    ISSUE_SUKET = "issue_suket"
+    RECEIVE_STOCK = "receive_stock"
+    TRANSFER_STOCK = "transfer_stock"
     IMPORT_REGISTRY = "import_registry"
     IMPORT_STATUSES = "import_statuses"
     APPROVE = "approve"
@@ -34,9 +41,15 @@ class Action(StrEnum):
 
 
 _STAFF = {Action.VIEW_RESIDENT, Action.VIEW_REPORTS}
-_OPERATOR = _STAFF | {Action.EDIT_RESIDENT, Action.RECORD_BIOMETRICS}
+_OPERATOR = _STAFF | {
+    Action.EDIT_RESIDENT,
+    Action.RECORD_BIOMETRICS,
+    Action.PRINT_CARD,
+    Action.ISSUE_SUKET,
+}
 _SUPERVISOR = _OPERATOR | {Action.APPROVE}
 _REGENCY_ADMIN = _SUPERVISOR | {
+    Action.RECEIVE_STOCK,
     Action.IMPORT_REGISTRY,
     Action.IMPORT_STATUSES,
     Action.MANAGE_USERS,
@@ -48,13 +61,19 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.OPERATOR: frozenset(_OPERATOR),
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.REGENCY_ADMIN: frozenset(_REGENCY_ADMIN),
-    Role.PROVINCE_ADMIN: frozenset(_REGENCY_ADMIN | {Action.MANAGE_ELECTIONS}),
+    Role.PROVINCE_ADMIN: frozenset(
+        _REGENCY_ADMIN | {Action.MANAGE_ELECTIONS, Action.TRANSFER_STOCK}
+    ),
 }
 
 _REFUSALS = {
     Action.VIEW_RESIDENT: "Anda tidak berwenang melihat data penduduk.",
     Action.EDIT_RESIDENT: "Anda tidak berwenang mengubah data penduduk.",
     Action.RECORD_BIOMETRICS: "Anda tidak berwenang mencatat perekaman KTP-el.",
+    Action.PRINT_CARD: "Anda tidak berwenang mencetak KTP-el.",
+    Action.ISSUE_SUKET: "Anda tidak berwenang menerbitkan Suket.",
+    Action.RECEIVE_STOCK: "Hanya admin dinas yang boleh mencatat penerimaan blanko.",
+    Action.TRANSFER_STOCK: "Hanya admin provinsi yang boleh memindahkan blanko antar kantor.",
     Action.IMPORT_REGISTRY: "Hanya admin dinas yang boleh mengimpor data penduduk.",
     Action.IMPORT_STATUSES: "Hanya admin dinas yang boleh mengimpor status dari SIAK.",
     Action.APPROVE: "Hanya supervisor yang boleh menyetujui.",
@@ -119,6 +138,33 @@ def scope_filter(user: Any, field: str) -> Q:
     if scope.count(".") == 1:  # a regency/city: the exact code keeps the index usable
         return Q(**{field: scope})
     return Q(**{f"{field}__code__startswith": scope + "."})
+
+
+def _region_tree(user: Any, action: Action, code_field: str) -> Q | None:
+    """The user's region and every region below it; ``code_field`` holds a region code."""
+    if not can(user, action):
+        return None
+    scope = region_scope(user)
+    if scope == "":
+        return Q()
+    return Q(**{code_field: scope}) | Q(**{f"{code_field}__startswith": f"{scope}."})
+
+
+def regions_for(user: Any, action: Action = Action.VIEW_REPORTS) -> QuerySet[Region]:
+    """Regions (at every level) inside the user's jurisdiction for ``action``."""
+    from rekam.regions.models import Region
+
+    q = _region_tree(user, action, "code")
+    return Region.objects.none() if q is None else Region.objects.filter(q)
+
+
+def offices_for(user: Any, action: Action = Action.VIEW_REPORTS) -> QuerySet[Office]:
+    """Offices whose region lies in the user's jurisdiction for ``action`` (the province
+    office and its regency/city offices for the province; one's own office otherwise)."""
+    from .models import Office
+
+    q = _region_tree(user, action, "region__code")
+    return Office.objects.none() if q is None else Office.objects.filter(q)
 
 
 def residents_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[Resident]:

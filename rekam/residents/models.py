@@ -93,11 +93,16 @@ class Resident(models.Model):
     citizenship = models.CharField(
         _("citizenship"), max_length=3, choices=Citizenship.choices, default=Citizenship.WNI
     )
+    # Both are indexed by the (regency, ktp_state) and (village, ktp_state) indexes below,
+    # which lead with them; a second index of their own would only slow imports down.
     village = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("village")
+        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("village"),
+        db_index=False,
     )
     # The village's regency/city, kept beside it so jurisdiction filters use one indexed column.
-    regency = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", editable=False)
+    regency = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
     rt = models.CharField("RT", max_length=3, blank=True)
     rw = models.CharField("RW", max_length=3, blank=True)
     street = models.CharField(_("street address"), max_length=200, blank=True)

@@ -13,7 +13,7 @@ from rekam.accounts.access import Action, require
 from rekam.audit.services import audit_record, diff_fields
 
 from .models import RecordEvent, Resident, name_key
-from .states import KtpState, MoveSource, move_sources
+from .states import PRINTING_MOVES, KtpState, MoveSource, move_sources
 
 
 class MoveRefused(Exception):
@@ -55,17 +55,25 @@ def record_move(
     reason: str = "",
     at: datetime | None = None,
     actor_label: str = "",
+    printing: bool = False,
 ) -> RecordEvent:
     """Move ``resident``'s KTP-el record to ``to_state`` or raise :class:`MoveRefused`.
 
     An office move needs a user allowed to record biometrics for this resident; a central
-    move comes from an import or the simulator (``actor_label`` names it).
+    move comes from an import or the simulator (``actor_label`` names it). The office's
+    printing move is made only by the printing service, which passes ``printing=True``.
     """
     if source == MoveSource.OFFICE:
         require(acting_user, Action.RECORD_BIOMETRICS, resident.regency_id)
     # Re-read under a row lock so two counters cannot move the same record at once.
     locked = Resident.objects.select_for_update().only("pk", "ktp_state").get(pk=resident.pk)
     check_move(locked.ktp_state, to_state, source)
+    if (
+        source == MoveSource.OFFICE
+        and (locked.ktp_state, to_state) in PRINTING_MOVES
+        and not printing
+    ):
+        raise MoveRefused("Pencetakan KTP-el dicatat melalui daftar cetak: satu blanko dipakai.")
     at = at or timezone.now()
     event = RecordEvent.objects.create(
         resident=resident,

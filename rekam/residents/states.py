@@ -86,6 +86,15 @@ def move_sources(from_state: str, to_state: str) -> frozenset[str]:
     return ALLOWED_MOVES.get(from_state, {}).get(to_state, frozenset())
 
 
+# Office moves that are more than a state change: printing consumes a blank card and records its
+# serial, so an office makes it only through the printing service (rekam.suket.stock.card_print).
+PRINTING_MOVES = frozenset({(S.PRINT_READY_RECORD, S.CARD_PRINTED)})
+
+
 def office_moves(from_state: str) -> list[str]:
-    """The moves an office may make from ``from_state`` (for buttons on the resident page)."""
-    return [to for to, src in ALLOWED_MOVES.get(from_state, {}).items() if MoveSource.OFFICE in src]
+    """The plain moves an office may make from ``from_state`` (buttons on the resident page)."""
+    return [
+        to
+        for to, src in ALLOWED_MOVES.get(from_state, {}).items()
+        if MoveSource.OFFICE in src and (from_state, to) not in PRINTING_MOVES
+    ]

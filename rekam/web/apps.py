@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebConfig(AppConfig):
     name = "rekam.web"
-    verbose_name = "Halaman staf"
+    verbose_name = _("Staff pages")

@@ -1,0 +1,34 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from rekam.lib.dates import DateError, parse_datetime
+from rekam.residents.central import apply_updates
+from rekam.residents.simulator import SimulatedCentralSystem
+
+
+class Command(BaseCommand):
+    help = (
+        "Let the simulated central system move recorded residents along to a moment "
+        "(default: now), through the state table."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--now", help="the simulated moment, e.g. 2020-12-01 or 01-12-2020 08:00 (WIB)"
+        )
+        parser.add_argument("--seed", type=int, default=2020, help="random seed (default 2020)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args, **options):
+        now = timezone.now()
+        if options["now"]:
+            try:
+                now = parse_datetime(options["now"], label="--now")
+            except DateError as exc:
+                raise CommandError(exc.message) from exc
+        system = SimulatedCentralSystem(now=now, seed=options["seed"])
+        result = apply_updates(system, progress=not options["no_progress"])
+        for issue in result.issues:
+            self.stdout.write(f"{issue.key}: {issue.level}: {issue.reason}")
+        for line in result.summary():
+            self.stdout.write(line)

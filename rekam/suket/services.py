@@ -1,0 +1,568 @@
+"""The issuance decision as a service, Suket issuance, numbering, revocation and publishing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from rekam.accounts.access import Action, require
+from rekam.accounts.models import Office
+from rekam.audit.models import AuditEntry
+from rekam.audit.services import audit_record
+from rekam.elections.models import Election
+from rekam.lib.pdf import Certificate, date_id, render_certificate
+from rekam.lib.signing import sign_text
+from rekam.residents.models import Resident
+from rekam.residents.states import KtpState
+
+from .keys import office_key_active, private_key
+from .models import DuplicateApproval, NumberCounter, OfficeKey, Outcome, Suket, SuketDecision
+from .rules import Decision, DecisionInputs, Reason, decide
+from .stock import _actor, _label, office_for_region, printer_working, stock_balance
+from .verify import PAYLOAD_VERSION, QR_PREFIX, REVOCATION_HASH_BYTES, revocation_hash
+
+
+class SuketError(Exception):
+    """Issuance that cannot go ahead; ``message`` is in Indonesian."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def active_suket(resident: Resident, election: Election) -> Suket | None:
+    return (
+        Suket.objects.filter(resident=resident, election=election, revoked_at__isnull=True)
+        .order_by("-issued_at")
+        .first()
+    )
+
+
+def decision_inputs_many(
+    *, residents: list[Resident], election: Election, at: datetime
+) -> dict[int, DecisionInputs]:
+    """What the decision depends on, for each resident, gathered in a few queries."""
+    regencies = tuple(sorted(str(c) for c in election.regions.values_list("code", flat=True)))
+    today = timezone.localtime(at).date()
+    offices = {
+        str(code): office_for_region(str(code)) for code in {r.regency_id for r in residents}
+    }
+    blanks = {code: stock_balance(o) for code, o in offices.items()}
+    printing = {code: printer_working(o) for code, o in offices.items()}
+    ids = [r.pk for r in residents]
+    approved = set(
+        DuplicateApproval.objects.filter(election=election, resident_id__in=ids).values_list(
+            "resident_id", flat=True
+        )
+    )
+    active = dict(
+        Suket.objects.filter(
+            election=election, resident_id__in=ids, revoked_at__isnull=True
+        ).values_list("resident_id", "number")
+    )
+    return {
+        r.pk: DecisionInputs(
+            ktp_state=r.ktp_state,
+            resident_regency=str(r.regency_id),
+            election=election.slug,
+            election_regencies=regencies,
+            issue_until=election.suket_issue_until,
+            valid_until=election.suket_valid_until,
+            today=today,
+            blanks=blanks[str(r.regency_id)],
+            printer_working=printing[str(r.regency_id)],
+            duplicate_approved=r.pk in approved,
+            active_suket=active.get(r.pk, ""),
+        )
+        for r in residents
+    }
+
+
+def decision_inputs(*, resident: Resident, election: Election, at: datetime) -> DecisionInputs:
+    """Gather what the decision depends on from the database, as of ``at``."""
+    return decision_inputs_many(residents=[resident], election=election, at=at)[resident.pk]
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    decision: Decision
+    inputs: DecisionInputs
+    record: SuketDecision | None  # None when asked without recording (``suket_decide``)
+
+
+def suket_decide(
+    *,
+    resident: Resident,
+    election: Election,
+    acting_user: Any = None,
+    at: datetime | None = None,
+    record: bool = True,
+    actor_label: str = "",
+) -> DecisionResult:
+    """Decide PRINT / SUKET / REFUSE for ``resident`` and store the decision with its inputs."""
+    if acting_user is not None:
+        require(acting_user, Action.VIEW_RESIDENT, resident.regency_id)
+    at = at or timezone.now()
+    inputs = decision_inputs(resident=resident, election=election, at=at)
+    decision = decide(inputs)
+    row = None
+    if record:
+        row = _decision_row(resident, election, at, decision, inputs, acting_user, actor_label)
+        row.save()
+    return DecisionResult(decision, inputs, row)
+
+
+def _decision_row(
+    resident: Resident,
+    election: Election,
+    at: datetime,
+    decision: Decision,
+    inputs: DecisionInputs,
+    acting_user: Any,
+    actor_label: str,
+) -> SuketDecision:
+    return SuketDecision(
+        resident=resident,
+        election=election,
+        office=office_for_region(str(resident.regency_id)),
+        moment=at,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        message=decision.message[:300],
+        inputs=inputs.as_json(),
+        actor=_actor(acting_user),
+        actor_label=actor_label or _label(acting_user, "system"),
+    )
+
+
+@transaction.atomic
+def duplicate_approve(
+    *, resident: Resident, election: Election, reason: str, acting_user: Any
+) -> DuplicateApproval:
+    """A supervisor allows a Suket for a resident whose record is a duplicate (our reading)."""
+    require(acting_user, Action.APPROVE, resident.regency_id)
+    if resident.ktp_state != KtpState.DUPLICATE_RECORD:
+        raise SuketError("Persetujuan hanya diperlukan untuk data berstatus ganda.")
+    if not reason.strip():
+        raise SuketError("Alasan persetujuan wajib diisi.")
+    approval, _ = DuplicateApproval.objects.get_or_create(
+        resident=resident,
+        election=election,
+        defaults={
+            "approved_by": acting_user,
+            "approved_at": timezone.now(),
+            "reason": reason.strip()[:300],
+        },
+    )
+    audit_record(
+        acting_user=acting_user,
+        action="suket.duplicate_approve",
+        obj=resident,
+        changes={"approved": [False, True]},
+        reason=f"{election.slug}: {reason}",
+    )
+    return approval
+
+
+def format_number(office: Office, year: int, seq: int) -> str:
+    """``470/0001/SKT-KTP/18.71/2020``: 470 is the records classification for population."""
+    return f"470/{seq:04d}/SKT-KTP/{office.code}/{year}"
+
+
+def number_take(office: Office, year: int, count: int = 1) -> int:
+    """The first of the office's next ``count`` Suket numbers for ``year``; unique under
+    concurrency (the counter row stays locked until the caller's transaction ends)."""
+    NumberCounter.objects.get_or_create(office=office, year=year)
+    counter = NumberCounter.objects.select_for_update().get(office=office, year=year)
+    first = counter.last + 1
+    NumberCounter.objects.filter(pk=counter.pk).update(last=counter.last + count)
+    return first
+
+
+SEX = {"L": "LAKI-LAKI", "P": "PEREMPUAN"}
+
+
+def holder_data(resident: Resident) -> dict[str, str]:
+    """The holder's KTP data as the Suket prints it."""
+    village = resident.village
+    district = village.parent
+    rt_rw = f"{resident.rt or '-'}/{resident.rw or '-'}"
+    return {
+        "nik": resident.nik,
+        "name": resident.name.upper(),
+        "birth_place": resident.birth_place.upper(),
+        "birth_date": resident.birth_date.isoformat(),
+        "sex": SEX.get(resident.sex, resident.sex),
+        "street": resident.street.upper(),
+        "rt_rw": rt_rw,
+        "village": village.display_name.upper(),
+        "district": district.display_name.upper() if district else "",
+        "religion": resident.religion,
+        "marital_status": resident.marital_status,
+        "occupation": resident.occupation.upper(),
+        "citizenship": resident.citizenship,
+    }
+
+
+REASON_SENTENCE = {
+    Reason.BELUM_PRR: "data perekamannya masih dalam proses penunggalan (belum PRR)",
+    Reason.BLANKO_HABIS: "blanko KTP-el sedang habis",
+    Reason.KENDALA_TEKNIS: "terdapat kendala teknis pencetakan KTP-el",
+}
+
+
+def _government(office: Office) -> str:
+    region = office.region
+    if region.kind == "kota":
+        return f"PEMERINTAH KOTA {region.name.upper()}"
+    if region.kind == "kabupaten":
+        return f"PEMERINTAH KABUPATEN {region.name.upper()}"
+    return f"PEMERINTAH {region.display_name.upper()}"
+
+
+def _place(office: Office) -> str:
+    return office.region.name
+
+
+@dataclass(frozen=True)
+class SuketContent:
+    """Everything that goes on a Suket, before it is numbered in the database."""
+
+    office: Office
+    election: Election
+    number: str
+    uid: bytes
+    holder: dict[str, str]
+    reason: str
+    issued_on: date
+    valid_until: date
+    signer_name: str
+    signer_nip: str
+
+
+def qr_payload(c: SuketContent) -> dict[str, Any]:
+    """The signed QR payload: the Suket's essentials and validity, short keys for a small code."""
+    return {
+        "v": PAYLOAD_VERSION,
+        "id": c.uid,
+        "no": c.number,
+        "nik": c.holder["nik"],
+        "nm": c.holder["name"],
+        "lhr": c.holder["birth_date"],
+        "of": c.office.code,
+        "el": c.election.slug,
+        "r": c.reason,
+        "iss": c.issued_on.isoformat(),
+        "vu": c.valid_until.isoformat(),
+    }
+
+
+def certificate_for(c: SuketContent, qr_text: str) -> Certificate:
+    h = c.holder
+    birth = date.fromisoformat(h["birth_date"])
+    office = c.office
+    address_line = " ".join(x for x in (office.address,) if x) or office.region.display_name
+    return Certificate(
+        heading=[_government(office), "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL", address_line],
+        title="SURAT KETERANGAN TELAH MELAKUKAN PEREKAMAN KTP-el",
+        number=c.number,
+        intro=(
+            f"Yang bertanda tangan di bawah ini, Kepala {office.name}, "
+            "menerangkan dengan sebenarnya bahwa:"
+        ),
+        fields=[
+            ("NIK", h["nik"]),
+            ("Nama", h["name"]),
+            ("Tempat/Tgl. Lahir", f"{h['birth_place'] or '-'}, {birth:%d-%m-%Y}"),
+            ("Jenis Kelamin", h["sex"]),
+            ("Alamat", h["street"] or "-"),
+            ("RT/RW", h["rt_rw"]),
+            ("Kel/Desa", h["village"]),
+            ("Kecamatan", h["district"]),
+            ("Agama", h["religion"] or "-"),
+            ("Status Perkawinan", h["marital_status"]),
+            ("Pekerjaan", h["occupation"] or "-"),
+            ("Kewarganegaraan", h["citizenship"]),
+        ],
+        paragraphs=[
+            "Penduduk tersebut di atas telah melakukan perekaman KTP-el dan tercatat dalam "
+            f"database kependudukan; KTP-el belum dapat diterbitkan karena "
+            f"{REASON_SENTENCE[Reason(c.reason)]}.",
+            f"Surat keterangan ini diberikan untuk keperluan {c.election.name} dan berlaku "
+            f"sampai dengan tanggal {date_id(c.valid_until)}. Surat keterangan ini tidak "
+            "berlaku lagi apabila KTP-el yang bersangkutan telah dicetak.",
+            "Demikian surat keterangan ini dibuat untuk dapat dipergunakan sebagaimana mestinya.",
+        ],
+        place_date=f"{_place(office)}, {date_id(c.issued_on)}",
+        signer_title=_title_lines(office.name),
+        signer_name=c.signer_name,
+        signer_id=f"NIP. {c.signer_nip}",
+        qr_text=qr_text,
+        qr_caption=[
+            "Pindai kode QR untuk memeriksa keaslian",
+            "dan masa berlaku Suket ini (tanpa internet):",
+            str(settings.SUKET_VERIFY_URL),
+        ],
+        subject=f"Suket {c.number}",
+    )
+
+
+def _title_lines(name: str) -> list[str]:
+    # "Kepala Dinas Kependudukan dan Pencatatan Sipil Kota X" over two or three short lines.
+    words = f"Kepala {name}".split()
+    lines: list[str] = []
+    line = ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > 36:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    lines.append(line)
+    return lines
+
+
+def render_suket(c: SuketContent, key: OfficeKey, signer: Any = None) -> tuple[str, bytes]:
+    """Sign the QR payload with ``key`` and render the PDF: ``(qr_text, pdf_bytes)``."""
+    secret = signer or private_key(key)
+    qr_text = sign_text(
+        qr_payload(c), private_key=secret, kid=bytes.fromhex(key.kid), prefix=QR_PREFIX
+    )
+    return qr_text, render_certificate(certificate_for(c, qr_text))
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    resident: Resident
+    decision: Decision
+    record: SuketDecision
+    suket: Suket | None
+
+    @property
+    def issued(self) -> bool:
+        return self.suket is not None
+
+
+# Residents decided and issued per transaction in bulk work: bounds how long the counter (and,
+# on SQLite, the database's write lock) is held while PDFs render.
+ISSUE_CHUNK = 50
+
+
+def suket_issue(
+    *,
+    resident: Resident,
+    election: Election,
+    acting_user: Any = None,
+    at: datetime | None = None,
+    actor_label: str = "",
+) -> IssueResult:
+    """Decide, and where the decision allows, number, sign, render and store a Suket.
+
+    The decision is stored either way. A Suket is rendered once here and never again: downloads
+    return the stored bytes.
+    """
+    return suket_issue_many(
+        residents=[resident],
+        election=election,
+        acting_user=acting_user,
+        at=at,
+        actor_label=actor_label,
+    )[0]
+
+
+def suket_issue_many(
+    *,
+    residents: list[Resident],
+    election: Election,
+    acting_user: Any = None,
+    at: datetime | None = None,
+    actor_label: str = "",
+) -> list[IssueResult]:
+    """:func:`suket_issue` for many residents (bulk work), in order, a chunk per transaction."""
+    if acting_user is not None:
+        for regency in {r.regency_id for r in residents}:
+            require(acting_user, Action.ISSUE_SUKET, regency)
+    at = at or timezone.now()
+    label = actor_label or _label(acting_user, "system")
+    results: list[IssueResult] = []
+    for i in range(0, len(residents), ISSUE_CHUNK):
+        chunk = residents[i : i + ISSUE_CHUNK]
+        results += _issue_chunk(chunk, election, at, acting_user, label)
+    return results
+
+
+@transaction.atomic
+def _issue_chunk(
+    residents: list[Resident], election: Election, at: datetime, acting_user: Any, label: str
+) -> list[IssueResult]:
+    # Lock the residents: a second counter issuing for the same person waits, then sees SUDAH_ADA.
+    ids = [r.pk for r in residents]
+    locked = {
+        r.pk: r
+        for r in Resident.objects.select_for_update(of=("self",))
+        .select_related("village", "village__parent")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    inputs = decision_inputs_many(residents=list(locked.values()), election=election, at=at)
+    rows: list[tuple[Resident, Decision, SuketDecision]] = []
+    seen: dict[int, int] = {}  # resident -> position of its Suket in this chunk
+    for pk in ids:
+        resident = locked[pk]
+        i = inputs[pk]
+        if pk in seen:  # listed twice: the second sees the first's Suket
+            i = replace(i, active_suket="(baru diterbitkan)")
+        decision = decide(i)
+        if decision.outcome == Outcome.SUKET:
+            seen[pk] = len(rows)
+        rows.append(
+            (
+                resident,
+                decision,
+                _decision_row(resident, election, at, decision, i, acting_user, label),
+            )
+        )
+    records = SuketDecision.objects.bulk_create([row for _, _, row in rows])
+    issued_on = timezone.localtime(at).date()
+    sukets: dict[int, Suket] = {}
+    by_office: dict[int, list[int]] = {}
+    for n, (_resident, decision, record) in enumerate(rows):
+        if decision.outcome == Outcome.SUKET:
+            by_office.setdefault(record.office_id, []).append(n)
+    for positions in by_office.values():
+        office = records[positions[0]].office
+        if not (office.head_name and office.head_nip):
+            raise SuketError(
+                f"Nama dan NIP Kepala {office.name} belum diisi; Suket tidak dapat ditandatangani."
+            )
+        key = office_key_active(office)
+        secret = private_key(key)
+        first = number_take(office, issued_on.year, len(positions))
+        for seq, n in enumerate(positions, start=first):
+            resident, decision, record = rows[n][0], rows[n][1], records[n]
+            content = SuketContent(
+                office=office,
+                election=election,
+                number=format_number(office, issued_on.year, seq),
+                uid=os.urandom(8),
+                holder=holder_data(resident),
+                reason=decision.reason,
+                issued_on=issued_on,
+                valid_until=election.suket_valid_until,
+                signer_name=office.head_name,
+                signer_nip=office.head_nip,
+            )
+            qr_text, pdf = render_suket(content, key, secret)
+            sukets[n] = Suket(
+                uid=content.uid.hex(),
+                office=office,
+                year=issued_on.year,
+                seq=seq,
+                number=content.number,
+                resident=resident,
+                election=election,
+                decision=record,
+                reason=content.reason,
+                holder=content.holder,
+                issued_at=at,
+                valid_from=issued_on,
+                valid_until=content.valid_until,
+                signer_name=content.signer_name,
+                signer_nip=content.signer_nip,
+                key=key,
+                qr_text=qr_text,
+                pdf=pdf,
+                pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+                issued_by=_actor(acting_user),
+                issued_by_label=label,
+            )
+    created = Suket.objects.bulk_create(list(sukets.values()))
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=_actor(acting_user),
+                actor_label=label,
+                action="suket.issue",
+                object_type=Suket._meta.label_lower,
+                object_id=str(s.pk),
+                changes={"number": [None, s.number], "reason": [None, s.reason]},
+                reason=f"{election.slug}; {s.resident.masked_nik}"[:300],
+            )
+            for s in created
+        ]
+    )
+    return [
+        IssueResult(resident, decision, records[n], sukets.get(n))
+        for n, (resident, decision, _row) in enumerate(rows)
+    ]
+
+
+def suket_pdf(suket: Suket) -> bytes:
+    """The stored PDF, exactly as issued (checked against its recorded SHA-256)."""
+    data = bytes(suket.pdf)
+    if hashlib.sha256(data).hexdigest() != suket.pdf_sha256:
+        raise SuketError(f"Berkas Suket {suket.number} rusak (tidak cocok dengan sidik SHA-256).")
+    return data
+
+
+def suket_revoke_for_resident(
+    *, resident: Resident, reason: str, at: datetime | None = None, acting_user: Any = None
+) -> int:
+    """Revoke every unrevoked Suket of ``resident`` (their card was printed); idempotent."""
+    at = at or timezone.now()
+    rows = list(Suket.objects.filter(resident=resident, revoked_at__isnull=True))
+    for suket in rows:
+        Suket.objects.filter(pk=suket.pk, revoked_at__isnull=True).update(
+            revoked_at=at, revoked_reason=reason[:300]
+        )
+        audit_record(
+            acting_user=acting_user,
+            action="suket.revoke",
+            obj=suket,
+            changes={"revoked": [False, True]},
+            reason=reason,
+            actor_label="" if acting_user else "system",
+        )
+    return len(rows)
+
+
+def revocation_list_published(now: datetime | None = None) -> dict[str, Any]:
+    """The compact revocation list: sorted 8-byte hashes of revoked, still-unexpired Sukets."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    uids = Suket.objects.filter(revoked_at__isnull=False, valid_until__gte=today).values_list(
+        "uid", flat=True
+    )
+    hashes = sorted(revocation_hash(bytes.fromhex(u)) for u in uids)
+    return {
+        "version": 1,
+        "generated_at": now.isoformat(),
+        "hash": "sha256",
+        "hash_bytes": REVOCATION_HASH_BYTES,
+        "count": len(hashes),
+        "entries": base64.b64encode(b"".join(hashes)).decode(),
+    }
+
+
+class LiveRevocations:
+    """``uid in LiveRevocations()``: revoked now in the database, or the holder's card printed."""
+
+    generated_at = None
+
+    def __contains__(self, uid: object) -> bool:
+        if not isinstance(uid, bytes):
+            return False
+        row = (
+            Suket.objects.filter(uid=uid.hex())
+            .values_list("revoked_at", "resident__ktp_state")
+            .first()
+        )
+        return row is not None and (row[0] is not None or row[1] == KtpState.CARD_PRINTED)

@@ -1,0 +1,419 @@
+"""Staff pages (stock, print list, decision and issuance, Suket list) and the public verifier.
+
+Who may see or do what is decided in ``rekam.accounts.access``; every change goes through the
+services in ``stock.py`` and ``services.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rekam.accounts import access
+from rekam.accounts.access import Action
+from rekam.accounts.models import Office
+from rekam.elections.models import Election
+from rekam.lib.qr import qr_read
+from rekam.residents.models import Resident
+from rekam.residents.services import MoveRefused
+
+from . import forms
+from .delivery import suket_deliver
+from .keys import published_keys
+from .models import BlankMovement, CardPrint, Outcome, Printer, Suket, SuketDecision
+from .services import (
+    LiveRevocations,
+    SuketError,
+    duplicate_approve,
+    revocation_list_published,
+    suket_decide,
+    suket_issue,
+    suket_pdf,
+)
+from .stock import (
+    StockError,
+    blank_receive,
+    blank_spoil,
+    blank_transfer,
+    card_hand_over,
+    card_print,
+    print_list,
+    printer_set_status,
+    stock_summary,
+)
+from .verify import TIDAK_SAH, KeySet, Verdict, verify_qr_text
+
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def _offices_for(user: Any) -> list[Office]:
+    return list(access.offices_for(user).select_related("region"))
+
+
+def _chosen_office(request: HttpRequest) -> Office:
+    """The office a staff page works on: the user's own, or one the province picks."""
+    offices = _offices_for(request.user)
+    if not offices:
+        raise PermissionDenied(access.OUTSIDE_JURISDICTION)
+    wanted = request.GET.get("kantor") or request.POST.get("kantor")
+    own = getattr(request.user, "office", None)
+    for office in offices:
+        if office.code == wanted:
+            return office
+    if own is not None and own.kind == Office.Kind.REGENCY:
+        return own
+    regencies = [o for o in offices if o.kind == Office.Kind.REGENCY]
+    return (regencies or offices)[0]
+
+
+def _error(request: HttpRequest, exc: Exception) -> None:
+    messages.error(request, getattr(exc, "message", None) or str(exc))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def stock_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_REPORTS)
+    office = _chosen_office(request)
+    access.require(user, Action.VIEW_REPORTS, office.region_id)
+    receive = forms.ReceiveForm(prefix="r")
+    transfer = forms.TransferForm(prefix="t")
+    spoil = forms.SpoilForm(prefix="s")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "receive":
+                receive = forms.ReceiveForm(request.POST, prefix="r")
+                if receive.is_valid():
+                    d = receive.cleaned_data
+                    blank_receive(
+                        office=office,
+                        count=d["count"],
+                        batch=d["batch"],
+                        serial_from=d["serial_from"],
+                        serial_to=d["serial_to"],
+                        received_on=d["received_on"],
+                        acting_user=user,
+                    )
+                    messages.success(request, _("Receipt recorded."))
+                    return redirect(f"{request.path}?kantor={office.code}")
+            elif action == "transfer":
+                transfer = forms.TransferForm(request.POST, prefix="t")
+                if transfer.is_valid():
+                    d = transfer.cleaned_data
+                    blank_transfer(
+                        from_office=d["from_office"],
+                        to_office=d["to_office"],
+                        count=d["count"],
+                        reason=d["reason"],
+                        acting_user=user,
+                    )
+                    messages.success(request, _("Transfer recorded."))
+                    return redirect(f"{request.path}?kantor={office.code}")
+            elif action == "spoil":
+                spoil = forms.SpoilForm(request.POST, prefix="s")
+                if spoil.is_valid():
+                    d = spoil.cleaned_data
+                    blank_spoil(
+                        office=office,
+                        count=d["count"],
+                        reason=d["reason"],
+                        card_serial=d["card_serial"],
+                        acting_user=user,
+                    )
+                    messages.success(request, _("Spoiled blanks recorded."))
+                    return redirect(f"{request.path}?kantor={office.code}")
+            elif action == "printer":
+                pf = forms.PrinterForm(request.POST)
+                if pf.is_valid():
+                    printer = get_object_or_404(
+                        Printer, pk=pf.cleaned_data["printer"], office=office
+                    )
+                    printer_set_status(
+                        printer=printer,
+                        working=pf.cleaned_data["working"],
+                        problem=pf.cleaned_data["problem"],
+                        acting_user=user,
+                    )
+                    messages.success(request, _("Printer status saved."))
+                    return redirect(f"{request.path}?kantor={office.code}")
+        except (StockError, PermissionDenied) as exc:
+            _error(request, exc)
+    summaries = [stock_summary(o) for o in _offices_for(user) if o.kind == Office.Kind.REGENCY]
+    ledger = BlankMovement.objects.filter(office=office).select_related("counterpart")[:50]
+    return render(
+        request,
+        "suket/stock.html",
+        {
+            "nav": "stock",
+            "office": office,
+            "summary": stock_summary(office),
+            "summaries": summaries,
+            "ledger": ledger,
+            "printers": Printer.objects.filter(office=office),
+            "receive": receive,
+            "transfer": transfer,
+            "spoil": spoil,
+            "may_receive": access.can(user, Action.RECEIVE_STOCK, office.region_id),
+            "may_transfer": access.can(user, Action.TRANSFER_STOCK)
+            and access.region_scope(user) in ("", office.region.parent_id),
+            "may_operate": access.can(user, Action.PRINT_CARD, office.region_id),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def print_list_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    office = _chosen_office(request)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "print":
+                pf = forms.PrintForm(request.POST)
+                if pf.is_valid():
+                    resident = access.get_resident_for_user(
+                        user, pf.cleaned_data["nik"], Action.PRINT_CARD
+                    )
+                    card = card_print(
+                        resident=resident,
+                        card_serial=pf.cleaned_data["card_serial"],
+                        acting_user=user,
+                    )
+                    messages.success(
+                        request,
+                        _("Card %(serial)s printed for %(name)s.")
+                        % {"serial": card.card_serial, "name": resident.name},
+                    )
+            elif action == "handover":
+                hf = forms.HandOverForm(request.POST)
+                if hf.is_valid():
+                    card = get_object_or_404(
+                        CardPrint.objects.filter(access.scope_filter(user, "resident__regency")),
+                        pk=hf.cleaned_data["card"],
+                    )
+                    card_hand_over(
+                        card=card, received_by=hf.cleaned_data["received_by"], acting_user=user
+                    )
+                    messages.success(request, _("Hand-over recorded."))
+        except (StockError, MoveRefused, PermissionDenied) as exc:
+            _error(request, exc)
+        return redirect(f"{request.path}?kantor={office.code}")
+    today = timezone.localdate()
+    page = Paginator(print_list(office, today), 50).get_page(request.GET.get("page"))
+    printed = CardPrint.objects.filter(office=office, handed_over_at__isnull=True).select_related(
+        "resident"
+    )[:50]
+    return render(
+        request,
+        "suket/print_list.html",
+        {
+            "nav": "print",
+            "office": office,
+            "offices": _offices_for(user),
+            "page": page,
+            "summary": stock_summary(office, today),
+            "awaiting_handover": printed,
+            "may_print": access.can(user, Action.PRINT_CARD, office.region_id),
+        },
+    )
+
+
+def _elections_for(resident: Resident) -> Any:
+    return Election.objects.filter(regions=resident.regency_id).order_by("-polling_day")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
+    """Decide for a resident and election; issue the Suket or print the card from here."""
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    resident = access.get_resident_for_user(user, nik)
+    elections = _elections_for(resident)
+    form = forms.ElectionForm(request.POST or request.GET or None, elections=elections)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        election = form.cleaned_data["election"]
+        action = request.POST.get("action")
+        try:
+            if action == "issue":
+                issued = suket_issue(resident=resident, election=election, acting_user=user)
+                if issued.suket is not None:
+                    messages.success(
+                        request, _("Suket %(number)s issued.") % {"number": issued.suket.number}
+                    )
+                else:
+                    messages.error(request, issued.decision.message)
+                return redirect(f"{request.path}?election={election.pk}")
+            if action == "approve":
+                af = forms.ApproveForm(request.POST)
+                if af.is_valid():
+                    duplicate_approve(
+                        resident=resident,
+                        election=election,
+                        reason=af.cleaned_data["reason"],
+                        acting_user=user,
+                    )
+                    messages.success(request, _("Approval recorded."))
+                return redirect(f"{request.path}?election={election.pk}")
+            result = suket_decide(resident=resident, election=election, acting_user=user)
+        except (SuketError, PermissionDenied) as exc:
+            _error(request, exc)
+    past = SuketDecision.objects.filter(resident=resident).select_related("election", "actor")[:20]
+    sukets = Suket.objects.filter(resident=resident).select_related("election")
+    return render(
+        request,
+        "suket/decision.html",
+        {
+            "nav": "residents",
+            "resident": resident,
+            "form": form,
+            "result": result,
+            "past": past,
+            "sukets": sukets,
+            "outcome": Outcome,
+            "may_issue": access.can(user, Action.ISSUE_SUKET, resident.regency_id),
+            "may_approve": access.can(user, Action.APPROVE, resident.regency_id),
+        },
+    )
+
+
+def _sukets_for(user: Any) -> Any:
+    return Suket.objects.filter(access.scope_filter(user, "resident__regency"))
+
+
+@login_required
+def suket_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    rows = _sukets_for(user).select_related("resident", "election", "office").defer("pdf")
+    state = request.GET.get("status")
+    if state == "aktif":
+        rows = rows.filter(revoked_at__isnull=True)
+    elif state == "dicabut":
+        rows = rows.filter(revoked_at__isnull=False)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "suket/list.html", {"nav": "suket", "page": page, "status": state})
+
+
+@login_required
+def suket_download(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    suket = get_object_or_404(_sukets_for(user), pk=pk)
+    try:
+        data = suket_pdf(suket)
+    except SuketError as exc:
+        raise Http404(exc.message) from exc
+    name = "suket-" + suket.number.replace("/", "-") + ".pdf"
+    inline = request.GET.get("cetak") == "1"
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{name}"'
+    return response
+
+
+@login_required
+@require_POST
+def suket_send(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    suket = get_object_or_404(_sukets_for(user), pk=pk)
+    try:
+        access.require(user, Action.ISSUE_SUKET, suket.resident.regency_id)
+        suket_deliver(suket=suket, acting_user=user)
+    except (SuketError, PermissionDenied) as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, _("The Suket was handed to the WhatsApp outbox."))
+    return redirect("suket_decision", nik=suket.resident.nik)
+
+
+# Public verification ---------------------------------------------------------------------
+
+
+@require_GET
+def verify_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "suket/verify.html", {"verify_url": settings.SUKET_VERIFY_URL})
+
+
+@require_GET
+@cache_control(max_age=300, public=True)
+def keys_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"version": 1, "keys": published_keys()})
+
+
+@require_GET
+@cache_control(max_age=300, public=True)
+def revocations_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(revocation_list_published())
+
+
+@require_GET
+@cache_control(no_cache=True)
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The verifier's service worker, served from the root so it may control ``/verifikasi``."""
+    path = finders.find("suket/sw.js")
+    if not path or isinstance(path, list):
+        raise Http404
+    response = HttpResponse(Path(path).read_bytes(), content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/"
+    return response
+
+
+def verify_online(text: str) -> Verdict:
+    """The online check: the live key set and the database's current revocation state."""
+    keys = KeySet.from_published(published_keys())
+    verdict = verify_qr_text(text, keys=keys, revoked=LiveRevocations(), now=timezone.now())
+    if verdict.status != TIDAK_SAH:
+        uid = verdict.payload.get("id")
+        if not isinstance(uid, bytes) or not Suket.objects.filter(uid=uid.hex()).exists():
+            return Verdict(TIDAK_SAH, "Suket tidak terdaftar di Disdukcapil", verdict.payload)
+    return verdict
+
+
+@csrf_exempt  # public, read-only check; carries no session and changes nothing
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_json(request: HttpRequest) -> JsonResponse:
+    text = request.GET.get("qr", "")
+    if request.method == "POST":
+        upload = request.FILES.get("gambar")
+        if upload is not None:
+            if upload.size and upload.size > MAX_UPLOAD:
+                return JsonResponse({"error": "Gambar terlalu besar (maks. 5 MB)."}, status=400)
+            try:
+                found = qr_read(upload.read())
+            except ValueError as exc:
+                return JsonResponse({"error": str(exc)}, status=400)
+            if not found:
+                return JsonResponse({"error": "Kode QR tidak ditemukan pada gambar."}, status=400)
+            text = found[0]
+        elif request.content_type == "application/json":
+            try:
+                text = str(json.loads(request.body or b"{}").get("qr", ""))
+            except (ValueError, AttributeError):
+                return JsonResponse({"error": "Permintaan tidak sah."}, status=400)
+        else:
+            text = request.POST.get("qr", "")
+    if not text.strip():
+        return JsonResponse({"error": "Isi teks kode QR atau unggah gambarnya."}, status=400)
+    return JsonResponse(verify_online(text[:4000]).as_json())

@@ -1,0 +1,104 @@
+"""The public verifier in Chromium: open /verifikasi once, go offline, verify Sukets.
+
+Drives Debian's Chromium through Playwright against pytest-django's live server (skipped with
+the reason when /usr/bin/chromium is missing, failing instead under REKAM_REQUIRE_BROWSER=1).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from rekam.residents.states import KtpState
+from rekam.suket.services import suket_issue
+from rekam.suket.stock import blank_receive, card_print
+
+from .factories import make_resident
+from .test_suket_support import make_pilkada, ready_office
+from .test_suket_verify import tampered
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("REKAM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REKAM_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def sukets(personas):
+    ready_office(personas.bdl_office, blanks=0)
+    today = timezone.localdate()
+    election = make_pilkada()
+    election.polling_day = election.suket_issue_until = today + timedelta(days=3)
+    election.suket_valid_until = today + timedelta(days=20)
+    election.save()
+    genuine = suket_issue(
+        resident=make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT, name="Siti Aminah"),
+        election=election,
+    ).suket
+    printed = suket_issue(
+        resident=make_resident(ktp_state=KtpState.PRINT_READY_RECORD, name="Budi Santoso"),
+        election=election,
+    ).suket
+    assert genuine is not None and printed is not None
+    blank_receive(office=personas.bdl_office, count=1, batch="B")
+    card_print(resident=printed.resident, card_serial="K1", acting_user=personas.bdl_operator)
+    return genuine, printed
+
+
+def _check(page, text: str) -> str:
+    # Clear the previous verdict so that a stale one cannot be read as this one's.
+    page.evaluate(
+        "() => { const r = document.getElementById('result');"
+        " r.hidden = true; delete r.dataset.status; }"
+    )
+    page.fill("#qr-text", text)
+    page.click("#paste-form button[type=submit]")
+    page.wait_for_selector("#result[data-status]:not([hidden])")
+    return page.get_attribute("#result", "data-status") or ""
+
+
+def test_the_verifier_works_offline_after_one_visit(live_server, browser, sukets):
+    genuine, printed = sukets
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/verifikasi")
+    page.wait_for_selector("#verifier[data-ready='1'][data-offline='1']", timeout=15000)
+
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#verifier[data-ready='1']", timeout=15000)
+
+    assert _check(page, genuine.qr_text) == "SAH"
+    result = page.inner_text("#result")
+    assert "SITI AMINAH" in result
+    assert genuine.resident.masked_nik in result and genuine.resident.nik not in result
+
+    assert _check(page, tampered(genuine.qr_text)) == "TIDAK_SAH"
+    assert "TIDAK SAH" in page.inner_text("#verdict-label")
+
+    assert _check(page, genuine.qr_text[:-30]) == "TIDAK_SAH"
+    assert _check(page, printed.qr_text) == "DICABUT"
+    context.close()
