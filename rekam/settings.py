@@ -246,4 +246,3 @@ if _email_backend.endswith("smtp.EmailBackend"):
 SUKET_KEY_SECRET = env_str("SUKET_KEY_SECRET", SECRET_KEY)
 # Printed under each Suket's QR code: where the public verifier page lives.
 SUKET_VERIFY_URL = env_str("SUKET_VERIFY_URL", "/verifikasi")
-

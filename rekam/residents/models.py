@@ -86,7 +86,9 @@ class Resident(models.Model):
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     religion = models.CharField(_("religion"), max_length=12, choices=Religion.choices, blank=True)
     marital_status = models.CharField(
-        _("marital status"), max_length=12, choices=MaritalStatus.choices,
+        _("marital status"),
+        max_length=12,
+        choices=MaritalStatus.choices,
         default=MaritalStatus.SINGLE,
     )
     occupation = models.CharField(_("occupation"), max_length=100, blank=True)
@@ -96,7 +98,10 @@ class Resident(models.Model):
     # Both are indexed by the (regency, ktp_state) and (village, ktp_state) indexes below,
     # which lead with them; a second index of their own would only slow imports down.
     village = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("village"),
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("village"),
         db_index=False,
     )
     # The village's regency/city, kept beside it so jurisdiction filters use one indexed column.

@@ -21,7 +21,11 @@ class ServicePoint(models.Model):
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=150)
     village = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("village"),
     )
     address = models.CharField(_("address"), max_length=200, blank=True)

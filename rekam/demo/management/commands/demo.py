@@ -1,6 +1,7 @@
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -77,11 +78,11 @@ class Command(BaseCommand):
         if self.verbosity > 0:
             self.stdout.write(f"• {text}")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        scale = float(options["scale"])  # type: ignore[arg-type]
-        seed = int(options["seed"])  # type: ignore[call-overload]
-        self.verbosity = int(options["verbosity"])  # type: ignore[call-overload]
+        scale = float(options["scale"])
+        seed = int(options["seed"])
+        self.verbosity = int(options["verbosity"])
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         self.step("Basis data siap")
