@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
-from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 # Characters spreadsheets and typists put inside numbers: spaces (also non-breaking), dots,
@@ -30,19 +30,28 @@ class NikError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class NikInfo:
+class NikInfo(NamedTuple):
+    # A NamedTuple rather than a dataclass: imports build one per row, and this is cheaper.
     nik: str
-    province_code: str
-    regency_code: str
-    district_code: str
     birth_day: int
     birth_month: int
     birth_year_2: int
     sex: str  # "L" or "P"
     serial: int
     birth_date: date
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def province_code(self) -> str:
+        return self.nik[:2]
+
+    @property
+    def regency_code(self) -> str:
+        return f"{self.nik[:2]}.{self.nik[2:4]}"
+
+    @property
+    def district_code(self) -> str:
+        return f"{self.nik[:2]}.{self.nik[2:4]}.{self.nik[4:6]}"
 
     @property
     def formatted(self) -> str:
@@ -79,6 +88,8 @@ def clean_nik(raw: object, *, label: str = "NIK") -> str:
             f"{label} rusak menjadi angka oleh spreadsheet ({raw!r}); simpan kolom sebagai teks",
         )
     text = str(raw).strip()
+    if len(text) == 16 and text.isdigit() and text.isascii():
+        return text  # the common case, checked first because imports call this per row
     if text.startswith("'"):
         text = text[1:]
     if not text:
@@ -146,16 +157,18 @@ def parse_nik(
         today = today or date.today()
         century = 2000 if 2000 + yy <= today.year else 1900
     year = century + yy
-    if not _valid_day(year, month, day):
+    try:
+        nik_birth = date(year, month, day)
+    except ValueError:
         other = year - 100 if century == 2000 else year + 100
         if birth_date is None and _valid_day(other, month, day):
-            year = other  # 29 February of a year only one century makes a leap year
+            # 29 February of a year only one century makes a leap year
+            nik_birth = date(other, month, day)
         else:
             raise NikError(
                 "date",
                 f"tanggal lahir pada NIK tidak ada di kalender ({day:02d}-{month:02d}-{yy:02d})",
-            )
-    nik_birth = date(year, month, day)
+            ) from None
     if known_districts is not None and nik[:6] not in known_districts:
         warnings.append(
             f"kode kecamatan {nik[:2]}.{nik[2:4]}.{nik[4:6]} bukan kecamatan saat ini "
@@ -168,19 +181,7 @@ def parse_nik(
         )
     if sex is not None and sex != nik_sex:
         warnings.append("jenis kelamin pada NIK berbeda dengan data")
-    return NikInfo(
-        nik=nik,
-        province_code=nik[:2],
-        regency_code=f"{nik[:2]}.{nik[2:4]}",
-        district_code=f"{nik[:2]}.{nik[2:4]}.{nik[4:6]}",
-        birth_day=day,
-        birth_month=month,
-        birth_year_2=yy,
-        sex=nik_sex,
-        serial=serial,
-        birth_date=nik_birth,
-        warnings=tuple(warnings),
-    )
+    return NikInfo(nik, day, month, yy, nik_sex, serial, nik_birth, tuple(warnings))
 
 
 def clean_kk(raw: object) -> str:
