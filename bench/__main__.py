@@ -9,6 +9,7 @@ import sys
 BENCHMARKS = {
     "import_registry": "bench.import_registry",
     "suket": "bench.suket",
+    "voters": "bench.voters",
 }
 
 

@@ -40,8 +40,10 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("DEBUG", default=False)
-# The demo key is only for the embedded default; any deployment sets SECRET_KEY.
-SECRET_KEY = env_str("SECRET_KEY", "rekam-demo-only-not-secret")
+# The demo key is only for the embedded default; any deployment sets SECRET_KEY
+# (rekam.checks refuses the demo key under ``rekam check --deploy``).
+DEMO_SECRET_KEY = "rekam-demo-only-not-secret"
+SECRET_KEY = env_str("SECRET_KEY", DEMO_SECRET_KEY)
 ALLOWED_HOSTS = env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "rekam.web",
     "rekam.notifications",
     "rekam.demo",
+    "rekam.voters",
 ]
 
 MIDDLEWARE = [
@@ -168,12 +171,32 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS: off for the embedded demo on 127.0.0.1; a deployment behind TLS turns them on
+# (``rekam check --deploy`` says which are missing).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy (nginx) that sets X-Forwarded-Proto: trust it, or
+# SECURE_SSL_REDIRECT would redirect forever.
+if env_bool("SECURE_PROXY_SSL", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Requests per client address and minute (in the cache: Redis with REDIS_URL) for the login
+# form and the public online Suket check. 0: no limit.
+RATELIMIT_LOGIN_PER_MINUTE = env_int("RATELIMIT_LOGIN_PER_MINUTE", 20)
+RATELIMIT_VERIFY_PER_MINUTE = env_int("RATELIMIT_VERIFY_PER_MINUTE", 60)
+# Behind a proxy: the META key holding the client's address (e.g. "HTTP_X_REAL_IP").
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    # The immediate task backend logs every task it runs at INFO: noise in commands' output.
+    "loggers": {"django.tasks": {"level": env_str("TASKS_LOG_LEVEL", "WARNING")}},
 }
 
 # Notifications
@@ -246,5 +269,16 @@ if _email_backend.endswith("smtp.EmailBackend"):
 # Seals the offices' Ed25519 private keys in the database; set it apart from SECRET_KEY so a
 # rotated SECRET_KEY does not lock the keys away.
 SUKET_KEY_SECRET = env_str("SUKET_KEY_SECRET", SECRET_KEY)
-# Printed under each Suket's QR code: where the public verifier page lives.
+# Printed under each Suket's QR code: where the public verifier page lives. A deployment sets
+# the absolute address (https://…/verifikasi); ``rekam check --deploy`` refuses a relative one.
 SUKET_VERIFY_URL = env_str("SUKET_VERIFY_URL", "/verifikasi")
+
+# Voter list
+# Working files of DPT imports and reconciliations (DuckDB spills here too); emptied after a run.
+VOTERS_WORK_DIR = Path(env_str("VOTERS_WORK_DIR", str(DATA_DIR / "voters-work")))
+VOTERS_DUCKDB_THREADS = env_int("VOTERS_DUCKDB_THREADS", 2)
+VOTERS_DUCKDB_MEMORY = env_str("VOTERS_DUCKDB_MEMORY", "2GB")
+# The django.tasks backend alias that runs reconciliations started from the web. With the
+# immediate backend (Django's default) the run starts once the response has been sent, so the
+# progress page still follows it; a queued backend (django-tasks-db, RQ) runs it in a worker.
+VOTERS_TASK_BACKEND = env_str("VOTERS_TASK_BACKEND", "default")

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("rekam.web.urls")),
     path("", include("rekam.notifications.urls")),
     path("", include("rekam.suket.urls")),
+    path("", include("rekam.voters.urls")),
 ]

@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from rekam.residents.central import apply_updates, parse_ktp_state
+from rekam.residents.central import CLOCK_SKEW, apply_updates, parse_ktp_state
 from rekam.residents.models import RecordEvent, Resident
 from rekam.residents.services import check_move
 from rekam.residents.simulator import SIMULATED_STATES, SimulatedCentralSystem, next_step
@@ -100,6 +101,57 @@ def test_the_command_advances_to_a_given_moment(lampung, capsys):
     call_command("advance_central", "--now", "2020-12-31 12:00", "--seed", "2", "--no-progress")
     assert "Status berpindah:" in capsys.readouterr().out
     assert not Resident.objects.filter(ktp_state=KtpState.BIO_CAPTURED).exists()
+
+
+def test_the_command_refuses_a_moment_in_the_future(lampung):
+    recorded(3)
+    ahead = timezone.localtime(timezone.now() + timedelta(days=3))
+    with pytest.raises(CommandError, match="di masa depan"):
+        call_command("advance_central", "--now", f"{ahead:%d-%m-%Y %H:%M}", "--no-progress")
+    assert not RecordEvent.objects.exists()
+
+
+def test_the_command_never_writes_an_event_later_than_now(lampung):
+    # A record whose next simulated move falls a minute or two from now: a --now a few minutes
+    # ahead would report it, though it has not happened yet.
+    real = timezone.now().replace(microsecond=0)
+    r = make_resident(ktp_state=KtpState.BIO_CAPTURED)
+    since = None
+    for k in range(1, 40_000):
+        candidate = real - timedelta(seconds=7 * k)
+        rng = random.Random(f"2020:{r.nik}:{KtpState.BIO_CAPTURED}:{candidate.timestamp():.6f}")
+        step = next_step(KtpState.BIO_CAPTURED, rng)
+        assert step is not None
+        if (
+            timedelta(minutes=1)
+            < candidate + timedelta(seconds=step[0]) - real
+            < timedelta(minutes=3)
+        ):
+            since = candidate
+            break
+    assert since is not None
+    Resident.objects.filter(pk=r.pk).update(ktp_state_at=since)
+    ahead = timezone.localtime(real + timedelta(minutes=5))
+    call_command("advance_central", "--now", f"{ahead:%d-%m-%Y %H:%M}", "--no-progress")
+    assert not RecordEvent.objects.filter(at__gt=timezone.now()).exists()
+    r.refresh_from_db()
+    assert r.ktp_state == KtpState.BIO_CAPTURED
+
+
+def test_a_simulator_run_to_a_future_moment_writes_nothing_beyond_the_clock_skew(lampung):
+    week_ago = timezone.now() - timedelta(days=7)
+    for i in range(20):
+        make_resident(
+            birth_date=date(1990, 1, 1) + timedelta(days=i),
+            ktp_state=KtpState.SENT_FOR_ENROLLMENT,
+            ktp_state_at=week_ago,
+        )
+    result = apply_updates(SimulatedCentralSystem(now=timezone.now() + timedelta(days=60), seed=4))
+    assert result.rejected > 0
+    assert all("waktu status di masa depan" in i.reason for i in result.issues)
+    limit = timezone.now() + CLOCK_SKEW
+    assert not RecordEvent.objects.filter(at__gt=limit).exists()
+    assert not Resident.objects.filter(ktp_state_at__gt=limit).exists()
 
 
 @pytest.mark.parametrize(

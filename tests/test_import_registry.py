@@ -22,6 +22,8 @@ from rekam.residents.importers import normalise_phone, registry_import
 from rekam.residents.models import ImportBatch, RecordEvent, Resident
 from rekam.residents.states import KtpState
 
+from .test_record_moves import announcements
+
 DATA = Path(__file__).parent / "data"
 HEADER = [
     "nik",
@@ -514,3 +516,18 @@ def test_a_nik_added_by_someone_else_meanwhile_is_skipped_not_an_error(
     assert (result.created, result.unchanged) == (1, 1)
     assert Resident.objects.get(nik=SITI).ktp_state == KtpState.BELUM_REKAM
     assert RecordEvent.objects.filter(resident__nik=SITI).count() == 0
+
+
+def test_state_moves_are_announced_once_per_chunk_and_state(lampung, tmp_path):
+    registry_import(
+        path=write_csv(tmp_path / "a.csv", [row(status_ktp="BIO_CAPTURED"), budi(status_ktp="PRR")])
+    )
+    siti, budi_ = Resident.objects.get(nik=SITI), Resident.objects.get(nik=BUDI)
+    with announcements() as sent:
+        registry_import(
+            path=write_csv(tmp_path / "b.csv", [row(status_ktp="PRR"), budi(status_ktp="CETAK")])
+        )
+    assert [(state, ids, label) for state, ids, _at, label in sent] == [
+        (KtpState.CARD_PRINTED, [budi_.pk], "import:b.csv"),
+        (KtpState.PRINT_READY_RECORD, [siti.pk], "import:b.csv"),
+    ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from rekam.residents.central import FileCentralSystem, apply_updates
 from rekam.residents.importers import statuses_import
@@ -15,6 +16,7 @@ from rekam.residents.models import ImportBatch, RecordEvent
 from rekam.residents.states import KtpState
 
 from .factories import make_resident
+from .test_record_moves import announcements
 
 DATA = Path(__file__).parent / "data"
 WIB = ZoneInfo("Asia/Jakarta")
@@ -195,3 +197,62 @@ def test_the_command_prints_issues_and_a_summary(lampung, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "baris 2: ditolak: PRINT_READY_RECORD ke BELUM_REKAM tidak diizinkan" in out
     assert "Laporan:" in out
+
+
+def stamp(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%d-%m-%Y %H:%M}"
+
+
+def test_an_update_timestamped_in_the_future_is_rejected_and_does_not_freeze_the_record(
+    lampung, tmp_path
+):
+    r = siti()
+    ahead = timezone.now() + timedelta(days=2)
+    first = statuses_import(path=export(tmp_path, f"{SITI},SENT_FOR_ENROLLMENT,{stamp(ahead)}"))
+    assert first.rejected == 1 and "waktu status di masa depan" in reasons(first)[2]
+    assert not RecordEvent.objects.exists()
+    # The real update that follows is applied, not ignored as older than a future state.
+    then = timezone.now() - timedelta(hours=1)
+    second = statuses_import(path=export(tmp_path, f"{SITI},PRR,{stamp(then)}", name="b.csv"))
+    assert (second.moved, second.stale) == (1, 0)
+    r.refresh_from_db()
+    assert r.ktp_state == KtpState.PRINT_READY_RECORD
+
+
+def test_a_timestamp_a_few_minutes_ahead_is_clock_skew_and_accepted(lampung, tmp_path):
+    siti()
+    ahead = timezone.now() + timedelta(minutes=5)
+    result = statuses_import(path=export(tmp_path, f"{SITI},PRR,{stamp(ahead)}"))
+    assert (result.moved, result.rejected) == (1, 0)
+
+
+def test_a_batch_is_announced_once_per_new_state_inside_its_transaction(lampung, tmp_path):
+    s, b = siti(), budi()
+    c = make_resident(
+        name="Cetak", birth_date=date(1980, 1, 1), ktp_state=KtpState.PRINT_READY_RECORD
+    )
+    path = export(
+        tmp_path,
+        f"{SITI},PRR,02-12-2020 09:00",
+        f"{BUDI},PRR,03-12-2020 09:00",
+        f"{c.nik},CARD_PRINTED,04-12-2020 09:00",
+        "1871010101800009,PRR,02-12-2020 09:00",
+    )
+    with announcements() as sent:
+        statuses_import(path=path)
+    assert sent == [
+        (KtpState.CARD_PRINTED, [c.pk], datetime(2020, 12, 4, 9, tzinfo=WIB), "import:siak.csv"),
+        (
+            KtpState.PRINT_READY_RECORD,
+            sorted([s.pk, b.pk]),
+            datetime(2020, 12, 3, 9, tzinfo=WIB),
+            "import:siak.csv",
+        ),
+    ]
+
+
+def test_a_run_that_moves_nothing_announces_nothing(lampung, tmp_path):
+    siti(KtpState.PRINT_READY_RECORD)
+    with announcements() as sent:
+        statuses_import(path=export(tmp_path, f"{SITI},PRR,02-12-2020 09:00"))
+    assert sent == []

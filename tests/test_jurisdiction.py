@@ -10,12 +10,18 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, reverse
 
+from rekam.accounts import access
+from rekam.accounts.models import User
 from rekam.audit.models import AuditEntry
+from rekam.notifications.services import message_send
 from rekam.residents.models import RecordEvent
 from rekam.residents.states import KtpState
+from rekam.suket.models import CardPrint
+from rekam.suket.services import suket_issue
 from rekam.web import urls as web_urls
 
 from .factories import make_resident
+from .test_suket_support import jakarta, make_pilkada, ready_office
 
 BDL_VILLAGE = "18.71.01.1003"
 LAMSEL_VILLAGE = "18.01.04.2001"
@@ -150,3 +156,75 @@ def test_the_home_counts_of_a_regency_leave_out_other_regencies(client, personas
     summary = client.get(reverse("home")).context["summary"]
     assert summary.total.total == 0
     assert client.get(reverse("api_summary")).json()["total"]["total"] == 0
+
+
+# Helpers in the one permission module
+
+
+@pytest.mark.parametrize(
+    ("persona", "province", "regency"),
+    [
+        ("province_admin", True, None),
+        ("bdl_admin", False, "18.71"),
+        ("bdl_queue", False, "18.71"),
+        ("lamsel_operator", False, "18.01"),
+    ],
+)
+def test_the_breadth_of_a_jurisdiction_is_decided_by_access(personas, persona, province, regency):
+    user = getattr(personas, persona)
+    assert access.sees_province(user) is province
+    assert access.single_regency(user) == regency
+
+
+def test_an_account_without_a_role_sees_no_province_and_no_regency(db):
+    user = User.objects.create_user(username="baru", password="x")
+    assert access.sees_province(user) is False
+    assert access.single_regency(user) is None
+
+
+def test_sukets_and_messages_are_scoped_by_the_recipients_regency(personas, settings, tmp_path):
+    settings.NOTIFICATIONS_OUTBOX_DIR = tmp_path
+    ready_office(personas.bdl_office, blanks=0)
+    election = make_pilkada()
+    resident = make_resident(BDL_VILLAGE, ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    suket = suket_issue(resident=resident, election=election, at=jakarta(2020, 12, 5)).suket
+    message = message_send(
+        recipient=resident,
+        template="card_printed",
+        data={"name": resident.name, "place": "Kantor", "office": "Disdukcapil"},
+        idempotency_key="scope-1",
+        channels=["letter"],
+    )
+    assert list(access.sukets_for(personas.bdl_queue)) == [suket]
+    assert list(access.messages_for(personas.bdl_queue)) == [message]
+    assert list(access.sukets_for(personas.lamsel_operator)) == []
+    assert list(access.messages_for(personas.lamsel_operator)) == []
+    assert list(access.sukets_for(personas.province_admin)) == [suket]
+
+
+def test_an_operator_of_another_regency_cannot_print_from_the_decision_page(client, personas):
+    ready_office(personas.bdl_office, blanks=2)
+    election = make_pilkada()
+    resident = make_resident(BDL_VILLAGE, name=SECRET_NAME, ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.lamsel_operator)
+    response = client.post(
+        reverse("suket_decision", kwargs={"nik": resident.nik}),
+        {"election": election.pk, "action": "print", "card_serial": "K1"},
+    )
+    assert response.status_code == 404
+    assert not CardPrint.objects.exists()
+    resident.refresh_from_db()
+    assert resident.ktp_state == KtpState.PRINT_READY_RECORD
+
+
+def test_an_operator_of_another_regency_cannot_print_from_the_print_list(client, personas):
+    ready_office(personas.bdl_office, blanks=2)
+    resident = make_resident(BDL_VILLAGE, ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.lamsel_operator)
+    client.post(
+        reverse("suket_print_list"),
+        {"action": "print", "nik": resident.nik, "card_serial": "K1"},
+    )
+    assert not CardPrint.objects.exists()
+    listed = client.get(reverse("suket_print_list"), {"nik": resident.nik}).context["page"]
+    assert list(listed) == []

@@ -1,11 +1,14 @@
 """Printed letters: messages nobody can receive by phone or e-mail wait for a village batch."""
 
+import io
 import re
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from pypdf import PdfReader
 
+from rekam.notifications.channels.base import attachment_path
 from rekam.notifications.models import Channel, LetterBatch, Message, State
 from rekam.notifications.services import (
     NotificationRefused,
@@ -14,9 +17,13 @@ from rekam.notifications.services import (
     message_send,
 )
 from rekam.regions.models import Region
+from rekam.residents.states import KtpState
+from rekam.suket.delivery import suket_deliver
+from rekam.suket.services import suket_issue
 
 from .factories import make_resident
 from .fakes.helpers import make_worker
+from .test_suket_support import jakarta, make_pilkada, ready_office
 
 VILLAGE = "18.71.01.1003"
 INVITE = {
@@ -112,3 +119,61 @@ def test_a_queue_officer_cannot_make_a_batch(waiting, personas):
         letter_batch_create(
             village=Region.objects.get(code=VILLAGE), acting_user=personas.bdl_queue
         )
+
+
+# A Suket that has to go by letter goes with the letter
+
+
+@pytest.fixture
+def suket_by_letter(personas, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ready_office(personas.bdl_office, blanks=1)
+    election = make_pilkada()
+    resident = make_resident(VILLAGE, name="Tanpa Telepon", ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    suket = suket_issue(resident=resident, election=election, at=jakarta(2020, 12, 5)).suket
+    assert suket is not None
+    message = suket_deliver(suket=suket)
+    make_worker().run(once=True)
+    message.refresh_from_db()
+    assert message.is_waiting_for_letter
+    return suket, message
+
+
+def batch_pdf(personas) -> PdfReader:
+    batch = letter_batch_create(
+        village=Region.objects.get(code=VILLAGE), acting_user=personas.bdl_operator
+    )
+    return PdfReader(batch.pdf_path)
+
+
+def test_the_batch_carries_the_suket_pages_right_after_its_letter(suket_by_letter, personas):
+    suket, _ = suket_by_letter
+    pdf = batch_pdf(personas)
+    suket_pages = len(PdfReader(io.BytesIO(bytes(suket.pdf))).pages)
+    # The handover list, the letter, then the Suket as issued.
+    assert len(pdf.pages) == 2 + suket_pages
+    assert "Lampiran: Suket nomor" in pdf.pages[1].extract_text()
+    enclosed = pdf.pages[2].extract_text()
+    assert suket.number in enclosed and "SURAT KETERANGAN" in enclosed
+
+
+def test_the_handover_list_names_the_attachment_by_its_suket_number(suket_by_letter, personas):
+    suket, message = suket_by_letter
+    listing = batch_pdf(personas).pages[0].extract_text()
+    assert f"Suket nomor {suket.number}" in " ".join(listing.split())
+    assert message.attachment_name not in listing
+
+
+def test_the_batch_bookmarks_each_letter_and_its_suket(suket_by_letter, personas):
+    suket, _ = suket_by_letter
+    # One level: a bookmark per letter and per attachment, none nested.
+    titles = [getattr(item, "title", None) for item in batch_pdf(personas).outline]
+    assert titles == ["Tanpa Telepon", f"Suket nomor {suket.number}"]
+
+
+def test_a_missing_attachment_is_named_on_the_letter_instead(suket_by_letter, personas):
+    _, message = suket_by_letter
+    attachment_path(message).unlink()
+    pdf = batch_pdf(personas)
+    assert len(pdf.pages) == 2
+    assert "berkas tidak ditemukan" in pdf.pages[1].extract_text()

@@ -4,7 +4,7 @@ import pytest
 
 from rekam.notifications.models import LetterBatch, State
 from rekam.notifications.services import message_send
-from rekam.notifications.texts import families
+from rekam.notifications.texts import families, family
 
 from .conftest import PASSWORD
 from .factories import make_resident
@@ -129,3 +129,18 @@ def test_another_regency_cannot_print_the_batch(client, personas):
     )
     assert not LetterBatch.objects.exists()
     assert "di luar wilayah kerja" in response.text
+
+
+def test_the_list_names_message_types_as_people_say_them(client, personas, two_regencies):
+    response = login(client, personas.bdl_operator).get("/pesan/")
+    title = family("card_printed").title("id")
+    assert f"<td>{title}</td>" in response.text
+    assert "<td>card_printed</td>" not in response.text
+
+
+def test_the_message_page_shows_the_fallback_order_by_channel_name(client, personas):
+    message = send(
+        make_resident(BDL_VILLAGE, name="Tanpa Telepon"), "p5", channels=("sms", "email", "letter")
+    )
+    response = login(client, personas.bdl_operator).get(f"/pesan/{message.pk}/")
+    assert "SMS → Surel → Surat" in response.text

@@ -5,16 +5,25 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rekam.accounts.models import User
 from rekam.audit.models import AuditEntry
+from rekam.notifications import texts
+from rekam.notifications.models import Channel, Consent
+from rekam.notifications.services import message_send
 from rekam.residents.models import RecordEvent
 from rekam.residents.states import KtpState
+from rekam.suket.services import suket_issue
+from rekam.web import search
 from rekam.web.summary import state_summary
 
 from .conftest import PASSWORD
 from .factories import make_resident
+from .fakes.helpers import make_worker
+from .test_suket_support import jakarta, make_pilkada, ready_office
 
 BDL_VILLAGE = "18.71.01.1003"
 LAMSEL_VILLAGE = "18.01.04.2001"
@@ -180,13 +189,56 @@ def test_it_says_why_a_nik_with_an_impossible_month_is_refused(client, personas)
     assert "bulan lahir pada NIK harus 01-12" in response.content.decode()
 
 
-def test_it_finds_residents_by_name_prefix_first(client, personas):
-    inside = make_resident(BDL_VILLAGE, name="Ahmad Rahman", sex="L")
+def test_it_finds_residents_by_name_prefix_only_when_the_prefix_matches(client, personas):
+    make_resident(BDL_VILLAGE, name="Ahmad Rahman", sex="L")
     prefix = make_resident(BDL_VILLAGE, name="Rahmawati", sex="P")
     make_resident(BDL_VILLAGE, name="Siti Aminah")
     login(client, personas.bdl_operator)
     response = client.get(reverse("resident_search"), {"q": "rahma"})
-    assert list(response.context["page"].object_list) == [prefix, inside]
+    assert list(response.context["page"].object_list) == [prefix]
+    assert response.context["outcome"].anywhere is False
+
+
+def test_a_regency_search_falls_back_to_names_containing_the_letters(client, personas):
+    inside = make_resident(BDL_VILLAGE, name="Ahmad Rahman", sex="L")
+    make_resident(BDL_VILLAGE, name="Siti Aminah")
+    login(client, personas.bdl_operator)
+    response = client.get(reverse("resident_search"), {"q": "rahman"})
+    assert list(response.context["page"].object_list) == [inside]
+    assert response.context["outcome"].anywhere is True
+    assert "Tidak ada nama yang diawali huruf ini" in response.content.decode()
+
+
+def test_a_province_search_never_scans_for_letters_inside_names(client, personas):
+    make_resident(BDL_VILLAGE, name="Ahmad Rahman", sex="L")
+    login(client, personas.province_admin)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("resident_search"), {"q": "rahman"})
+    assert list(response.context["page"].object_list) == []
+    assert not [q["sql"] for q in queries if "%RAHMAN" in q["sql"]]
+
+
+def test_a_name_search_counts_no_further_than_the_cap(client, personas, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 30)
+    for i in range(32):
+        make_resident(BDL_VILLAGE, name=f"Warga Uji {i:02d}")
+    login(client, personas.bdl_operator)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("resident_search"), {"q": "warga"})
+    page = response.context["page"]
+    assert (len(page.object_list), page.count, page.has_next) == (25, None, True)
+    assert "Lebih dari 30 penduduk ditemukan" in response.content.decode()
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts)
+
+
+def test_a_small_result_is_counted_exactly(client, personas):
+    for i in range(3):
+        make_resident(BDL_VILLAGE, name=f"Warga Uji {i:02d}")
+    login(client, personas.bdl_operator)
+    response = client.get(reverse("resident_search"), {"q": "warga"})
+    assert response.context["page"].count == 3
+    assert "3 penduduk ditemukan" in response.content.decode()
 
 
 def test_it_paginates_search_results(client, personas):
@@ -470,3 +522,180 @@ def test_pages_render_in_english_after_the_switch(client, personas, name):
     html = client.get(reverse(name)).content.decode()
     assert 'lang="en"' in html
     assert "Log out" in html
+
+
+# The resident's Sukets and messages
+
+
+@pytest.fixture
+def issued_suket(personas):
+    ready_office(personas.bdl_office, blanks=1)
+    election = make_pilkada()
+    resident = make_resident(BDL_VILLAGE, ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    suket = suket_issue(resident=resident, election=election, at=jakarta(2020, 12, 5)).suket
+    assert suket is not None
+    return suket
+
+
+def test_the_resident_page_lists_the_residents_sukets_with_their_status(
+    client, personas, issued_suket
+):
+    login(client, personas.bdl_operator)
+    html = client.get(detail_url(issued_suket.resident)).content.decode()
+    assert issued_suket.number in html
+    assert issued_suket.election.name in html
+    # Valid until 31-12-2020: long past, so expired, not "berlaku".
+    assert ">kedaluwarsa<" in html
+    assert reverse("suket_download", kwargs={"pk": issued_suket.pk}) in html
+
+
+def test_the_resident_page_shows_no_suket_download_to_a_queue_officer(
+    client, personas, issued_suket
+):
+    login(client, personas.bdl_queue)
+    html = client.get(detail_url(issued_suket.resident)).content.decode()
+    assert issued_suket.number in html
+    assert reverse("suket_download", kwargs={"pk": issued_suket.pk}) not in html
+
+
+def test_the_resident_page_lists_messages_sent_to_the_resident(
+    client, personas, settings, tmp_path
+):
+    settings.NOTIFICATIONS_OUTBOX_DIR = tmp_path / "outbox"
+    r = make_resident(BDL_VILLAGE, name="Warga Pesan", phone="+6281200000009")
+    message = message_send(
+        recipient=r,
+        template="card_printed",
+        data={"name": r.name, "place": "Kantor Kecamatan", "office": "Disdukcapil"},
+        idempotency_key="resident-page-1",
+        channels=["sms"],
+    )
+    make_worker().run(once=True)
+    login(client, personas.bdl_operator)
+    html = client.get(detail_url(r)).content.decode()
+    assert reverse("notifications:message", kwargs={"pk": message.pk}) in html
+    assert texts.family("card_printed").title("id") in html
+    assert ">card_printed<" not in html
+
+
+# WhatsApp consent
+
+
+def test_an_operator_records_whatsapp_consent_with_its_source(client, personas):
+    r = make_resident(BDL_VILLAGE, phone="+6281234567890")
+    login(client, personas.bdl_operator)
+    response = client.post(
+        edit_url(r), {"action": "consent", "c-granted": "on", "c-source": "formulir tertulis"}
+    )
+    assert response.status_code == 302
+    r.refresh_from_db()
+    assert r.whatsapp_consent is True
+    assert r.whatsapp_consent_source == "formulir tertulis"
+    consent = Consent.objects.get(resident=r, channel=Channel.WHATSAPP)
+    assert (consent.granted, consent.recorded_by) == (True, personas.bdl_operator)
+    assert AuditEntry.objects.filter(action="consent.record").exists()
+
+
+def test_withdrawing_whatsapp_consent_is_recorded(client, personas):
+    r = make_resident(BDL_VILLAGE, phone="+6281234567890", whatsapp_consent=True)
+    login(client, personas.bdl_operator)
+    client.post(edit_url(r), {"action": "consent", "c-source": "telepon"})
+    r.refresh_from_db()
+    assert r.whatsapp_consent is False
+    assert Consent.objects.get(resident=r, channel=Channel.WHATSAPP).granted is False
+
+
+def test_whatsapp_consent_needs_a_phone_number(client, personas):
+    r = make_resident(BDL_VILLAGE, phone="")
+    login(client, personas.bdl_operator)
+    response = client.post(
+        edit_url(r), {"action": "consent", "c-granted": "on", "c-source": "telepon"}
+    )
+    assert response.status_code == 200
+    assert "Catat dulu nomor telepon penduduk" in response.content.decode()
+    r.refresh_from_db()
+    assert r.whatsapp_consent is False
+    assert not Consent.objects.exists()
+
+
+def test_an_operator_of_another_regency_cannot_record_consent(client, personas):
+    r = make_resident(BDL_VILLAGE, phone="+6281234567890")
+    login(client, personas.lamsel_operator)
+    response = client.post(
+        edit_url(r), {"action": "consent", "c-granted": "on", "c-source": "telepon"}
+    )
+    assert response.status_code == 404
+    assert not Consent.objects.exists()
+
+
+def test_the_edit_page_offers_the_consent_form(client, personas):
+    r = make_resident(BDL_VILLAGE, phone="+6281234567890")
+    login(client, personas.bdl_operator)
+    html = client.get(edit_url(r)).content.decode()
+    assert 'name="c-granted"' in html and 'name="c-source"' in html
+
+
+# Navigation
+
+
+def nav_links(client):
+    html = client.get(reverse("home")).content.decode()
+    nav = html[html.index('class="mainnav"') : html.index("</nav>", html.index('class="mainnav"'))]
+    return {
+        name
+        for name, url in {
+            "suket": reverse("suket_list"),
+            "print": reverse("suket_print_list"),
+            "stock": reverse("suket_stock"),
+            "messages": reverse("notifications:messages"),
+        }.items()
+        if f'href="{url}"' in nav
+    }
+
+
+def test_an_operator_has_every_suket_and_message_page_in_the_menu(client, personas):
+    login(client, personas.bdl_operator)
+    assert nav_links(client) == {"suket", "print", "stock", "messages"}
+
+
+def test_a_queue_officer_has_no_print_list_in_the_menu(client, personas):
+    login(client, personas.bdl_queue)
+    assert "print" not in nav_links(client)
+
+
+def test_an_account_without_a_role_has_none_of_them_in_the_menu(client, db):
+    client.force_login(User.objects.create_user(username="baru", password="x"))
+    assert nav_links(client) == set()
+
+
+def test_the_home_page_of_a_regency_has_no_regency_rows(client, personas):
+    login(client, personas.bdl_admin)
+    assert client.get(reverse("home")).context["by_regency"] is False
+
+
+def test_the_home_page_of_a_superuser_has_regency_rows(client, db):
+    client.force_login(User.objects.create_superuser(username="root", password="x"))
+    assert client.get(reverse("home")).context["by_regency"] is True
+
+
+# Rate limit
+
+
+def test_it_refuses_too_many_login_attempts_from_one_address(client, personas, settings):
+    settings.RATELIMIT_LOGIN_PER_MINUTE = 2
+    address = {"REMOTE_ADDR": "10.9.8.7"}
+    wrong = {"username": "bdl_operator", "password": "salah"}
+    for _ in range(2):
+        assert client.post(reverse("login"), wrong, **address).status_code == 200
+    response = client.post(reverse("login"), wrong, **address)
+    assert response.status_code == 429
+    assert "Terlalu banyak permintaan" in response.content.decode()
+    assert response["Retry-After"] == "60"
+
+
+def test_the_login_limit_counts_each_address_apart(client, personas, settings):
+    settings.RATELIMIT_LOGIN_PER_MINUTE = 1
+    wrong = {"username": "bdl_operator", "password": "salah"}
+    client.post(reverse("login"), wrong, REMOTE_ADDR="10.9.8.1")
+    assert client.post(reverse("login"), wrong, REMOTE_ADDR="10.9.8.2").status_code == 200
+    assert client.get(reverse("login"), REMOTE_ADDR="10.9.8.1").status_code == 200

@@ -1,8 +1,13 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
 from rekam.residents.models import RecordEvent
 from rekam.residents.services import MoveRefused, record_move
+from rekam.residents.signals import records_moved
 from rekam.residents.states import ALLOWED_MOVES, KtpState, MoveSource
 
 from .factories import make_resident
@@ -66,3 +71,51 @@ def test_a_queue_officer_may_not_record(personas):
     r = make_resident()
     with pytest.raises(PermissionDenied):
         record_move(resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_queue)
+
+
+@contextmanager
+def announcements() -> Iterator[list[tuple[str, list[int], datetime, str]]]:
+    """What ``records_moved`` announces meanwhile, as ``(to_state, ids, at, label)``."""
+    sent: list[tuple[str, list[int], datetime, str]] = []
+
+    def listen(sender, *, resident_ids, to_state, at, label, **kwargs):
+        sent.append((to_state, sorted(resident_ids), at, label))
+
+    records_moved.connect(listen, dispatch_uid="test-announcements")
+    try:
+        yield sent
+    finally:
+        records_moved.disconnect(dispatch_uid="test-announcements")
+
+
+def test_a_move_is_announced_once_with_the_resident_and_the_new_state(personas):
+    r = make_resident()
+    with announcements() as sent:
+        event = record_move(
+            resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator
+        )
+    assert sent == [(KtpState.BIO_CAPTURED, [r.pk], event.at, "bdl_operator")]
+
+
+def test_a_refused_move_is_not_announced(personas):
+    r = make_resident()
+    with announcements() as sent, pytest.raises(MoveRefused):
+        record_move(resident=r, to_state=KtpState.CARD_PRINTED, acting_user=personas.bdl_operator)
+    assert sent == []
+
+
+def test_a_listener_that_fails_undoes_the_move(personas):
+    def fail(sender, **kwargs):
+        raise RuntimeError("listener failed")
+
+    r = make_resident()
+    records_moved.connect(fail, dispatch_uid="test-fail")
+    try:
+        with pytest.raises(RuntimeError):
+            record_move(
+                resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator
+            )
+    finally:
+        records_moved.disconnect(dispatch_uid="test-fail")
+    r.refresh_from_db()
+    assert r.ktp_state == KtpState.BELUM_REKAM and not RecordEvent.objects.exists()

@@ -14,7 +14,8 @@ import pytest
 from django.utils import timezone
 
 from rekam.residents.states import KtpState
-from rekam.suket.services import suket_issue
+from rekam.suket.keys import office_key_rotate
+from rekam.suket.services import SuketContent, holder_data, render_suket, suket_issue
 from rekam.suket.stock import blank_receive, card_print
 
 from .factories import make_resident
@@ -94,6 +95,9 @@ def test_the_verifier_works_offline_after_one_visit(live_server, browser, sukets
     assert _check(page, genuine.qr_text) == "SAH"
     result = page.inner_text("#result")
     assert "SITI AMINAH" in result
+    election = "Pemilihan Wali Kota dan Wakil Wali Kota Tahun 2020"
+    assert page.inner_text("#verdict-election") == election
+    assert "daftar pencabutan per " in result and " WIB" in result
     assert genuine.resident.masked_nik in result and genuine.resident.nik not in result
 
     assert _check(page, tampered(genuine.qr_text)) == "TIDAK_SAH"
@@ -101,4 +105,56 @@ def test_the_verifier_works_offline_after_one_visit(live_server, browser, sukets
 
     assert _check(page, genuine.qr_text[:-30]) == "TIDAK_SAH"
     assert _check(page, printed.qr_text) == "DICABUT"
+    context.close()
+
+
+@pytest.fixture
+def key_cases(personas, sukets):
+    """A text signed with a retired key after its retirement, and one signed with a key that
+    was then reported compromised."""
+    genuine, _printed = sukets
+    old = genuine.key
+    office_key_rotate(office=personas.bdl_office)
+    content = SuketContent(
+        office=genuine.office,
+        election=genuine.election,
+        number="470/9999/SKT-KTP/18.71/2020",
+        uid=bytes.fromhex("00112233445566ff"),
+        holder=holder_data(genuine.resident),
+        reason="BELUM_PRR",
+        issued_on=timezone.localdate() + timedelta(days=1),
+        valid_until=genuine.valid_until,
+        signer_name=genuine.signer_name,
+        signer_nip=genuine.signer_nip,
+    )
+    after_retirement = render_suket(content, old)[0]
+    ready_office(personas.lamsel_office, blanks=0)
+    leaked = suket_issue(
+        resident=make_resident(
+            "18.01.04.2001", ktp_state=KtpState.SENT_FOR_ENROLLMENT, name="Dewi"
+        ),
+        election=genuine.election,
+    ).suket
+    assert leaked is not None
+    office_key_rotate(office=personas.lamsel_office, compromised=True)
+    return genuine, after_retirement, leaked.qr_text
+
+
+def test_the_offline_verifier_applies_key_retirement_and_withdrawal(
+    live_server, browser, key_cases
+):
+    genuine, after_retirement, leaked = key_cases
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/verifikasi")
+    page.wait_for_selector("#verifier[data-ready='1'][data-offline='1']", timeout=15000)
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#verifier[data-ready='1']", timeout=15000)
+
+    assert _check(page, genuine.qr_text) == "SAH"  # signed before its key was retired
+    assert _check(page, after_retirement) == "TIDAK_SAH"
+    assert "sudah ditarik sejak" in page.inner_text("#verdict-reason")
+    assert _check(page, leaked) == "TIDAK_SAH"
+    assert "kunci yang tidak dikenal" in page.inner_text("#verdict-reason")
     context.close()

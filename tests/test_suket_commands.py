@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -64,3 +65,30 @@ def test_issue_writes_pdfs_and_prints_number_and_qr_and_refuses_with_reason(pilk
     assert "harus 16 digit" in err.getvalue()
     pdf = tmp_path / "470-0001-SKT-KTP-18.71-2020.pdf"
     assert pdf.read_bytes() == bytes(Suket.objects.get().pdf)
+
+
+def test_issue_exits_non_zero_when_every_nik_is_refused_and_reports_each(pilkada):
+    no = make_resident(ktp_state=KtpState.BELUM_REKAM, name="Budi")
+    young = make_resident(ktp_state=KtpState.BIO_CAPTURED, birth_date=date(2005, 1, 1))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="Tidak ada Suket yang diterbitkan: 3 NIK ditolak"):
+        call_command(
+            "suket_issue",
+            no.nik,
+            young.nik,
+            "123",
+            election="pilkada-2020",
+            at="2020-12-05T10:00",
+            stdout=out,
+            stderr=err,
+        )
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"{no.nik}\tREFUSE BELUM_REKAM\t")
+    assert lines[1].startswith(f"{young.nik}\tREFUSE BELUM_WAJIB_KTP\t")
+    assert "123: " in err.getvalue()
+    assert not Suket.objects.exists()
+
+
+def test_issue_exits_non_zero_when_no_nik_could_be_read(pilkada):
+    with pytest.raises(CommandError, match="Tidak ada Suket"):
+        call_command("suket_issue", "123", election="pilkada-2020", stderr=io.StringIO())

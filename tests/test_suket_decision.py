@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from rekam.residents.models import MaritalStatus
 from rekam.residents.states import KtpState
 from rekam.suket.models import DuplicateApproval, Outcome, SuketDecision
 from rekam.suket.rules import DecisionInputs, Reason, decide
@@ -26,6 +27,9 @@ BASE = DecisionInputs(
     issue_until=date(2020, 12, 9),
     valid_until=date(2020, 12, 31),
     today=date(2020, 12, 5),
+    birth_date=date(1990, 5, 17),
+    marital_status=MaritalStatus.SINGLE,
+    polling_day=date(2020, 12, 9),
     blanks=10,
     printer_working=True,
 )
@@ -80,6 +84,28 @@ TABLE: list[tuple[str, dict[str, Any], str, str]] = [
         "LEWAT_BATAS",
     ),
     (
+        "16 on polling day and never married: need not hold a KTP-el",
+        {"ktp_state": S.SENT_FOR_ENROLLMENT, "birth_date": date(2003, 12, 10)},
+        "REFUSE",
+        "BELUM_WAJIB_KTP",
+    ),
+    (
+        "turns 17 on polling day itself (a first-time voter)",
+        {"ktp_state": S.SENT_FOR_ENROLLMENT, "birth_date": date(2003, 12, 9)},
+        "SUKET",
+        "BELUM_PRR",
+    ),
+    (
+        "under 17 but married: must hold a KTP-el",
+        {
+            "ktp_state": S.SENT_FOR_ENROLLMENT,
+            "birth_date": date(2004, 6, 1),
+            "marital_status": MaritalStatus.MARRIED,
+        },
+        "SUKET",
+        "BELUM_PRR",
+    ),
+    (
         "region not holding the election",
         {"ktp_state": S.SENT_FOR_ENROLLMENT, "resident_regency": "18.03"},
         "REFUSE",
@@ -108,6 +134,14 @@ def test_every_reason_code_is_reached_by_the_table():
 def test_a_suket_is_valid_until_the_elections_validity_end():
     decision = decide(replace(BASE, ktp_state=S.SENT_FOR_ENROLLMENT))
     assert decision.valid_until == date(2020, 12, 31)
+
+
+def test_it_refuses_someone_who_need_not_hold_a_ktp_on_polling_day_saying_why():
+    # 17 on 10 December 2020: a day too late for the 9 December polling day, though 17 by the
+    # Suket's validity end; eligibility is read on polling day, not on the day of issuance.
+    decision = decide(replace(BASE, ktp_state=S.SENT_FOR_ENROLLMENT, birth_date=date(2003, 12, 10)))
+    assert (decision.outcome, decision.valid_until) == (Outcome.REFUSE, None)
+    assert "belum wajib memiliki KTP-el pada hari pemungutan suara 09-12-2020" in decision.message
 
 
 def test_a_refusal_carries_no_validity_and_says_why_in_indonesian():
@@ -161,6 +195,15 @@ def test_it_reads_the_moment_in_jakarta_time(personas, pilkada):
     r = make_resident(ktp_state=S.SENT_FOR_ENROLLMENT)
     result = suket_decide(resident=r, election=pilkada, at=jakarta(2020, 12, 9, 23))
     assert result.decision.outcome == Outcome.SUKET
+
+
+def test_it_refuses_a_resident_too_young_on_polling_day_through_the_database(personas, pilkada):
+    r = make_resident(ktp_state=S.BIO_CAPTURED, birth_date=date(2004, 1, 2))
+    result = suket_issue(resident=r, election=pilkada, at=jakarta(2020, 12, 5))
+    assert result.suket is None and result.decision.reason == "BELUM_WAJIB_KTP"
+    row = SuketDecision.objects.get()
+    assert row.inputs["birth_date"] == "2004-01-02"
+    assert row.inputs["polling_day"] == "2020-12-09"
 
 
 def test_it_refuses_a_resident_of_a_region_without_the_election(personas, pilkada):

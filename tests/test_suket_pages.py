@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone, translation
 
+from rekam.accounts.models import Office
+from rekam.regions.models import Level, Region
 from rekam.residents.states import KtpState
-from rekam.suket.models import CardPrint, Suket
+from rekam.suket.models import BlankMovement, CardPrint, Suket
 from rekam.suket.services import suket_issue
-from rekam.suket.stock import stock_balance
+from rekam.suket.stock import blank_receive, stock_balance, stock_summary
+from rekam.web.templatetags.rekam_tags import days_left
 
 from .factories import make_resident
 from .test_suket_support import jakarta, make_pilkada, ready_office
@@ -104,3 +108,207 @@ def test_an_unregistered_but_well_signed_text_is_not_genuine_online(personas, cl
     text = suket.qr_text
     Suket.objects.filter(pk=suket.pk).update(uid="0000000000000000")
     assert client.get("/verifikasi/periksa", {"qr": text}).json()["status"] == "TIDAK_SAH"
+
+
+# Labels instead of codes
+
+
+def future(election):
+    election.suket_issue_until = election.suket_valid_until = election.polling_day = jakarta(
+        2099, 1, 1
+    ).date()
+    election.save()
+    return election
+
+
+def test_the_decision_page_says_the_outcome_and_reason_in_indonesian(personas, client, pilkada):
+    future(pilkada)
+    r = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    client.force_login(personas.bdl_operator)
+    html = client.post(
+        f"/suket/penduduk/{r.nik}/", {"election": pilkada.pk, "action": "decide"}
+    ).content.decode()
+    assert "Suket boleh diterbitkan" in html and "Perekaman belum mencapai PRR" in html
+    assert "<strong>SUKET</strong>" not in html and ">BELUM_PRR<" not in html
+
+
+def test_the_election_choice_has_an_indonesian_empty_label(personas, client, pilkada):
+    r = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    client.force_login(personas.bdl_operator)
+    html = client.get(f"/suket/penduduk/{r.nik}/").content.decode()
+    assert "Select an option" not in html and "— pilih —" in html
+
+
+# Printing on the spot
+
+
+def test_the_decision_page_prints_a_print_ready_card_right_there(personas, client, pilkada):
+    future(pilkada)
+    r = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.bdl_operator)
+    page = client.post(f"/suket/penduduk/{r.nik}/", {"election": pilkada.pk, "action": "decide"})
+    assert b'data-outcome="PRINT"' in page.content and b'name="card_serial"' in page.content
+    response = client.post(
+        f"/suket/penduduk/{r.nik}/",
+        {"election": pilkada.pk, "action": "print", "card_serial": "k-900"},
+    )
+    assert response.status_code == 302
+    card = CardPrint.objects.get(resident=r)
+    assert (card.card_serial, card.operator) == ("K-900", personas.bdl_operator)
+    assert stock_balance(personas.bdl_office) == 1
+    r.refresh_from_db()
+    assert r.ktp_state == KtpState.CARD_PRINTED
+
+
+def test_printing_on_the_decision_page_refuses_a_used_serial(personas, client, pilkada):
+    future(pilkada)
+    first = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
+    second = make_resident(name="Dewi", ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.bdl_operator)
+    for r in (first, second):
+        response = client.post(
+            f"/suket/penduduk/{r.nik}/",
+            {"election": pilkada.pk, "action": "print", "card_serial": "K1"},
+            follow=True,
+        )
+    assert "sudah dipakai" in response.content.decode()
+    assert CardPrint.objects.count() == 1
+    assert stock_balance(personas.bdl_office) == 1
+
+
+def test_a_queue_officer_cannot_print_from_the_decision_page(personas, client, pilkada):
+    future(pilkada)
+    r = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.bdl_queue)
+    page = client.post(f"/suket/penduduk/{r.nik}/", {"election": pilkada.pk, "action": "decide"})
+    assert b'name="card_serial"' not in page.content
+    client.post(
+        f"/suket/penduduk/{r.nik}/",
+        {"election": pilkada.pk, "action": "print", "card_serial": "K2"},
+    )
+    assert not CardPrint.objects.exists()
+
+
+def test_the_print_list_finds_a_resident_by_nik(personas, client, pilkada):
+    wanted = make_resident(name="Yang Dicari", ktp_state=KtpState.PRINT_READY_RECORD)
+    make_resident(name="Orang Lain", ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.bdl_operator)
+    spaced = f"{wanted.nik[:6]} {wanted.nik[6:12]} {wanted.nik[12:]}"
+    response = client.get("/suket/cetak/", {"nik": spaced})
+    assert [r.nik for r in response.context["page"]] == [wanted.nik]
+    assert "Orang Lain" not in response.content.decode()
+
+
+def test_the_print_list_says_why_a_nik_is_malformed(personas, client, pilkada):
+    make_resident(name="Orang Lain", ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.bdl_operator)
+    response = client.get("/suket/cetak/", {"nik": "1871 0157"})
+    assert "harus 16 digit" in response.content.decode()
+    assert list(response.context["page"]) == []
+
+
+# The Suket list
+
+
+def test_an_expired_suket_is_listed_as_expired_not_valid(personas, client, pilkada):
+    r = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    suket = suket_issue(resident=r, election=pilkada, at=jakarta(2020, 12, 5)).suket
+    assert suket is not None
+    client.force_login(personas.bdl_operator)
+    html = client.get("/suket/").content.decode()
+    assert ">kedaluwarsa<" in html and ">berlaku<" not in html
+    assert "Perekaman belum mencapai PRR" in html
+    assert list(client.get("/suket/", {"status": "aktif"}).context["page"].object_list) == []
+    expired = client.get("/suket/", {"status": "kedaluwarsa"}).context["page"].object_list
+    assert list(expired) == [suket]
+
+
+def test_a_queue_officer_cannot_download_a_suket(personas, client, pilkada):
+    r = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    suket = suket_issue(resident=r, election=pilkada, at=jakarta(2020, 12, 5)).suket
+    assert suket is not None
+    client.force_login(personas.bdl_queue)
+    assert f"/suket/{suket.pk}/pdf/" not in client.get("/suket/").content.decode()
+    assert client.get(f"/suket/{suket.pk}/pdf/").status_code == 403
+
+
+# Stock
+
+
+def test_the_ledger_names_unattended_movements_sistem(personas, client):
+    ready_office(personas.bdl_office, blanks=2)
+    client.force_login(personas.bdl_admin)
+    html = client.get("/suket/stok/").content.decode()
+    assert "<td>Sistem</td>" in html and "<td>system</td>" not in html
+
+
+@pytest.mark.parametrize(
+    ("days", "shown"),
+    [(None, "—"), (5936.0, "lebih dari 365 hari"), (12.4, "12 hari"), (0.6, "1 hari")],
+)
+def test_days_of_stock_left_are_shown_in_whole_days(days, shown):
+    with translation.override("id"):
+        assert days_left(days) == shown
+
+
+def test_the_province_stock_page_takes_the_same_few_queries_for_every_office(
+    personas, client, django_assert_max_num_queries
+):
+    for office in Office.objects.filter(kind=Office.Kind.REGENCY):
+        blank_receive(office=office, count=5, batch="B1")
+    make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
+    client.force_login(personas.province_admin)
+    with django_assert_max_num_queries(20):
+        page = client.get("/suket/stok/")
+    summaries = page.context["summaries"]
+    assert len(summaries) == 15
+    today = timezone.localdate()
+    assert summaries == [stock_summary(s.office, today) for s in summaries]
+
+
+def test_the_transfer_form_offers_only_offices_in_the_jurisdiction(personas, client):
+    outside_region = Region.objects.create(code="19", level=Level.PROVINCE, name="Luar")
+    outside = Office.objects.create(
+        code="19", kind=Office.Kind.PROVINCE, name="Dinas Luar", region=outside_region
+    )
+    client.force_login(personas.province_admin)
+    form = client.get("/suket/stok/", {"kantor": "18.71"}).context["transfer"]
+    offered = set(form.fields["to_office"].queryset)
+    assert personas.bdl_office in offered and outside not in offered
+    client.post(
+        "/suket/stok/",
+        {
+            "action": "transfer",
+            "kantor": "18.71",
+            "t-from_office": personas.bdl_office.pk,
+            "t-to_office": outside.pk,
+            "t-count": "1",
+        },
+    )
+    assert not BlankMovement.objects.filter(office=outside).exists()
+
+
+def test_only_the_province_sees_the_transfer_form(personas, client):
+    client.force_login(personas.bdl_admin)
+    assert client.get("/suket/stok/").context["may_transfer"] is False
+    client.force_login(personas.province_admin)
+    assert client.get("/suket/stok/", {"kantor": "18.71"}).context["may_transfer"] is True
+
+
+# The public check
+
+
+def test_the_public_check_refuses_too_many_requests_from_one_address(client, settings, db):
+    settings.RATELIMIT_VERIFY_PER_MINUTE = 2
+    for _ in range(2):
+        assert (
+            client.get("/verifikasi/periksa", {"qr": "RK1:x"}, REMOTE_ADDR="10.1.1.1").status_code
+            == 200
+        )
+    response = client.get("/verifikasi/periksa", {"qr": "RK1:x"}, REMOTE_ADDR="10.1.1.1")
+    assert response.status_code == 429
+    assert "Terlalu banyak permintaan" in response.json()["error"]
+    assert (
+        client.get("/verifikasi/periksa", {"qr": "RK1:x"}, REMOTE_ADDR="10.1.1.2").status_code
+        == 200
+    )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+import struct
+import zlib
+from datetime import date, datetime, time, timedelta
 
 import cbor2
 import pytest
@@ -32,7 +34,7 @@ from rekam.suket.verify import (
 )
 
 from .factories import make_resident
-from .test_suket_support import jakarta, make_pilkada, ready_office
+from .test_suket_support import JAKARTA, jakarta, make_pilkada, ready_office
 
 
 @pytest.fixture
@@ -265,3 +267,90 @@ def blank_receive_one(personas):
     from rekam.suket.stock import blank_receive
 
     blank_receive(office=personas.bdl_office, count=1, batch="B-1")
+
+
+def test_the_offline_verdict_names_the_election_and_the_lists_date(issued):
+    published = revocation_list_published()
+    verdict = _offline(issued.qr_text)
+    assert verdict.election == "pilkada-2020"
+    assert verdict.election_label == "Pemilihan Wali Kota dan Wakil Wali Kota Tahun 2020"
+    generated = timezone.localtime(datetime.fromisoformat(published["generated_at"]))
+    assert verdict.list_label == f"daftar pencabutan per {generated:%d-%m-%Y %H:%M} WIB"
+    data = verdict.as_json()
+    assert data["election_name"] == "Pemilihan Wali Kota dan Wakil Wali Kota Tahun 2020"
+    assert data["revocation_list"].startswith("daftar pencabutan per ")
+
+
+def test_without_the_elections_names_the_verdict_shows_the_slug(issued):
+    rev = {k: v for k, v in revocation_list_published().items() if k != "elections"}
+    verdict = verify_qr_text(
+        issued.qr_text, keys=_keys(), revoked=RevocationList.from_published(rev), now=timezone.now()
+    )
+    assert verdict.status == SAH and verdict.election_label == "pilkada-2020"
+
+
+def test_the_json_endpoint_names_the_election(issued, client):
+    data = client.get("/verifikasi/periksa", {"qr": issued.qr_text}).json()
+    assert (data["status"], data["election"]) == (SAH, "pilkada-2020")
+    assert data["election_name"] == "Pemilihan Wali Kota dan Wakil Wali Kota Tahun 2020"
+
+
+def test_the_command_prints_the_election_beside_the_verdict_and_the_lists_date(issued):
+    out = io.StringIO()
+    call_command("suket_verify", issued.qr_text, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "SAH - Pemilihan Wali Kota dan Wakil Wali Kota Tahun 2020"
+    assert any(line.startswith("Diperiksa dengan daftar pencabutan per ") for line in lines)
+
+
+def test_a_suket_is_valid_through_its_last_day_and_expired_the_day_after(issued):
+    last = issued.valid_until
+    on_last_day = datetime.combine(last, time(23, 59), tzinfo=JAKARTA)
+    assert _offline(issued.qr_text, now=on_last_day).status == SAH
+    assert _offline(issued.qr_text, now=on_last_day + timedelta(minutes=1)).status == KEDALUWARSA
+
+
+def test_the_model_says_when_a_suket_has_expired(issued):
+    assert (issued.is_expired, issued.status) == (False, "berlaku")
+    assert not issued.has_expired(issued.valid_until)
+    assert issued.has_expired(issued.valid_until + timedelta(days=1))
+    issued.valid_until = timezone.localdate() - timedelta(days=1)
+    assert (issued.is_expired, issued.status) == (True, "kedaluwarsa")
+    issued.revoked_at = timezone.now()
+    assert issued.status == "dicabut"
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small, valid PNG whose header claims ``width`` x ``height`` pixels."""
+    png = qr_png("RK1:X")
+    ihdr = png[12:16] + struct.pack(">II", width, height) + png[24:29]
+    return png[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + png[33:]
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        (_png_claiming(100_000, 100_000), "terlalu besar"),  # Pillow's own bomb error
+        (_png_claiming(8_000, 8_000), "terlalu besar"),  # under Pillow's limit, over ours
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "tidak dapat dibaca"),
+        (qr_png("RK1:X")[:60], "tidak dapat dibaca"),  # truncated pixel data
+    ],
+    ids=["bomb", "huge", "broken-header", "truncated"],
+)
+def test_an_unreadable_or_huge_upload_is_refused_not_a_server_error(client, db, image, reason):
+    upload = io.BytesIO(image)
+    upload.name = "foto.png"
+    response = client.post("/verifikasi/periksa", {"gambar": upload})
+    assert response.status_code == 400
+    assert "gambar tidak dapat dibaca" in response.json()["error"]
+    assert reason in response.json()["error"]
+
+
+def test_the_command_says_an_unreadable_image_is_not_genuine(tmp_path, db):
+    image = tmp_path / "bom.png"
+    image.write_bytes(_png_claiming(100_000, 100_000))
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("suket_verify", str(image), stdout=out)
+    assert out.getvalue().startswith("TIDAK SAH")
+    assert "terlalu besar" in out.getvalue()

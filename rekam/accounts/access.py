@@ -17,8 +17,10 @@ from django.http import Http404
 from .models import Role
 
 if TYPE_CHECKING:
+    from rekam.notifications.models import Message
     from rekam.regions.models import Region
     from rekam.residents.models import Resident
+    from rekam.suket.models import Suket
 
     from .models import Office
 
@@ -33,6 +35,9 @@ class Action(StrEnum):
     TRANSFER_STOCK = "transfer_stock"
     IMPORT_REGISTRY = "import_registry"
     IMPORT_STATUSES = "import_statuses"
+    IMPORT_DPT = "import_dpt"
+    RECONCILE = "reconcile"
+    CONFIRM_MATCH = "confirm_match"
     APPROVE = "approve"
     MANAGE_USERS = "manage_users"
     MANAGE_OFFICE = "manage_office"
@@ -47,8 +52,10 @@ _OPERATOR = _STAFF | {
     Action.PRINT_CARD,
     Action.ISSUE_SUKET,
 }
-_SUPERVISOR = _OPERATOR | {Action.APPROVE}
+_SUPERVISOR = _OPERATOR | {Action.APPROVE, Action.CONFIRM_MATCH}
 _REGENCY_ADMIN = _SUPERVISOR | {
+    Action.IMPORT_DPT,
+    Action.RECONCILE,
     Action.RECEIVE_STOCK,
     Action.IMPORT_REGISTRY,
     Action.IMPORT_STATUSES,
@@ -76,6 +83,9 @@ _REFUSALS = {
     Action.TRANSFER_STOCK: "Hanya admin provinsi yang boleh memindahkan blanko antar kantor.",
     Action.IMPORT_REGISTRY: "Hanya admin dinas yang boleh mengimpor data penduduk.",
     Action.IMPORT_STATUSES: "Hanya admin dinas yang boleh mengimpor status dari SIAK.",
+    Action.IMPORT_DPT: "Hanya admin dinas yang boleh mengimpor daftar pemilih (DPT).",
+    Action.RECONCILE: "Hanya admin dinas yang boleh menjalankan pencocokan DPT.",
+    Action.CONFIRM_MATCH: "Hanya supervisor yang boleh mengonfirmasi kecocokan pemilih.",
     Action.APPROVE: "Hanya supervisor yang boleh menyetujui.",
     Action.MANAGE_USERS: "Hanya admin dinas yang boleh mengelola pengguna.",
     Action.MANAGE_OFFICE: "Hanya admin dinas yang boleh mengubah pengaturan kantor.",
@@ -190,3 +200,35 @@ def get_resident_for_user(user: Any, nik: str, action: Action = Action.VIEW_RESI
         raise Http404("Penduduk tidak ditemukan di wilayah kerja Anda.") from None
     require(user, action, resident.regency_id)
     return resident
+
+
+def sees_province(user: Any) -> bool:
+    """Whether the user's jurisdiction spans several regencies/cities (a province office or a
+    superuser): overviews then show one row per regency/city."""
+    scope = region_scope(user)
+    return scope is not None and "." not in scope
+
+
+def single_regency(user: Any) -> str | None:
+    """The one regency/city the user's jurisdiction is, or ``None`` when it is wider (or none)."""
+    scope = region_scope(user)
+    return scope if scope and scope.count(".") == 1 else None
+
+
+def sukets_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[Suket]:
+    """Sukets of the residents ``user`` may see (and do ``action`` to)."""
+    from rekam.suket.models import Suket
+
+    if not can(user, action):
+        return Suket.objects.none()
+    return Suket.objects.filter(scope_filter(user, "resident__regency"))
+
+
+def messages_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[Message]:
+    """Outbox messages to people in ``user``'s jurisdiction (a message is located in its
+    recipient's regency/city)."""
+    from rekam.notifications.models import Message
+
+    if not can(user, action):
+        return Message.objects.none()
+    return Message.objects.filter(scope_filter(user, "regency"))

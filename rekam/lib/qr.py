@@ -7,6 +7,7 @@ millisecond, where pure-Python encoders that search all eight masks need ~10 ms.
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 import zxingcpp
@@ -58,19 +59,50 @@ def qr_png(text: str, *, scale: int = 8) -> bytes:
     return out.getvalue()
 
 
-def qr_read(image: bytes | Image.Image) -> list[str]:
-    """The texts of every QR code found in an image (PNG, JPEG, ... bytes or a PIL image)."""
+# Largest image decoded: a phone photo is 12-50 Mpx before the browser or app shrinks it; a
+# bigger one (or a small file that claims huge dimensions, a decompression bomb) is refused
+# before its pixels are decoded.
+MAX_PIXELS = 40_000_000
+UNREADABLE = "gambar tidak dapat dibaca"
+
+
+def qr_read(image: bytes | Image.Image, *, max_pixels: int = MAX_PIXELS) -> list[str]:
+    """The texts of every QR code found in an image (PNG, JPEG, ... bytes or a PIL image).
+
+    Raises ``ValueError`` (message for the person) for a file that is not a readable image or
+    has more than ``max_pixels`` pixels.
+    """
     pil: Image.Image
     if isinstance(image, bytes):
         try:
-            opened = Image.open(io.BytesIO(image))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                opened = Image.open(io.BytesIO(image))  # reads the header only
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ValueError(f"{UNREADABLE}: ukurannya terlalu besar") from exc
+        except Exception as exc:  # Pillow's plugins raise many kinds for broken headers
+            raise ValueError(f"{UNREADABLE} (berkas bukan gambar yang dikenal)") from exc
+        _check_size(opened, max_pixels)
+        try:
             opened.load()
-        except (OSError, ValueError) as exc:
-            raise ValueError("berkas bukan gambar yang dapat dibaca") from exc
-        pil = opened
+            pil = opened.convert("L")
+        except Image.DecompressionBombError as exc:
+            raise ValueError(f"{UNREADABLE}: ukurannya terlalu besar") from exc
+        except Exception as exc:  # truncated or corrupt pixel data
+            raise ValueError(f"{UNREADABLE} (berkas rusak atau terpotong)") from exc
     else:
-        pil = image
+        _check_size(image, max_pixels)
+        pil = image.convert("L")
     found = zxingcpp.read_barcodes(
-        pil.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        pil, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
     )
     return [r.text for r in found if r.valid]
+
+
+def _check_size(image: Image.Image, max_pixels: int) -> None:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ValueError(
+            f"{UNREADABLE}: ukurannya terlalu besar ({width} x {height} piksel, "
+            f"maks. {max_pixels // 1_000_000} juta piksel)"
+        )

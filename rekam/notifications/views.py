@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -31,10 +32,12 @@ from .services import NotificationRefused, letter_batch_create, letter_batch_mar
 PAGE_SIZE = 50
 
 
+def _language() -> str:
+    return get_language() or "id"
+
+
 def messages_for(user: Any) -> QuerySet[Message]:
-    if not access.can(user, Action.VIEW_RESIDENT):
-        return Message.objects.none()
-    return Message.objects.filter(access.scope_filter(user, "regency"))
+    return access.messages_for(user)
 
 
 def _waiting_letters(user: Any) -> QuerySet[Message]:
@@ -74,7 +77,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
             "channels": Channel.choices,
-            "families": texts.families(),
+            "families": [(f.name, f.title(_language())) for f in texts.families()],
             "filters": {"state": state, "channel": channel, "template": template, "q": query},
         },
     )
@@ -111,6 +114,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "attempts": message.attempt_log.all(),
             "renderings": renderings,
             "file_content": _file_content(message),
+            "fallback": [Channel(c).label if c in Channel.values else c for c in message.channels],
         },
     )
 

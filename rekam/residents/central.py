@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from rekam.lib.tabular import REJECTED, WARNING, RowIssue, open_table
 
 from .models import RecordEvent, Resident
 from .services import MoveRefused, check_move
+from .signals import records_moved_send
 from .states import KtpState as S
 from .states import MoveSource
 
@@ -114,6 +115,16 @@ class ApplyResult:
 
 # Residents handled per transaction.
 _CHUNK = 2000
+# How far ahead of this server's clock a central timestamp may be (clocks drift). A later one
+# is refused: stored, it would make every real update after it look stale and freeze the record.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def future_reason(at: datetime) -> str:
+    return (
+        f"waktu status di masa depan ({timezone.localtime(at):%d-%m-%Y %H:%M}); "
+        "periksa jam komputer atau sistem yang membuat berkas"
+    )
 
 
 def _fetch(niks: list[str]) -> dict[str, tuple[int, str, datetime | None, str]]:
@@ -128,12 +139,14 @@ def apply_updates(
 ) -> ApplyResult:
     """Apply the system's updates through the move table, in bulk.
 
-    Per update: an unknown NIK is rejected; the state the record already has is unchanged;
+    Per update: a timestamp later than now (plus :data:`CLOCK_SKEW`) is rejected; an unknown
+    NIK is rejected; the state the record already has is unchanged;
     an update older than the record's current state is ignored as stale (and reported,
     unless it is one already applied, as on a re-run); a move :func:`check_move` refuses is
     rejected with its reason. Several updates for one NIK apply in timestamp order. Each move
     writes a :class:`RecordEvent` labelled with the system's name and sets the resident's
-    ``ktp_state``/``ktp_state_at``.
+    ``ktp_state``/``ktp_state_at``; each chunk sends
+    :data:`~rekam.residents.signals.records_moved` before it commits.
     """
     if acting_user is not None:
         require(acting_user, Action.IMPORT_STATUSES)
@@ -168,6 +181,7 @@ def _apply_chunk(
         result.issues.append(RowIssue(u.line or 0, u.nik, level, reason))
 
     now = timezone.now()
+    latest = now + CLOCK_SKEW
     with transaction.atomic():
         residents = _fetch(niks)
         # Updates older than the record's state: already applied (a re-run) or stale.
@@ -175,7 +189,13 @@ def _apply_chunk(
         events: list[RecordEvent] = []
         moved: list[tuple[str, datetime, int]] = []
         for nik in niks:
-            updates = sorted(by_nik[nik], key=lambda u: (u.at, u.line or 0))
+            updates = []
+            for u in sorted(by_nik[nik], key=lambda u: (u.at, u.line or 0)):
+                if u.at > latest:
+                    result.rejected += 1
+                    issue(u, REJECTED, future_reason(u.at))
+                else:
+                    updates.append(u)
             found = residents.get(nik)
             if found is None:
                 for u in updates:
@@ -234,6 +254,12 @@ def _apply_chunk(
                     "updated_at = %s WHERE id = %s",
                     [(s, adapt(at), adapt(now), pk) for s, at, pk in moved],
                 )
+            records_moved_send(
+                moves=[(pk, s, at) for s, at, pk in moved],
+                source=MoveSource.CENTRAL,
+                acting_user=acting_user,
+                label=label,
+            )
 
 
 def _sort_older(

@@ -3,7 +3,9 @@
 Rules: every row read is either accepted (created, updated or unchanged) or rejected with its
 line number and a reason in Indonesian; a bad row never stops the import; re-running the same
 file changes nothing. Existing residents are updated with an audit entry holding old and new
-values; a different KTP-el state is a central move and goes through the move table.
+values; a different KTP-el state is a central move and goes through the move table (stamped
+with the import's own clock: the file carries no time for it), and each chunk's moves are
+announced with :data:`~rekam.residents.signals.records_moved` before the chunk commits.
 
 The work is split in two so that a million rows import in about a minute on two cores (see
 docs/benchmarks.md): :class:`RowParser` turns a raw row into database values (pure Python, no
@@ -59,6 +61,7 @@ from .models import (
     name_key,
 )
 from .services import MoveRefused, check_move
+from .signals import records_moved_send
 from .states import KtpState, MoveSource
 
 # canonical column -> accepted header spellings (compared case-insensitively, with spaces,
@@ -183,15 +186,15 @@ _LABELS = {
 _TEXT_FIELDS = [(_IDX[f], f) for f in ("birth_place", "occupation", "street")]
 
 
-def _key(text: str) -> str:
+def spelling_key(text: str) -> str:
     return " ".join(re.sub(r"[_\-./]+", " ", text).upper().split())
 
 
-_SEX = {
+SEX_SPELLINGS = {
     **dict.fromkeys(["L", "LK", "LAKI LAKI", "LAKI", "PRIA", "M", "MALE"], "L"),
     **dict.fromkeys(["P", "PR", "PEREMPUAN", "WANITA", "W", "F", "FEMALE"], "P"),
 }
-_MARITAL = {
+MARITAL_SPELLINGS = {
     **dict.fromkeys(
         ["BELUM KAWIN", "BELUM MENIKAH", "TIDAK KAWIN", "LAJANG", "SINGLE"],
         MaritalStatus.SINGLE.value,
@@ -240,7 +243,7 @@ _CITIZENSHIP = {
 
 _CODED_FIELDS = [
     (_IDX["religion"], "religion", _RELIGION, "agama"),
-    (_IDX["marital_status"], "marital_status", _MARITAL, "status perkawinan"),
+    (_IDX["marital_status"], "marital_status", MARITAL_SPELLINGS, "status perkawinan"),
     (_IDX["citizenship"], "citizenship", _CITIZENSHIP, "kewarganegaraan"),
 ]
 _NUMBERED_FIELDS = [(_IDX["rt"], "rt", "RT"), (_IDX["rw"], "rw", "RW")]
@@ -348,7 +351,7 @@ class RowParser:
             return self._codes[cache_key]
         except KeyError:
             pass
-        value = table.get(_key(str(raw)))
+        value = table.get(spelling_key(str(raw)))
         self._remember(cache_key, value)
         return value
 
@@ -427,7 +430,7 @@ class RowParser:
             birth_date = birth
             values[_I_BIRTH_DATE] = birth
         raw_sex = get("sex", "")
-        sex = self._coded(_SEX, "sex", raw_sex) if raw_sex != "" else None
+        sex = self._coded(SEX_SPELLINGS, "sex", raw_sex) if raw_sex != "" else None
         if sex is None:
             errors.append(
                 f"jenis kelamin tidak dikenali ({raw_sex})"
@@ -685,6 +688,12 @@ class _Writer:
                 AuditEntry.objects.bulk_create(audits, batch_size=500)
             if events:
                 self._insert_events(cursor, events)
+                records_moved_send(
+                    moves=[(e[0], e[2], now) for e in events],
+                    source=MoveSource.CENTRAL,
+                    acting_user=self.user,
+                    label=self.label,
+                )
         return issues
 
     def _audit(self, old: tuple[Any, ...], merged: tuple[Any, ...]) -> AuditEntry:

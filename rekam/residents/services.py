@@ -13,6 +13,7 @@ from rekam.accounts.access import Action, require
 from rekam.audit.services import audit_record, diff_fields
 
 from .models import RecordEvent, Resident, name_key
+from .signals import records_moved_send
 from .states import PRINTING_MOVES, KtpState, MoveSource, move_sources
 
 
@@ -62,6 +63,7 @@ def record_move(
     An office move needs a user allowed to record biometrics for this resident; a central
     move comes from an import or the simulator (``actor_label`` names it). The office's
     printing move is made only by the printing service, which passes ``printing=True``.
+    Listeners of :data:`~rekam.residents.signals.records_moved` act in the same transaction.
     """
     if source == MoveSource.OFFICE:
         require(acting_user, Action.RECORD_BIOMETRICS, resident.regency_id)
@@ -87,6 +89,13 @@ def record_move(
     )
     Resident.objects.filter(pk=resident.pk).update(ktp_state=to_state, ktp_state_at=at)
     resident.ktp_state, resident.ktp_state_at = to_state, at
+    records_moved_send(
+        moves=[(resident.pk, to_state, at)],
+        source=source,
+        acting_user=acting_user,
+        label=event.actor_label,
+        reason=event.reason,
+    )
     return event
 
 

@@ -1,4 +1,8 @@
-"""Handing an issued Suket to the resident: the PDF as a WhatsApp document through the outbox."""
+"""Handing an issued Suket to the resident: the PDF as a WhatsApp document through the outbox.
+
+Issuance calls :func:`suket_deliver` in its own transaction for every holder the outbox can
+reach; staff call it again to resend, which returns the same message (same idempotency key).
+"""
 
 from __future__ import annotations
 

@@ -5,8 +5,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from rekam.accounts import access
+from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.elections.models import Election
+
+# Django's default ("- Select an option -") is not translated into Indonesian.
+EMPTY_LABEL = _("— choose —")
 
 
 class ReceiveForm(forms.Form):
@@ -18,10 +23,23 @@ class ReceiveForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    from_office = forms.ModelChoiceField(label=_("From office"), queryset=Office.objects.all())
-    to_office = forms.ModelChoiceField(label=_("To office"), queryset=Office.objects.all())
+    from_office = forms.ModelChoiceField(
+        label=_("From office"), queryset=Office.objects.none(), empty_label=EMPTY_LABEL
+    )
+    to_office = forms.ModelChoiceField(
+        label=_("To office"), queryset=Office.objects.none(), empty_label=EMPTY_LABEL
+    )
     count = forms.IntegerField(label=_("Number of blanks"), min_value=1, max_value=1_000_000)
     reason = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only offices the user may move blanks between.
+        offices = access.offices_for(user, Action.TRANSFER_STOCK).select_related("region")
+        for name in ("from_office", "to_office"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = offices
 
 
 class SpoilForm(forms.Form):
@@ -41,13 +59,32 @@ class PrintForm(forms.Form):
     card_serial = forms.CharField(label=_("Card serial"), max_length=30)
 
 
+class CardSerialForm(forms.Form):
+    """Printing from the decision page: the resident is the page's."""
+
+    card_serial = forms.CharField(label=_("Card serial"), max_length=30)
+
+
+class PrintListSearchForm(forms.Form):
+    nik = forms.CharField(
+        label=_("NIK"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"type": "search", "inputmode": "numeric", "autocomplete": "off"}
+        ),
+    )
+
+
 class HandOverForm(forms.Form):
     card = forms.IntegerField(widget=forms.HiddenInput)
     received_by = forms.CharField(label=_("Received by"), max_length=150)
 
 
 class ElectionForm(forms.Form):
-    election = forms.ModelChoiceField(label=_("Election"), queryset=Election.objects.none())
+    election = forms.ModelChoiceField(
+        label=_("Election"), queryset=Election.objects.none(), empty_label=EMPTY_LABEL
+    )
 
     def __init__(self, *args: Any, elections: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

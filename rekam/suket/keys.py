@@ -2,8 +2,11 @@
 
 Private keys are stored sealed with AES-GCM under a key derived from ``SUKET_KEY_SECRET`` (which
 defaults to ``SECRET_KEY``), so a database dump alone cannot sign Sukets. Rotating creates a new
-active key and retires the old one; retired keys stay in the published set so that Sukets they
-signed keep verifying until those expire.
+active key and retires the old one; a retired key stays in the published set with its retirement
+time, and verifiers accept it only for Sukets issued on or before that day (so a key taken out
+of use cannot sign new ones that verify). A rotation because the key was compromised also marks
+it compromised: it leaves the published set, so nothing it signed verifies, and the Sukets it
+signed are revoked in the database so their holders can be issued new ones.
 """
 
 from __future__ import annotations
@@ -53,14 +56,45 @@ def public_key(key: OfficeKey) -> Ed25519PublicKey:
 
 @transaction.atomic
 def office_key_rotate(
-    *, office: Office, acting_user: Any = None, at: datetime | None = None
+    *,
+    office: Office,
+    acting_user: Any = None,
+    at: datetime | None = None,
+    compromised: bool = False,
 ) -> OfficeKey:
-    """A new active signing key for ``office``; its previous key is retired (still published)."""
+    """A new active signing key for ``office``; its previous key is retired (still published,
+    for Sukets issued until today) or, if ``compromised``, withdrawn with everything it signed.
+    """
     if acting_user is not None:
         require(acting_user, Action.MANAGE_OFFICE, office.region_id)
     at = at or timezone.now()
     _lock_office(office)
-    return _key_create(office=office, acting_user=acting_user, at=at)
+    old = list(OfficeKey.objects.filter(office=office, retired_at__isnull=True))
+    key = _key_create(office=office, acting_user=acting_user, at=at)
+    if compromised:
+        for k in old:
+            _key_compromise(k, acting_user=acting_user, at=at)
+    return key
+
+
+def _key_compromise(key: OfficeKey, *, acting_user: Any, at: datetime) -> None:
+    from .services import suket_revoke_signed_by  # services signs with the keys of this module
+
+    OfficeKey.objects.filter(pk=key.pk).update(compromised_at=at)
+    key.compromised_at = at
+    revoked = suket_revoke_signed_by(
+        key=key,
+        reason=f"kunci penandatangan {key.kid} bocor; Suket perlu diterbitkan ulang",
+        at=at,
+        acting_user=acting_user,
+    )
+    audit_record(
+        acting_user=acting_user,
+        action="suket.key_compromised",
+        obj=key,
+        changes={"compromised": [False, True], "sukets_revoked": [0, revoked]},
+        actor_label="" if acting_user else "system",
+    )
 
 
 def _lock_office(office: Office) -> None:
@@ -105,8 +139,13 @@ def office_key_active(office: Office) -> OfficeKey:
 
 
 def published_keys() -> list[dict[str, Any]]:
-    """The public key set as published at ``/verifikasi/kunci.json``."""
-    rows = OfficeKey.objects.select_related("office").order_by("office__code", "created_at")
+    """The public key set as published at ``/verifikasi/kunci.json`` (compromised keys left
+    out; a retired key is good only for Sukets issued on or before its ``retired_at`` day)."""
+    rows = (
+        OfficeKey.objects.filter(compromised_at__isnull=True)
+        .select_related("office")
+        .order_by("office__code", "created_at")
+    )
     return [
         {
             "kid": k.kid,

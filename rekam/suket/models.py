@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts.models import Office
@@ -185,7 +188,12 @@ class NumberCounter(models.Model):
 
 
 class OfficeKey(models.Model):
-    """An office's Ed25519 signing key. Retired keys stay published so issued Sukets verify."""
+    """An office's Ed25519 signing key.
+
+    A retired key stays published, and verifiers accept it only for Sukets issued on or before
+    its retirement day. A compromised key is retired and withdrawn from the published set:
+    nothing it signed verifies any more.
+    """
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="signing_keys")
     kid = models.CharField(_("key id"), max_length=16, unique=True)
@@ -194,6 +202,7 @@ class OfficeKey(models.Model):
     private_key_sealed = models.BinaryField()
     created_at = models.DateTimeField()
     retired_at = models.DateTimeField(null=True, blank=True)
+    compromised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["office", "-created_at"]
@@ -255,3 +264,20 @@ class Suket(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def has_expired(self, on: date | None = None) -> bool:
+        """Whether the validity ended before ``on`` (default: today in Asia/Jakarta)."""
+        return (on or timezone.localdate()) > self.valid_until
+
+    @property
+    def is_expired(self) -> bool:
+        """Validity ended (the last valid day was before today): show it as *kedaluwarsa*."""
+        return self.has_expired()
+
+    @property
+    def status(self) -> str:
+        """``dicabut``, ``kedaluwarsa`` or ``berlaku``: a revoked Suket is shown as revoked
+        even after it would have expired."""
+        if self.is_revoked:
+            return "dicabut"
+        return "kedaluwarsa" if self.is_expired else "berlaku"

@@ -3,7 +3,9 @@
 This is the one place the rules of domain.md section 6 (R2, R6, R8) live. :func:`decide` is a
 pure function of :class:`DecisionInputs`, so the table-driven test can cover every branch and
 ``rekam suket_decide`` can show exactly what an answer was based on. The order of the checks
-is the order of the rules: the election's reach first (region, window), then the record.
+is the order of the rules: the election's reach first (region, window), then the person (a
+Suket stands in for a KTP-el, so only for someone who must hold one on polling day), then the
+record.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date
 
 from django.db import models
 
+from rekam.residents.eligibility import KTP_AGE, must_hold_ktp
 from rekam.residents.states import KtpState
 
 from .models import Outcome
@@ -28,6 +31,7 @@ class Reason(models.TextChoices):
     # Refused
     BUKAN_WILAYAH = "BUKAN_WILAYAH", "Bukan penduduk wilayah pemilihan"
     LEWAT_BATAS = "LEWAT_BATAS", "Lewat batas penerbitan Suket"
+    BELUM_WAJIB_KTP = "BELUM_WAJIB_KTP", "Belum wajib memiliki KTP-el pada hari pemungutan suara"
     BELUM_REKAM = "BELUM_REKAM", "Belum melakukan perekaman"
     SUDAH_CETAK = "SUDAH_CETAK", "KTP-el sudah dicetak"
     PERLU_PERSETUJUAN = "PERLU_PERSETUJUAN", "Data ganda: perlu persetujuan supervisor"
@@ -45,6 +49,9 @@ class DecisionInputs:
     issue_until: date
     valid_until: date
     today: date  # the moment's date in the office's time zone
+    birth_date: date
+    marital_status: str
+    polling_day: date
     blanks: int
     printer_working: bool
     duplicate_approved: bool = False
@@ -52,7 +59,7 @@ class DecisionInputs:
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
-        for key in ("issue_until", "valid_until", "today"):
+        for key in ("issue_until", "valid_until", "today", "birth_date", "polling_day"):
             data[key] = data[key].isoformat()
         data["election_regencies"] = list(self.election_regencies)
         return data
@@ -89,6 +96,15 @@ def decide(i: DecisionInputs) -> Decision:
         return _refuse(
             Reason.LEWAT_BATAS,
             f"Suket untuk pemilihan ini hanya diterbitkan sampai {i.issue_until:%d-%m-%Y}.",
+        )
+    if not must_hold_ktp(
+        birth_date=i.birth_date, marital_status=i.marital_status, on=i.polling_day
+    ):
+        return _refuse(
+            Reason.BELUM_WAJIB_KTP,
+            f"Penduduk belum wajib memiliki KTP-el pada hari pemungutan suara "
+            f"{i.polling_day:%d-%m-%Y} (belum berumur {KTP_AGE} tahun dan belum pernah kawin); "
+            "Suket tidak dapat diterbitkan.",
         )
     state = i.ktp_state
     if state == KtpState.BELUM_REKAM:

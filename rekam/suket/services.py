@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from rekam.accounts.access import Action, require
@@ -20,6 +23,8 @@ from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.lib.pdf import Certificate, date_id, render_certificate
 from rekam.lib.signing import sign_text
+from rekam.notifications.models import Contact
+from rekam.notifications.phones import phone_or_blank
 from rekam.residents.models import Resident
 from rekam.residents.states import KtpState
 
@@ -77,6 +82,9 @@ def decision_inputs_many(
             issue_until=election.suket_issue_until,
             valid_until=election.suket_valid_until,
             today=today,
+            birth_date=r.birth_date,
+            marital_status=r.marital_status,
+            polling_day=election.polling_day,
             blanks=blanks[str(r.regency_id)],
             printer_working=printing[str(r.regency_id)],
             duplicate_approved=r.pk in approved,
@@ -499,10 +507,37 @@ def _issue_chunk(
             for s in created
         ]
     )
+    _deliver_issued(created, acting_user)
     return [
         IssueResult(resident, decision, records[n], sukets.get(n))
         for n, (resident, decision, _row) in enumerate(rows)
     ]
+
+
+def reachable_residents(residents: Iterable[Resident]) -> set[int]:
+    """Ids of the residents the outbox can reach by phone (WhatsApp, SMS) or e-mail. Anyone
+    else takes the Suket printed at the counter (or staff send it later, e.g. as a letter)."""
+    people = list(residents)
+    found = {r.pk for r in people if phone_or_blank(r.phone)}
+    rest = [r.pk for r in people if r.pk not in found]
+    if rest:
+        found |= set(
+            Contact.objects.filter(resident_id__in=rest)
+            .exclude(email="")
+            .values_list("resident_id", flat=True)
+        )
+    return found
+
+
+def _deliver_issued(sukets: list[Suket], acting_user: Any) -> None:
+    """Hand new Sukets to the outbox in the issuing transaction: the message rows commit with
+    the Sukets (or not at all) and are sent once the transaction commits."""
+    from .delivery import suket_deliver  # delivery reads stored PDFs through this module
+
+    reachable = reachable_residents(s.resident for s in sukets)
+    for suket in sukets:
+        if suket.resident_id in reachable:
+            suket_deliver(suket=suket, acting_user=acting_user)
 
 
 def suket_pdf(suket: Suket) -> bytes:
@@ -513,34 +548,105 @@ def suket_pdf(suket: Suket) -> bytes:
     return data
 
 
+# Rows per revocation statement: bounds the parameters of one query on every database.
+REVOKE_CHUNK = 1000
+
+
+def _revoke_where(where: Q, *, reason: str, at: datetime, acting_user: Any, label: str) -> int:
+    """Revoke the unrevoked Sukets ``where`` selects, with an audit entry each."""
+    pks = list(
+        Suket.objects.select_for_update()
+        .filter(where, revoked_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(pks), REVOKE_CHUNK):
+        chunk = pks[start : start + REVOKE_CHUNK]
+        Suket.objects.filter(pk__in=chunk).update(revoked_at=at, revoked_reason=reason[:300])
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(
+                    actor=_actor(acting_user),
+                    actor_label=label[:120],
+                    action="suket.revoke",
+                    object_type=Suket._meta.label_lower,
+                    object_id=str(pk),
+                    changes={"revoked": [False, True]},
+                    reason=reason[:300],
+                )
+                for pk in chunk
+            ]
+        )
+    return len(pks)
+
+
+@transaction.atomic
+def suket_revoke_for_residents(
+    *,
+    resident_ids: Iterable[int],
+    reason: str,
+    at: datetime | None = None,
+    acting_user: Any = None,
+    actor_label: str = "",
+) -> int:
+    """Revoke every unrevoked Suket of these residents (their cards were printed), a few
+    statements per thousand residents; idempotent. Returns how many were revoked."""
+    at = at or timezone.now()
+    label = actor_label or _label(acting_user, "system")
+    ids = sorted(set(resident_ids))
+    return sum(
+        _revoke_where(
+            Q(resident_id__in=ids[start : start + REVOKE_CHUNK]),
+            reason=reason,
+            at=at,
+            acting_user=acting_user,
+            label=label,
+        )
+        for start in range(0, len(ids), REVOKE_CHUNK)
+    )
+
+
 def suket_revoke_for_resident(
     *, resident: Resident, reason: str, at: datetime | None = None, acting_user: Any = None
 ) -> int:
-    """Revoke every unrevoked Suket of ``resident`` (their card was printed); idempotent."""
-    at = at or timezone.now()
-    rows = list(Suket.objects.filter(resident=resident, revoked_at__isnull=True))
-    for suket in rows:
-        Suket.objects.filter(pk=suket.pk, revoked_at__isnull=True).update(
-            revoked_at=at, revoked_reason=reason[:300]
-        )
-        audit_record(
-            acting_user=acting_user,
-            action="suket.revoke",
-            obj=suket,
-            changes={"revoked": [False, True]},
-            reason=reason,
-            actor_label="" if acting_user else "system",
-        )
-    return len(rows)
+    """Revoke every unrevoked Suket of ``resident``; idempotent."""
+    return suket_revoke_for_residents(
+        resident_ids=[resident.pk], reason=reason, at=at, acting_user=acting_user
+    )
+
+
+@transaction.atomic
+def suket_revoke_signed_by(
+    *, key: OfficeKey, reason: str, at: datetime | None = None, acting_user: Any = None
+) -> int:
+    """Revoke every unrevoked Suket ``key`` signed (the key was compromised), so that the
+    issuance decision lets their holders get a new one."""
+    return _revoke_where(
+        Q(key=key),
+        reason=reason,
+        at=at or timezone.now(),
+        acting_user=acting_user,
+        label=_label(acting_user, "system"),
+    )
+
+
+def election_names() -> dict[str, str]:
+    """Every election's name by slug: verifiers show whose Suket they are looking at."""
+    return dict(Election.objects.values_list("slug", "name"))
 
 
 def revocation_list_published(now: datetime | None = None) -> dict[str, Any]:
-    """The compact revocation list: sorted 8-byte hashes of revoked, still-unexpired Sukets."""
+    """The compact revocation list: sorted 8-byte hashes of revoked, still-unexpired Sukets.
+
+    Sukets signed with a compromised key are left out: that key is no longer published, so
+    they fail verification without an entry. The document also names the elections by slug,
+    for the verdict to show which election a Suket is for.
+    """
     now = now or timezone.now()
     today = timezone.localtime(now).date()
-    uids = Suket.objects.filter(revoked_at__isnull=False, valid_until__gte=today).values_list(
-        "uid", flat=True
-    )
+    uids = Suket.objects.filter(
+        revoked_at__isnull=False, valid_until__gte=today, key__compromised_at__isnull=True
+    ).values_list("uid", flat=True)
     hashes = sorted(revocation_hash(bytes.fromhex(u)) for u in uids)
     return {
         "version": 1,
@@ -549,20 +655,20 @@ def revocation_list_published(now: datetime | None = None) -> dict[str, Any]:
         "hash_bytes": REVOCATION_HASH_BYTES,
         "count": len(hashes),
         "entries": base64.b64encode(b"".join(hashes)).decode(),
+        "elections": election_names(),
     }
 
 
 class LiveRevocations:
-    """``uid in LiveRevocations()``: revoked now in the database, or the holder's card printed."""
+    """``uid in LiveRevocations()``: the database's revocation state, right now."""
 
     generated_at = None
+
+    @functools.cached_property
+    def elections(self) -> dict[str, str]:
+        return election_names()
 
     def __contains__(self, uid: object) -> bool:
         if not isinstance(uid, bytes):
             return False
-        row = (
-            Suket.objects.filter(uid=uid.hex())
-            .values_list("revoked_at", "resident__ktp_state")
-            .first()
-        )
-        return row is not None and (row[0] is not None or row[1] == KtpState.CARD_PRINTED)
+        return Suket.objects.filter(uid=uid.hex(), revoked_at__isnull=False).exists()

@@ -244,11 +244,10 @@ def card_print(
     at: datetime | None = None,
     actor_label: str = "",
 ) -> CardPrint:
-    """Print ``resident``'s KTP-el: consume a blank, record the serial and operator, move the
-    record to CARD_PRINTED and revoke the resident's Sukets (the card supersedes them).
+    """Print ``resident``'s KTP-el: consume a blank, record the serial and operator and move the
+    record to CARD_PRINTED; the move revokes the resident's Sukets (the card supersedes them)
+    through ``records_moved``, as a card printed elsewhere does.
     """
-    from .services import suket_revoke_for_resident
-
     serial = card_serial.strip().upper()
     if not serial:
         raise StockError("Nomor seri blanko wajib diisi.")
@@ -287,7 +286,6 @@ def card_print(
         operator=_actor(acting_user),
         operator_label=label,
     )
-    suket_revoke_for_resident(resident=resident, at=at, reason=f"KTP-el dicetak ({serial})")
     audit_record(
         acting_user=acting_user,
         action="card.print",

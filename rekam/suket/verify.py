@@ -49,6 +49,8 @@ class KeyInfo:
     office: str
     office_name: str
     key: Ed25519PublicKey
+    # The last issue date this key vouches for: the day (WIB) it was retired; None if active.
+    retired_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,21 @@ class KeySet:
     def from_published(cls, rows: Iterable[Mapping[str, Any]]) -> KeySet:
         keys: dict[bytes, KeyInfo] = {}
         for row in rows:
+            if row.get("compromised_at"):  # never published; refused should a file carry one
+                continue
             kid = bytes.fromhex(str(row["kid"]))
             raw = base64.b64decode(str(row["public_key"]))
+            retired = row.get("retired_at")
             keys[kid] = KeyInfo(
                 kid=kid,
                 office=str(row["office"]),
                 office_name=str(row.get("office_name", "")),
                 key=Ed25519PublicKey.from_public_bytes(raw),
+                retired_on=(
+                    datetime.fromisoformat(str(retired)).astimezone(JAKARTA).date()
+                    if retired
+                    else None
+                ),
             )
         return cls(keys)
 
@@ -74,6 +84,7 @@ class KeySet:
 class RevocationList:
     hashes: tuple[bytes, ...] = ()  # sorted
     generated_at: datetime | None = None
+    elections: Mapping[str, str] = field(default_factory=dict)  # slug -> name
 
     @classmethod
     def from_published(cls, data: Mapping[str, Any]) -> RevocationList:
@@ -81,7 +92,14 @@ class RevocationList:
         size = int(data.get("hash_bytes", REVOCATION_HASH_BYTES))
         hashes = tuple(sorted(blob[i : i + size] for i in range(0, len(blob), size)))
         at = data.get("generated_at")
-        return cls(hashes=hashes, generated_at=datetime.fromisoformat(at) if at else None)
+        names = data.get("elections")
+        return cls(
+            hashes=hashes,
+            generated_at=datetime.fromisoformat(at) if at else None,
+            elections={str(k): str(v) for k, v in names.items()}
+            if isinstance(names, Mapping)
+            else {},
+        )
 
     def __contains__(self, uid: object) -> bool:
         if not isinstance(uid, bytes):
@@ -97,7 +115,8 @@ class Verdict:
     reason: str
     payload: Mapping[str, Any] = field(default_factory=dict)
     office_name: str = ""
-    list_date: datetime | None = None
+    list_date: datetime | None = None  # the revocation list's date; None: checked live
+    election_name: str = ""
 
     @property
     def label(self) -> str:
@@ -110,6 +129,23 @@ class Verdict:
     @property
     def holder_name(self) -> str:
         return str(self.payload.get("nm", ""))
+
+    @property
+    def election(self) -> str:
+        """The slug of the election the Suket is for (signed, in the payload)."""
+        return str(self.payload.get("el", "") or "")
+
+    @property
+    def election_label(self) -> str:
+        """The election's name where the verifier knows it, else its slug."""
+        return self.election_name or self.election
+
+    @property
+    def list_label(self) -> str:
+        """``daftar pencabutan per 05-12-2020 10:00 WIB``, or that the check was live."""
+        if self.list_date is None:
+            return "daftar pencabutan terkini (diperiksa daring)"
+        return f"daftar pencabutan per {self.list_date.astimezone(JAKARTA):%d-%m-%Y %H:%M} WIB"
 
     @property
     def masked_nik(self) -> str:
@@ -128,13 +164,24 @@ class Verdict:
             "office": p.get("of"),
             "office_name": self.office_name or None,
             "election": p.get("el"),
+            "election_name": self.election_label or None,
             "issued_on": p.get("iss"),
             "valid_until": p.get("vu"),
             "revocation_list_date": self.list_date.isoformat() if self.list_date else None,
+            "revocation_list": self.list_label if self.payload else None,
         }
 
 
-_REQUIRED = {"v": int, "id": bytes, "no": str, "nik": str, "nm": str, "of": str, "iss": str}
+_REQUIRED = {
+    "v": int,
+    "id": bytes,
+    "no": str,
+    "nik": str,
+    "nm": str,
+    "of": str,
+    "el": str,
+    "iss": str,
+}
 
 
 def _date(value: object) -> date:
@@ -147,7 +194,9 @@ def verify_qr_text(text: str, *, keys: KeySet, revoked: Container[bytes], now: d
     """SAH, KEDALUWARSA, DICABUT or TIDAK_SAH for a scanned QR text, with the reason.
 
     ``revoked`` answers ``uid in revoked``: a published :class:`RevocationList`, or the live
-    state of the database for the online check.
+    state of the database for the online check; its ``generated_at`` and ``elections`` (slug
+    to name), where it has them, go into the verdict. A retired key vouches only for Sukets
+    issued on or before its retirement day; after ``vu`` (valid until) a Suket is KEDALUWARSA.
     """
     try:
         kid, payload = verify_text(
@@ -166,10 +215,18 @@ def verify_qr_text(text: str, *, keys: KeySet, revoked: Container[bytes], now: d
         issued, valid_until = _date(payload["iss"]), _date(payload.get("vu"))
     except ValueError:
         return Verdict(TIDAK_SAH, "tanggal pada Suket tidak sah", payload)
+    if info.retired_on is not None and issued > info.retired_on:
+        return Verdict(
+            TIDAK_SAH,
+            f"ditandatangani dengan kunci yang sudah ditarik sejak {info.retired_on:%d-%m-%Y}",
+            payload,
+        )
     list_date = getattr(revoked, "generated_at", None)
+    names = getattr(revoked, "elections", None) or {}
+    election_name = str(names.get(str(payload.get("el", "")), ""))
 
     def verdict(status: str, reason: str) -> Verdict:
-        return Verdict(status, reason, payload, info.office_name, list_date)
+        return Verdict(status, reason, payload, info.office_name, list_date, election_name)
 
     if payload["id"] in revoked:
         return verdict(DICABUT, "Suket telah dicabut: KTP-el pemegangnya sudah dicetak")

@@ -7,6 +7,7 @@ services in ``stock.py`` and ``services.py``.
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,14 +30,17 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.elections.models import Election
+from rekam.lib.nik import NikError, clean_nik
 from rekam.lib.qr import qr_read
 from rekam.residents.models import Resident
 from rekam.residents.services import MoveRefused
+from rekam.residents.states import KtpState
+from rekam.web.ratelimit import limit_per_ip
 
 from . import forms
 from .delivery import suket_deliver
 from .keys import published_keys
-from .models import BlankMovement, CardPrint, Outcome, Printer, Suket, SuketDecision
+from .models import BlankMovement, BlankStock, CardPrint, Outcome, Printer, Suket, SuketDecision
 from .services import (
     LiveRevocations,
     SuketError,
@@ -46,7 +51,9 @@ from .services import (
     suket_pdf,
 )
 from .stock import (
+    USE_WINDOW_DAYS,
     StockError,
+    StockSummary,
     blank_receive,
     blank_spoil,
     blank_transfer,
@@ -85,6 +92,55 @@ def _error(request: HttpRequest, exc: Exception) -> None:
     messages.error(request, getattr(exc, "message", None) or str(exc))
 
 
+def _stock_summaries(offices: list[Office], today: date) -> list[StockSummary]:
+    """``stock_summary`` of many regency/city offices in three grouped queries (balances, recent
+    use, PRR backlog) instead of three per office; the figures are computed the same way."""
+    ids = [o.pk for o in offices]
+    balances = dict(
+        BlankStock.objects.filter(office_id__in=ids).values_list("office_id", "balance")
+    )
+    since = timezone.make_aware(
+        datetime.combine(today - timedelta(days=USE_WINDOW_DAYS - 1), datetime.min.time())
+    )
+    used = dict(
+        BlankMovement.objects.filter(
+            office_id__in=ids,
+            kind__in=[BlankMovement.Kind.CONSUMED, BlankMovement.Kind.SPOILED],
+            at__gte=since,
+        )
+        .order_by()
+        .values("office_id")
+        .annotate(n=Sum("quantity"))
+        .values_list("office_id", "n")
+    )
+    backlog = dict(
+        Resident.objects.filter(
+            regency_id__in=[o.region_id for o in offices],
+            ktp_state=KtpState.PRINT_READY_RECORD,
+        )
+        .order_by()
+        .values("regency_id")
+        .annotate(n=Count("pk"))
+        .values_list("regency_id", "n")
+    )
+    summaries = []
+    for office in offices:
+        balance = balances.get(office.pk, 0)
+        daily = -(used.get(office.pk) or 0) / USE_WINDOW_DAYS
+        waiting = backlog.get(office.region_id, 0)
+        summaries.append(
+            StockSummary(
+                office=office,
+                balance=balance,
+                daily_use=daily,
+                days_left=balance / daily if daily > 0 else None,
+                prr_backlog=waiting,
+                shortfall=max(waiting - balance, 0),
+            )
+        )
+    return summaries
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def stock_page(request: HttpRequest) -> HttpResponse:
@@ -93,7 +149,7 @@ def stock_page(request: HttpRequest) -> HttpResponse:
     office = _chosen_office(request)
     access.require(user, Action.VIEW_REPORTS, office.region_id)
     receive = forms.ReceiveForm(prefix="r")
-    transfer = forms.TransferForm(prefix="t")
+    transfer = forms.TransferForm(prefix="t", user=user)
     spoil = forms.SpoilForm(prefix="s")
     if request.method == "POST":
         action = request.POST.get("action")
@@ -114,7 +170,7 @@ def stock_page(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Receipt recorded."))
                     return redirect(f"{request.path}?kantor={office.code}")
             elif action == "transfer":
-                transfer = forms.TransferForm(request.POST, prefix="t")
+                transfer = forms.TransferForm(request.POST, prefix="t", user=user)
                 if transfer.is_valid():
                     d = transfer.cleaned_data
                     blank_transfer(
@@ -155,15 +211,17 @@ def stock_page(request: HttpRequest) -> HttpResponse:
                     return redirect(f"{request.path}?kantor={office.code}")
         except (StockError, PermissionDenied) as exc:
             _error(request, exc)
-    summaries = [stock_summary(o) for o in _offices_for(user) if o.kind == Office.Kind.REGENCY]
-    ledger = BlankMovement.objects.filter(office=office).select_related("counterpart")[:50]
+    today = timezone.localdate()
+    regencies = [o for o in _offices_for(user) if o.kind == Office.Kind.REGENCY]
+    summaries = _stock_summaries(regencies, today) if len(regencies) > 1 else []
+    ledger = BlankMovement.objects.filter(office=office).select_related("counterpart__region")[:50]
     return render(
         request,
         "suket/stock.html",
         {
             "nav": "stock",
             "office": office,
-            "summary": stock_summary(office),
+            "summary": stock_summary(office, today),
             "summaries": summaries,
             "ledger": ledger,
             "printers": Printer.objects.filter(office=office),
@@ -171,8 +229,7 @@ def stock_page(request: HttpRequest) -> HttpResponse:
             "transfer": transfer,
             "spoil": spoil,
             "may_receive": access.can(user, Action.RECEIVE_STOCK, office.region_id),
-            "may_transfer": access.can(user, Action.TRANSFER_STOCK)
-            and access.region_scope(user) in ("", office.region.parent_id),
+            "may_transfer": access.can(user, Action.TRANSFER_STOCK, office.region_id),
             "may_operate": access.can(user, Action.PRINT_CARD, office.region_id),
         },
     )
@@ -218,7 +275,18 @@ def print_list_page(request: HttpRequest) -> HttpResponse:
             _error(request, exc)
         return redirect(f"{request.path}?kantor={office.code}")
     today = timezone.localdate()
-    page = Paginator(print_list(office, today), 50).get_page(request.GET.get("page"))
+    rows = print_list(office, today)
+    search = forms.PrintListSearchForm(request.GET or None)
+    nik, nik_error = "", ""
+    if search.is_valid() and search.cleaned_data["nik"]:
+        try:
+            nik = clean_nik(search.cleaned_data["nik"])
+        except NikError as exc:
+            nik_error = exc.message
+            rows = rows.none()
+        else:
+            rows = rows.filter(nik=nik)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     printed = CardPrint.objects.filter(office=office, handed_over_at__isnull=True).select_related(
         "resident"
     )[:50]
@@ -230,6 +298,9 @@ def print_list_page(request: HttpRequest) -> HttpResponse:
             "office": office,
             "offices": _offices_for(user),
             "page": page,
+            "search": search,
+            "nik": nik,
+            "nik_error": nik_error,
             "summary": stock_summary(office, today),
             "awaiting_handover": printed,
             "may_print": access.can(user, Action.PRINT_CARD, office.region_id),
@@ -264,6 +335,22 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
                 else:
                     messages.error(request, issued.decision.message)
                 return redirect(f"{request.path}?election={election.pk}")
+            if action == "print":
+                cf = forms.CardSerialForm(request.POST)
+                if cf.is_valid():
+                    card = card_print(
+                        resident=resident,
+                        card_serial=cf.cleaned_data["card_serial"],
+                        acting_user=user,
+                    )
+                    messages.success(
+                        request,
+                        _("Card %(serial)s printed for %(name)s.")
+                        % {"serial": card.card_serial, "name": resident.name},
+                    )
+                    return redirect("resident_detail", nik=resident.nik)
+                messages.error(request, _("Type the serial number of the blank card."))
+                return redirect(f"{request.path}?election={election.pk}")
             if action == "approve":
                 af = forms.ApproveForm(request.POST)
                 if af.is_valid():
@@ -276,8 +363,10 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
                     messages.success(request, _("Approval recorded."))
                 return redirect(f"{request.path}?election={election.pk}")
             result = suket_decide(resident=resident, election=election, acting_user=user)
-        except (SuketError, PermissionDenied) as exc:
+        except (SuketError, StockError, MoveRefused, PermissionDenied) as exc:
             _error(request, exc)
+            if action == "print":
+                return redirect(f"{request.path}?election={election.pk}")
     past = SuketDecision.objects.filter(resident=resident).select_related("election", "actor")[:20]
     sukets = Suket.objects.filter(resident=resident).select_related("election")
     return render(
@@ -293,33 +382,50 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
             "outcome": Outcome,
             "may_issue": access.can(user, Action.ISSUE_SUKET, resident.regency_id),
             "may_approve": access.can(user, Action.APPROVE, resident.regency_id),
+            "may_print": access.can(user, Action.PRINT_CARD, resident.regency_id),
+            "today": timezone.localdate(),
         },
     )
-
-
-def _sukets_for(user: Any) -> Any:
-    return Suket.objects.filter(access.scope_filter(user, "resident__regency"))
 
 
 @login_required
 def suket_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     access.require(user, Action.VIEW_RESIDENT)
-    rows = _sukets_for(user).select_related("resident", "election", "office").defer("pdf")
+    rows = (
+        access.sukets_for(user)
+        .select_related("resident", "election", "office")
+        .defer("pdf", "holder", "qr_text")
+    )
+    today = timezone.localdate()
     state = request.GET.get("status")
     if state == "aktif":
-        rows = rows.filter(revoked_at__isnull=True)
+        rows = rows.filter(revoked_at__isnull=True, valid_until__gte=today)
+    elif state == "kedaluwarsa":
+        rows = rows.filter(revoked_at__isnull=True, valid_until__lt=today)
     elif state == "dicabut":
         rows = rows.filter(revoked_at__isnull=False)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "suket/list.html", {"nav": "suket", "page": page, "status": state})
+    return render(
+        request,
+        "suket/list.html",
+        {
+            "nav": "suket",
+            "page": page,
+            "status": state,
+            "today": today,
+            "may_download": access.can(user, Action.ISSUE_SUKET),
+        },
+    )
 
 
 @login_required
 def suket_download(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     access.require(user, Action.VIEW_RESIDENT)
-    suket = get_object_or_404(_sukets_for(user), pk=pk)
+    suket = get_object_or_404(access.sukets_for(user).select_related("resident"), pk=pk)
+    # The document carries the holder's full data: for those who issue and hand it over.
+    access.require(user, Action.ISSUE_SUKET, suket.resident.regency_id)
     try:
         data = suket_pdf(suket)
     except SuketError as exc:
@@ -336,7 +442,7 @@ def suket_download(request: HttpRequest, pk: int) -> HttpResponse:
 def suket_send(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     access.require(user, Action.VIEW_RESIDENT)
-    suket = get_object_or_404(_sukets_for(user), pk=pk)
+    suket = get_object_or_404(access.sukets_for(user), pk=pk)
     try:
         access.require(user, Action.ISSUE_SUKET, suket.resident.regency_id)
         suket_deliver(suket=suket, acting_user=user)
@@ -393,6 +499,9 @@ def verify_online(text: str) -> Verdict:
 @csrf_exempt  # public, read-only check; carries no session and changes nothing
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limit_per_ip(
+    "verify", setting="RATELIMIT_VERIFY_PER_MINUTE", methods=("GET", "POST"), as_json=True
+)
 def verify_json(request: HttpRequest) -> JsonResponse:
     text = request.GET.get("qr", "")
     if request.method == "POST":

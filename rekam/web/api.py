@@ -7,7 +7,6 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +19,7 @@ from rekam.regions.models import Region
 from rekam.residents.models import RecordEvent, Resident
 from rekam.residents.states import KtpState
 
-from .search import PAGE_SIZE, resident_search
+from .search import resident_search, result_page
 from .summary import SummaryRow, state_summary
 
 View = Callable[..., HttpResponse]
@@ -109,14 +108,16 @@ def resident_search_api(request: HttpRequest) -> HttpResponse:
     outcome = resident_search(request.user, request.GET.get("q", ""))
     if outcome.error:
         return JsonResponse({"query": outcome.query, "error": outcome.error}, status=400)
-    page = Paginator(outcome.residents, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = result_page(outcome.residents, request.GET.get("page"))
     return JsonResponse(
         {
             "query": outcome.query,
             "mode": outcome.mode,
-            "count": page.paginator.count,
+            # Exact up to count_cap; null when more matched (no COUNT over millions of rows).
+            "count": page.count,
+            "count_cap": page.cap,
             "page": page.number,
-            "pages": page.paginator.num_pages,
+            "has_next": page.has_next,
             "results": [resident_brief(r) for r in page.object_list],
         }
     )

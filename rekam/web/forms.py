@@ -135,3 +135,33 @@ class ResidentEditForm(ResidentDataForm):
             .order_by("code"),
             label=self.fields["village"].label,
         )
+
+
+class WhatsAppConsentForm(forms.Form):
+    """The resident's yes or no to WhatsApp messages, recorded with how they gave it."""
+
+    # Stored as the consent's source (Indonesian: it appears in refusal reasons).
+    SOURCES = [
+        ("pernyataan di loket", _("Told the officer at the counter")),
+        ("formulir tertulis", _("Signed a written form")),
+        ("telepon", _("Said so on the phone")),
+    ]
+
+    granted = forms.BooleanField(
+        label=_("Agrees to receive WhatsApp messages (invitations, Suket, card ready)"),
+        required=False,
+    )
+    source = forms.ChoiceField(label=_("How the resident said so"), choices=SOURCES)
+
+    def __init__(self, *args: Any, resident: Resident, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"granted": resident.whatsapp_consent})
+        super().__init__(*args, **kwargs)
+        self.resident = resident
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("granted") and not self.resident.phone:
+            raise forms.ValidationError(
+                _("Record the resident's phone number first: WhatsApp needs one.")
+            )
+        return data

@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 
 from . import api, views
 from .forms import LoginForm
+from .ratelimit import limit_per_ip
 
 
 class NikConverter:
@@ -23,8 +24,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path(
         "masuk/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
+        # Password guessing: a limited number of attempts per address and minute.
+        limit_per_ip("login", setting="RATELIMIT_LOGIN_PER_MINUTE")(
+            auth_views.LoginView.as_view(
+                authentication_form=LoginForm, redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),

@@ -11,29 +11,28 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
-from rekam.accounts.models import Office
 from rekam.audit.models import AuditEntry
 from rekam.lib.nik import NikError, parse_nik
+from rekam.notifications.models import Channel
+from rekam.notifications.services import consent_record
 from rekam.residents.models import RecordEvent, Resident
 from rekam.residents.services import MoveRefused, record_move, resident_update
 from rekam.residents.states import RECORDED_STATES, KtpState, office_moves
 
-from .forms import MoveForm, ResidentEditForm, SearchForm
-from .search import PAGE_SIZE, resident_search
+from .forms import MoveForm, ResidentEditForm, SearchForm, WhatsAppConsentForm
+from .search import resident_search, result_page
 from .summary import state_summary
 
-
-def _is_province_view(user: Any) -> bool:
-    office = getattr(user, "office", None)
-    return bool(user.is_superuser or (office and office.kind == Office.Kind.PROVINCE))
+# The resident page lists this many of the latest messages to the resident.
+RESIDENT_MESSAGES_SHOWN = 20
 
 
 @login_required
@@ -42,7 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"nav": "home", "states": KtpState.choices}
     if access.can(user, Action.VIEW_REPORTS):
         context["summary"] = state_summary(user)
-        context["by_regency"] = _is_province_view(user)
+        context["by_regency"] = access.sees_province(user)
     return render(request, "web/home.html", context)
 
 
@@ -51,7 +50,7 @@ def resident_search_page(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     outcome = resident_search(request.user, query)
-    page = Paginator(outcome.residents, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = result_page(outcome.residents, request.GET.get("page"))
     return render(
         request,
         "web/resident_search.html",
@@ -122,6 +121,13 @@ def resident_detail(request: HttpRequest, nik: str) -> HttpResponse:
     except NikError as exc:
         nik_lines, nik_error = [], exc.message
     events = RecordEvent.objects.filter(resident=resident).select_related("actor")
+    sukets = (
+        access.sukets_for(user)
+        .filter(resident=resident)
+        .select_related("election")
+        .defer("pdf", "holder", "qr_text")
+    )
+    sent = access.messages_for(user).filter(resident=resident)[:RESIDENT_MESSAGES_SHOWN]
     return render(
         request,
         "web/resident_detail.html",
@@ -139,6 +145,10 @@ def resident_detail(request: HttpRequest, nik: str) -> HttpResponse:
             "nik_error": nik_error,
             "events": events,
             "audit_rows": _audit_rows(resident),
+            "sukets": sukets,
+            "may_download_suket": access.can(user, Action.ISSUE_SUKET, resident.regency_id),
+            "sent_messages": sent,
+            "today": timezone.localdate(),
         },
     )
 
@@ -177,6 +187,8 @@ def resident_edit(request: HttpRequest, nik: str) -> HttpResponse:
     user = request.user
     access.require(user, Action.VIEW_RESIDENT)
     resident = access.get_resident_for_user(user, nik, Action.EDIT_RESIDENT)
+    if request.method == "POST" and request.POST.get("action") == "consent":
+        return _consent_save(request, resident)
     # The form works on its own copy: resident_update compares against the untouched record.
     form_copy = Resident.objects.get(pk=resident.pk)
     form = ResidentEditForm(request.POST or None, instance=form_copy, user=user)
@@ -197,5 +209,49 @@ def resident_edit(request: HttpRequest, nik: str) -> HttpResponse:
                 messages.info(request, _("Nothing was changed."))
             return redirect("resident_detail", nik=resident.nik)
     return render(
-        request, "web/resident_edit.html", {"nav": "residents", "resident": resident, "form": form}
+        request,
+        "web/resident_edit.html",
+        {
+            "nav": "residents",
+            "resident": resident,
+            "form": form,
+            "consent_form": WhatsAppConsentForm(resident=resident, prefix="c"),
+        },
     )
+
+
+def _consent_save(request: HttpRequest, resident: Resident) -> HttpResponse:
+    """The WhatsApp consent part of the edit page, recorded by the notifications service."""
+    form = WhatsAppConsentForm(request.POST, resident=resident, prefix="c")
+    if not form.is_valid():
+        form_copy = Resident.objects.get(pk=resident.pk)
+        return render(
+            request,
+            "web/resident_edit.html",
+            {
+                "nav": "residents",
+                "resident": resident,
+                "form": ResidentEditForm(instance=form_copy, user=request.user),
+                "consent_form": form,
+            },
+        )
+    granted = form.cleaned_data["granted"]
+    if granted == resident.whatsapp_consent:
+        messages.info(request, _("Nothing was changed."))
+        return redirect("resident_detail", nik=resident.nik)
+    try:
+        consent_record(
+            channel=Channel.WHATSAPP,
+            granted=granted,
+            source=form.cleaned_data["source"],
+            resident=resident,
+            acting_user=request.user,
+        )
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        if granted:
+            messages.success(request, _("The resident's consent to WhatsApp messages was saved."))
+        else:
+            messages.success(request, _("WhatsApp messages are now off for this resident."))
+    return redirect("resident_detail", nik=resident.nik)

@@ -137,10 +137,33 @@
     return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   }
 
-  function todayJakarta() {
+  // YYYY-MM-DD of a moment in Asia/Jakarta (the dates in the payload are WIB dates).
+  function jakartaDate(moment) {
     return new Intl.DateTimeFormat("en-CA", {
       timeZone: "Asia/Jakarta", year: "numeric", month: "2-digit", day: "2-digit",
-    }).format(new Date());
+    }).format(moment);
+  }
+
+  function todayJakarta() {
+    return jakartaDate(new Date());
+  }
+
+  // "05-12-2020 10:00 WIB", as the Python verifier writes it.
+  function jakartaDateTime(iso) {
+    const parts = {};
+    for (const p of new Intl.DateTimeFormat("en-GB", {
+      timeZone: "Asia/Jakarta", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }).formatToParts(new Date(iso))) parts[p.type] = p.value;
+    return `${parts.day}-${parts.month}-${parts.year} ${parts.hour}:${parts.minute} WIB`;
+  }
+
+  // How the verdict names the list it was checked against, with a warning when it is old.
+  function listLabel(iso) {
+    if (!iso) return "";
+    const hours = (Date.now() - new Date(iso).getTime()) / 3600000;
+    const label = "daftar pencabutan per " + jakartaDateTime(iso);
+    return hours > 24 ? label + " (lebih dari sehari: buka halaman ini saat ada sinyal untuk memperbarui)" : label;
   }
 
   function maskNik(nik) {
@@ -182,7 +205,7 @@
     if (!(header instanceof Map) || header.get(1) !== -8) throw new Invalid("algoritma tanda tangan tidak dikenal");
     const kid = header.get(4);
     if (!(kid instanceof Uint8Array)) throw new Invalid("tanda tangan tanpa kode kunci");
-    const info = (keys || []).find((k) => k.kid === hex(kid));
+    const info = (keys || []).find((k) => k.kid === hex(kid) && !k.compromised_at);
     if (!info) throw new Invalid("ditandatangani dengan kunci yang tidak dikenal");
     let ok = false;
     try {
@@ -197,15 +220,25 @@
     if (!ok) throw new Invalid("tanda tangan tidak cocok: isi telah diubah atau dipalsukan");
     const p = cborDecode(payloadBytes);
     if (!(p instanceof Map) || p.get("v") !== 1) throw new Invalid("versi data Suket tidak dikenal");
-    for (const [k, t] of [["no", "string"], ["nik", "string"], ["nm", "string"], ["of", "string"], ["iss", "string"], ["vu", "string"]]) {
+    for (const [k, t] of [["no", "string"], ["nik", "string"], ["nm", "string"], ["of", "string"], ["el", "string"], ["iss", "string"], ["vu", "string"]]) {
       if (typeof p.get(k) !== t) throw new Invalid("data Suket tidak lengkap");
     }
     if (!(p.get("id") instanceof Uint8Array)) throw new Invalid("data Suket tidak lengkap");
     if (p.get("of") !== info.office) throw new Invalid("ditandatangani dengan kunci kantor lain");
+    // A retired key vouches only for Sukets issued on or before the day it was retired.
+    if (info.retired_at) {
+      const retiredOn = jakartaDate(new Date(info.retired_at));
+      if (p.get("iss") > retiredOn) {
+        throw new Invalid("ditandatangani dengan kunci yang sudah ditarik sejak " + dmy(retiredOn));
+      }
+    }
+    const names = (revocations && revocations.elections) || {};
+    const listDate = revocations ? revocations.generated_at : null;
     const result = {
       number: p.get("no"), name: p.get("nm"), nik: maskNik(p.get("nik")),
       office_name: info.office_name, valid_until: p.get("vu"), issued_on: p.get("iss"),
-      revocation_list_date: revocations ? revocations.generated_at : null,
+      election: p.get("el"), election_name: names[p.get("el")] || p.get("el"),
+      revocation_list_date: listDate, revocation_list: listLabel(listDate),
     };
     const today = todayJakarta();
     if (await isRevoked(p.get("id"))) {
@@ -226,14 +259,18 @@
     box.className = "verdict verdict-" + result.status.toLowerCase();
     box.dataset.status = result.status;
     document.getElementById("verdict-label").textContent = LABELS[result.status] || result.status;
+    // Which election the Suket is for, beside the verdict: a Suket of another election is no
+    // use at this polling station even when it is genuine.
+    const election = document.getElementById("verdict-election");
+    election.textContent = result.election_name || result.election || "";
+    election.hidden = !election.textContent;
     document.getElementById("verdict-reason").textContent = result.reason || "";
     const rows = [
+      ["Pemilihan", result.election_name || result.election],
       ["Nama", result.name], ["NIK", result.nik], ["Nomor", result.number],
       ["Diterbitkan oleh", result.office_name], ["Berlaku sampai", dmy(result.valid_until)],
+      ["Diperiksa dengan", result.revocation_list],
     ];
-    if (result.status === "DICABUT" && result.revocation_list_date) {
-      rows.push(["Daftar pencabutan per", new Date(result.revocation_list_date).toLocaleString("id-ID", { timeZone: "Asia/Jakarta" })]);
-    }
     const dl = document.getElementById("verdict-facts");
     dl.replaceChildren();
     for (const [k, v] of rows) {
@@ -264,8 +301,7 @@
       if (!k.ok || !r.ok) throw new Error("HTTP");
       keys = (await k.json()).keys;
       revocations = await r.json();
-      const when = new Date(revocations.generated_at).toLocaleString("id-ID", { timeZone: "Asia/Jakarta" });
-      state.textContent = "Kunci dan daftar pencabutan dimuat (daftar per " + when + ").";
+      state.textContent = "Kunci dan " + listLabel(revocations.generated_at) + " dimuat.";
       page.dataset.ready = "1";
     } catch (e) {
       state.textContent = "Kunci belum dapat dimuat: buka halaman ini sekali saat ada sinyal.";

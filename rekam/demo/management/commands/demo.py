@@ -28,6 +28,7 @@ from rekam.residents.central import apply_updates
 from rekam.residents.models import Resident
 from rekam.residents.simulator import SimulatedCentralSystem
 from rekam.suket.demo import suket_demo_seed
+from rekam.voters.demo import voters_demo_build
 
 # Role names for the logins table (commands run without a language, so not via gettext).
 ROLE_NAMES: dict[str, str] = {
@@ -130,6 +131,10 @@ class Command(BaseCommand):
                 f"({_n(round(result.per_second))} penduduk/detik)"
             )
             self.advance_central(result.batch.pk, seed)
+        for election in (pilkada, rehearsal):
+            voters = voters_demo_build(election=election, seed=seed)
+            verb = "dipakai ulang" if voters.reused else "diimpor dan dicocokkan"
+            self.step(f"DPT {election.name}: {_n(voters.rows)} pemilih {verb}")
         sukets = suket_demo_seed(election=rehearsal)
         self.step(
             f"Blanko KTP-el dan Suket: {_n(sukets.blanks)} blanko di {sukets.offices} kantor, "

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from rekam.lib.dates import DateError, parse_datetime
-from rekam.residents.central import apply_updates
+from rekam.residents.central import CLOCK_SKEW, apply_updates
 from rekam.residents.simulator import SimulatedCentralSystem
 
 
@@ -26,6 +26,13 @@ class Command(BaseCommand):
                 now = parse_datetime(options["now"], label="--now")
             except DateError as exc:
                 raise CommandError(exc.message) from exc
+            real = timezone.now()
+            if now > real + CLOCK_SKEW:
+                raise CommandError(
+                    f"--now {timezone.localtime(now):%d-%m-%Y %H:%M} di masa depan: sistem "
+                    "pusat tidak dapat melaporkan status yang belum terjadi."
+                )
+            now = min(now, real)  # a few minutes ahead: up to now, never later
         system = SimulatedCentralSystem(now=now, seed=options["seed"])
         result = apply_updates(system, progress=not options["no_progress"])
         for issue in result.issues:

@@ -1,4 +1,7 @@
-"""Issue Sukets in bulk where the decision allows; refuse with the reason where it does not."""
+"""Issue Sukets in bulk where the decision allows; refuse with the reason where it does not.
+
+Exits non-zero when no NIK got a Suket, so scripts notice a run that did nothing.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ class Command(BaseCommand):
             except CommandError as exc:
                 refused += 1
                 self.stderr.write(f"{raw}: {exc}")
+        if not residents:
+            raise CommandError(f"Tidak ada Suket yang diterbitkan: {refused} NIK ditolak.")
         try:
             results = suket_issue_many(
                 residents=residents, election=election, at=at, actor_label="command:suket_issue"
@@ -53,5 +58,7 @@ class Command(BaseCommand):
                 name = suket.number.replace("/", "-") + ".pdf"
                 (out / name).write_bytes(suket_pdf(suket))
             self.stdout.write(f"{nik}\t{suket.number}\t{suket.qr_text}")
+        if refused and refused == len(opts["niks"]):
+            raise CommandError(f"Tidak ada Suket yang diterbitkan: {refused} NIK ditolak.")
         if refused:
             self.stderr.write(f"{refused} NIK tidak diterbitkan Suket.")

@@ -34,8 +34,12 @@ class Command(BaseCommand):
         arg = opts["text_or_image"]
         path = Path(arg)
         text = arg
+        unreadable = ""
         if not arg.startswith("RK1:") and path.is_file():
-            found = qr_read(path.read_bytes())
+            try:
+                found = qr_read(path.read_bytes())
+            except ValueError as exc:
+                found, unreadable = [], str(exc)
             text = found[0] if found else ""
         keys_rows = (
             json.loads(Path(opts["keys"]).read_text())["keys"] if opts["keys"] else published_keys()
@@ -46,7 +50,7 @@ class Command(BaseCommand):
             else revocation_list_published()
         )
         if not text:
-            verdict = Verdict(TIDAK_SAH, "kode QR tidak ditemukan pada gambar")
+            verdict = Verdict(TIDAK_SAH, unreadable or "kode QR tidak ditemukan pada gambar")
         else:
             verdict = verify_qr_text(
                 text,
@@ -54,13 +58,18 @@ class Command(BaseCommand):
                 revoked=RevocationList.from_published(rev),
                 now=moment_arg(opts["at"]) if opts["at"] else timezone.now(),
             )
-        self.stdout.write(verdict.label)
+        label = verdict.label
+        if verdict.election_label:
+            label += f" - {verdict.election_label}"
+        self.stdout.write(label)
         self.stdout.write(verdict.reason)
         if verdict.holder_name:
+            self.stdout.write(f"Pemilihan: {verdict.election_label}")
             self.stdout.write(f"Nama: {verdict.holder_name}")
             self.stdout.write(f"NIK: {verdict.masked_nik}")
             self.stdout.write(f"Nomor: {verdict.payload.get('no')}")
             self.stdout.write(f"Berlaku sampai: {verdict.payload.get('vu')}")
+            self.stdout.write(f"Diperiksa dengan {verdict.list_label}")
         sys.stdout.flush()
         if not verdict.ok:
             sys.exit(1)

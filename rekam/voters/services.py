@@ -1,0 +1,151 @@
+"""Decisions people make on the voter list: confirming or rejecting a candidate match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from rekam.accounts.access import Action, require
+from rekam.audit.services import audit_record
+from rekam.residents.states import KtpState
+from rekam.suket.models import Suket
+
+from .models import CandidateMatch, VoterCheck, VoterClass, WorklistCount
+
+
+class CandidateError(Exception):
+    """A decision that cannot be made; ``message`` is for the person."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def class_for_state(ktp_state: str) -> str:
+    """The class of a voter matched to a resident in ``ktp_state``."""
+    if ktp_state == KtpState.CARD_PRINTED:
+        return VoterClass.CARD_PRINTED
+    if ktp_state == KtpState.PRINT_READY_RECORD:
+        return VoterClass.PRR_NOT_PRINTED
+    if ktp_state == KtpState.BELUM_REKAM:
+        return VoterClass.NOT_RECORDED
+    return VoterClass.RECORDED_NOT_PRR
+
+
+def _locked_proposal(candidate: CandidateMatch, acting_user: Any) -> CandidateMatch:
+    require(acting_user, Action.CONFIRM_MATCH, candidate.voter.regency_id)
+    locked = (
+        CandidateMatch.objects.select_for_update()
+        .select_related("voter", "resident", "election")
+        .get(pk=candidate.pk)
+    )
+    if locked.status != CandidateMatch.Status.PROPOSED:
+        raise CandidateError(f"Kandidat ini sudah diputuskan ({locked.get_status_display()}).")
+    return locked
+
+
+def _move_count(check: VoterCheck, *, klass: str, suket_expiring: bool) -> None:
+    """Keep the counts per TPS in step with one voter's new verdict."""
+    voter = check.voter
+    place = {
+        "election_id": check.election_id,
+        "regency_id": voter.regency_id,
+        "district_id": voter.district_id,
+        "village_id": voter.village_id,
+        "tps": voter.tps,
+        "first_time": check.first_time,
+    }
+    old = WorklistCount.objects.filter(
+        **place, klass=check.klass, suket_expiring=check.suket_until is not None, voters__gt=0
+    ).first()
+    if old is None:
+        return  # counted by no run yet: the next run counts the voter
+    WorklistCount.objects.filter(pk=old.pk).update(voters=F("voters") - 1)
+    row, _ = WorklistCount.objects.get_or_create(
+        **place,
+        klass=klass,
+        suket_expiring=suket_expiring,
+        defaults={"voters": 0, "run_id": old.run_id},
+    )
+    WorklistCount.objects.filter(pk=row.pk).update(voters=F("voters") + 1)
+
+
+@transaction.atomic
+def candidate_confirm(
+    *, candidate: CandidateMatch, acting_user: Any, reason: str = ""
+) -> CandidateMatch:
+    """Confirm that the voter is this resident: the voter's class follows the resident's
+    record from now on (and in every later reconciliation). Other proposals for the same
+    voter are rejected. Recorded with who and when, and in the audit trail."""
+    match = _locked_proposal(candidate, acting_user)
+    now = timezone.now()
+    voter, resident = match.voter, match.resident
+    match.status = CandidateMatch.Status.CONFIRMED
+    match.decided_by = acting_user
+    match.decided_at = now
+    match.reason = reason[:300]
+    match.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+    others = CandidateMatch.objects.filter(
+        voter=voter, status=CandidateMatch.Status.PROPOSED
+    ).exclude(pk=match.pk)
+    others.update(
+        status=CandidateMatch.Status.REJECTED,
+        decided_by=acting_user,
+        decided_at=now,
+        reason="kandidat lain sudah dikonfirmasi",
+    )
+    check = VoterCheck.objects.select_related("voter").filter(voter=voter).first()
+    if check is not None:
+        klass = class_for_state(resident.ktp_state)
+        until = Suket.objects.filter(resident=resident, revoked_at__isnull=True).aggregate(
+            last=Max("valid_until")
+        )["last"]
+        expiring = (
+            until is not None
+            and until < match.election.polling_day
+            and klass != VoterClass.CARD_PRINTED
+        )
+        _move_count(check, klass=klass, suket_expiring=expiring)
+        VoterCheck.objects.filter(pk=check.pk).update(
+            klass=klass,
+            ktp_state=resident.ktp_state,
+            resident=resident,
+            via_match=True,
+            suket_until=until if expiring else None,
+        )
+    audit_record(
+        acting_user=acting_user,
+        action="voter.match_confirm",
+        obj=match,
+        changes={
+            "status": [CandidateMatch.Status.PROPOSED, CandidateMatch.Status.CONFIRMED],
+            "voter_nik": [None, voter.nik],
+            "resident_nik": [None, resident.nik],
+        },
+        reason=reason,
+    )
+    return match
+
+
+@transaction.atomic
+def candidate_reject(
+    *, candidate: CandidateMatch, acting_user: Any, reason: str = ""
+) -> CandidateMatch:
+    """Record that the resident is not the voter; the pair is never proposed again."""
+    match = _locked_proposal(candidate, acting_user)
+    match.status = CandidateMatch.Status.REJECTED
+    match.decided_by = acting_user
+    match.decided_at = timezone.now()
+    match.reason = reason[:300]
+    match.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+    audit_record(
+        acting_user=acting_user,
+        action="voter.match_reject",
+        obj=match,
+        changes={"status": [CandidateMatch.Status.PROPOSED, CandidateMatch.Status.REJECTED]},
+        reason=reason,
+    )
+    return match

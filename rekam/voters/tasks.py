@@ -1,0 +1,36 @@
+"""Background tasks (``django.tasks``): a reconciliation started from the web."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.tasks import task, task_backends
+from django.tasks.backends.immediate import ImmediateBackend
+
+from .models import ReconciliationRun
+from .reconcile import ReconcileRefused, reconciliation_run
+
+
+@task(backend=settings.VOTERS_TASK_BACKEND)
+def reconcile_election(run_id: int) -> str:
+    run = ReconciliationRun.objects.select_related("election", "acting_user").get(pk=run_id)
+    try:
+        reconciliation_run(run=run)
+    except ReconcileRefused as exc:  # already carried out (a task delivered twice)
+        return exc.message
+    return run.status
+
+
+def runs_in_request() -> bool:
+    """Whether the configured backend runs a task in the process that enqueues it."""
+    return isinstance(task_backends[settings.VOTERS_TASK_BACKEND], ImmediateBackend)
+
+
+def reconcile_later(run: ReconciliationRun) -> Callable[[], None]:
+    """What hands ``run`` to the task backend (the caller decides when: see the views)."""
+
+    def enqueue() -> None:
+        reconcile_election.enqueue(run.pk)
+
+    return enqueue

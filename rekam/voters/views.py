@@ -1,0 +1,367 @@
+"""Staff pages of the voter list: the election page, worklists with drill-down and exports,
+reconciliation runs with their progress, candidate matches, imports.
+
+Who may see or do what is decided in ``rekam.accounts.access`` (through ``worklists`` and
+the services); views stay thin.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rekam.accounts import access
+from rekam.accounts.access import Action
+from rekam.elections.models import Election
+from rekam.regions.models import Region
+
+from . import worklists
+from .models import CandidateMatch, DptImport, ReconciliationRun, Voter, VoterClass
+from .reconcile import ReconcileRefused, reconciliation_start
+from .services import CandidateError, candidate_confirm, candidate_reject
+from .tasks import reconcile_later, runs_in_request
+
+PAGE_SIZE = 50
+_CHILD_LEVEL = {"": "regency", "regency": "district", "district": "village", "village": "tps"}
+_LEVEL_OF_PARTS = {1: "", 2: "regency", 3: "district", 4: "village"}
+
+
+def _election(slug: str) -> Election:
+    return get_object_or_404(Election, slug=slug)
+
+
+def _home_region(user: Any) -> str:
+    """Where a user's worklist starts: their regency/city, or everywhere for the province."""
+    scope = access.region_scope(user) or ""
+    return scope if scope.count(".") >= 1 else ""
+
+
+@login_required
+def election_list(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, Action.VIEW_REPORTS)
+    return render(
+        request,
+        "voters/election_list.html",
+        {"nav": "voters", "elections": worklists.elections_with_lists()},
+    )
+
+
+@login_required
+def election_page(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    election = _election(slug)
+    home = _home_region(user)
+    level = _CHILD_LEVEL[_LEVEL_OF_PARTS.get(home.count(".") + 1 if home else 1, "")]
+    total = worklists.worklist_total(election, user, within=home or None)
+    rows = worklists.worklist_counts(election, user, level, within=home or None)
+    status = worklists.election_status(election)
+    imports = DptImport.objects.filter(election=election, finished_at__isnull=False)[:5]
+    proposed = CandidateMatch.objects.filter(
+        access.scope_filter(user, "voter__regency"),
+        election=election,
+        status=CandidateMatch.Status.PROPOSED,
+        voter__removed_in__isnull=True,
+    ).count()
+    return render(
+        request,
+        "voters/election.html",
+        {
+            "nav": "voters",
+            "election": election,
+            "total": total,
+            "rows": rows,
+            "level": level,
+            "home": home,
+            "status": status,
+            "imports": imports,
+            "proposed": proposed,
+            "classes": VoterClass.choices,
+            "may_reconcile": access.can(user, Action.RECONCILE),
+        },
+    )
+
+
+def _flag(value: str | None) -> bool | None:
+    return {"1": True, "0": False}.get(value or "")
+
+
+def _worklist_params(request: HttpRequest) -> dict[str, Any]:
+    klass = request.GET.get("kelas") or None
+    if klass not in VoterClass.values:
+        klass = None
+    tps = (request.GET.get("tps") or "").strip() or None
+    return {
+        "within": (request.GET.get("kode") or "").strip() or None,
+        "tps": tps if tps and tps.isdigit() and len(tps) <= 3 else None,
+        "klass": klass,
+        "first_time": _flag(request.GET.get("pemula")),
+        "suket_expiring": _flag(request.GET.get("suket")),
+    }
+
+
+@login_required
+def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    election = _election(slug)
+    params = _worklist_params(request)
+    within = params["within"] or _home_region(user) or None
+    region = Region.objects.filter(code=within).select_related("parent").first() if within else None
+    if within and region is None:
+        raise PermissionDenied(access.OUTSIDE_JURISDICTION)
+    here = _LEVEL_OF_PARTS.get(within.count(".") + 1, "") if within else ""
+    level = _CHILD_LEVEL.get(here, "tps")
+    counts = {k: params[k] for k in ("klass", "first_time", "suket_expiring")}
+    rows = worklists.worklist_counts(election, user, level, within=within, **counts)
+    total = worklists.worklist_total(election, user, within=within, **counts)
+    page = None
+    show_people = here in {"district", "village"} or params["tps"]
+    if show_people and access.can(user, Action.VIEW_RESIDENT):
+        voters = worklists.worklist_voters(
+            election, user, within=within, tps=params["tps"], **counts
+        )
+        page = Paginator(voters, PAGE_SIZE).get_page(request.GET.get("page"))
+    crumbs: list[Region] = []
+    node = region
+    while node is not None and node.level != "province":
+        crumbs.insert(0, node)
+        node = node.parent
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "voters/worklist.html",
+        {
+            "nav": "voters",
+            "election": election,
+            "region": region,
+            "crumbs": crumbs,
+            "rows": rows,
+            "level": level,
+            "total": total,
+            "page": page,
+            "params": params,
+            "within": within or "",
+            "classes": VoterClass.choices,
+            "query": query.urlencode(),
+            "may_export": access.can(user, Action.VIEW_RESIDENT),
+        },
+    )
+
+
+def _export_voters(request: HttpRequest, slug: str) -> tuple[Election, Any, str]:
+    user = request.user
+    election = _election(slug)
+    params = _worklist_params(request)
+    within = params.pop("within") or _home_region(user) or None
+    voters = worklists.worklist_voters(election, user, within=within, **params)
+    stem = f"dpt-{election.slug}-{within or 'semua'}"
+    if params["tps"]:
+        stem += f"-tps{params['tps']}"
+    if params["klass"]:
+        stem += f"-{params['klass'].lower()}"
+    return election, voters, stem
+
+
+@login_required
+def worklist_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    _election_obj, voters, stem = _export_voters(request, slug)
+    response = StreamingHttpResponse(
+        worklists.export_csv_chunks(voters), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    return response
+
+
+@login_required
+def worklist_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
+    _election_obj, voters, stem = _export_voters(request, slug)
+    out = io.BytesIO()
+    worklists.export_xlsx(voters, out)
+    response = HttpResponse(
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+    return response
+
+
+class _RedirectThenRun(HttpResponseRedirect):
+    """A redirect that runs ``after`` once it has been sent and closed: the browser is
+    already on the progress page while a run in this process goes on."""
+
+    def __init__(self, url: str, after: Callable[[], None]) -> None:
+        super().__init__(url)
+        self._after = after
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._after()
+
+
+@login_required
+@require_POST
+def reconcile_start(request: HttpRequest, slug: str) -> HttpResponse:
+    election = _election(slug)
+    try:
+        run = reconciliation_start(election=election, acting_user=request.user)
+    except ReconcileRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("voters_election", slug=election.slug)
+    url = reverse("voters_run", kwargs={"slug": election.slug, "pk": run.pk})
+    start = reconcile_later(run)
+    if runs_in_request():
+        return _RedirectThenRun(url, start)
+    start()
+    return redirect(url)
+
+
+def _run_for_user(request: HttpRequest, slug: str, pk: int) -> ReconciliationRun:
+    access.require(request.user, Action.VIEW_REPORTS)
+    run = get_object_or_404(ReconciliationRun, pk=pk, election__slug=slug)
+    if not any(access.can(request.user, Action.VIEW_REPORTS, c) for c in run.regencies):
+        raise PermissionDenied(access.OUTSIDE_JURISDICTION)
+    return run
+
+
+@login_required
+def run_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    run = _run_for_user(request, slug, pk)
+    return render(
+        request,
+        "voters/run.html",
+        {
+            "nav": "voters",
+            "run": run,
+            "election": run.election,
+            "class_totals": [
+                (label, run.totals.get(code, 0)) for code, label in VoterClass.choices
+            ],
+        },
+    )
+
+
+@login_required
+def run_status(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
+    run = _run_for_user(request, slug, pk)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "stage": run.stage,
+            "done": run.done,
+            "total": run.total,
+            "percent": run.percent,
+            "error": run.error,
+            "finished": run.status
+            in {ReconciliationRun.Status.DONE, ReconciliationRun.Status.FAILED},
+            "updated_at": timezone.localtime(run.updated_at).strftime("%H:%M:%S"),
+        }
+    )
+
+
+@login_required
+def candidate_list(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    election = _election(slug)
+    candidates = (
+        CandidateMatch.objects.filter(
+            access.scope_filter(user, "voter__regency"),
+            election=election,
+            status=CandidateMatch.Status.PROPOSED,
+            voter__removed_in__isnull=True,
+        )
+        .select_related("voter", "voter__village", "resident", "resident__village")
+        .order_by("voter__village_id", "voter__tps", "voter__name_key", "id")
+    )
+    decided = (
+        CandidateMatch.objects.filter(
+            access.scope_filter(user, "voter__regency"), election=election
+        )
+        .exclude(status=CandidateMatch.Status.PROPOSED)
+        .select_related("voter", "resident", "decided_by")
+        .order_by("-decided_at")[:20]
+    )
+    page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "voters/candidates.html",
+        {
+            "nav": "voters",
+            "election": election,
+            "page": page,
+            "decided": decided,
+            "may_decide": access.can(user, Action.CONFIRM_MATCH),
+        },
+    )
+
+
+@login_required
+@require_POST
+def candidate_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    candidate = get_object_or_404(
+        CandidateMatch.objects.filter(access.scope_filter(user, "voter__regency")).select_related(
+            "voter"
+        ),
+        pk=pk,
+        election__slug=slug,
+    )
+    decision = request.POST.get("keputusan")
+    reason = (request.POST.get("alasan") or "").strip()
+    try:
+        if decision == "konfirmasi":
+            candidate_confirm(candidate=candidate, acting_user=user, reason=reason)
+            messages.success(request, _("The match was confirmed."))
+        elif decision == "tolak":
+            candidate_reject(candidate=candidate, acting_user=user, reason=reason)
+            messages.success(request, _("The match was rejected."))
+        else:
+            messages.error(request, _("Choose confirm or reject."))
+    except CandidateError as exc:
+        messages.error(request, exc.message)
+    return redirect("voters_candidates", slug=slug)
+
+
+@login_required
+def import_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    batch = get_object_or_404(DptImport, pk=pk, election__slug=slug)
+    scope = access.scope_filter(user, "regency")
+    added = Voter.objects.filter(scope, added_in=batch).select_related("village")
+    removed = Voter.objects.filter(scope, removed_in=batch).select_related("village")
+    return render(
+        request,
+        "voters/import.html",
+        {
+            "nav": "voters",
+            "election": batch.election,
+            "batch": batch,
+            "added": added[:PAGE_SIZE],
+            "added_count": added.count(),
+            "removed": removed[:PAGE_SIZE],
+            "removed_count": removed.count(),
+        },
+    )

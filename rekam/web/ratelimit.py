@@ -1,0 +1,91 @@
+"""Fixed-window request limits per client address, in Django's cache (shared by every process).
+
+With ``REDIS_URL`` the cache is Redis and a hit is one atomic ``INCR``; on the embedded default
+(the database cache) two processes hitting the same key in the same instant may both pass: a
+limit against guessing and flooding, not an exact quota. (``rekam.notifications.ratelimit`` is
+the other kind: it paces our own sending to a provider, not requests made to us.)
+
+Use :func:`limit_per_ip` on a view, or :func:`allow` with a key of your own (e.g. per NIK).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import render
+
+TOO_MANY = "Terlalu banyak permintaan dari alamat Anda. Tunggu sebentar, lalu coba lagi."
+
+
+def allow(key: str, *, limit: int, seconds: int) -> bool:
+    """Count one hit on ``key``; ``False`` once it had ``limit`` hits in this window."""
+    if limit <= 0:
+        return True
+    window = int(time.time()) // seconds
+    # Keyed hash: keys may carry addresses or NIKs, which should not sit in the cache in clear.
+    secret = str(settings.SECRET_KEY).encode()[:64]
+    digest = hashlib.blake2b(key.encode(), key=secret, digest_size=12).hexdigest()
+    name = f"rl:{digest}:{window}"
+    try:
+        count = cache.incr(name)
+    except ValueError:
+        # Another process may have created it in between: then count on it.
+        count = 1 if cache.add(name, 1, timeout=seconds + 1) else cache.incr(name)
+    return count <= limit
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address: ``REMOTE_ADDR``, or the header a trusted proxy sets."""
+    header = settings.CLIENT_IP_HEADER
+    if header:
+        forwarded = str(request.META.get(header, ""))
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def too_many(request: HttpRequest, *, seconds: int, as_json: bool = False) -> HttpResponse:
+    """The 429 answer, in Indonesian, with ``Retry-After``."""
+    response: HttpResponse
+    if as_json:
+        response = JsonResponse({"error": TOO_MANY}, status=429)
+    else:
+        response = render(request, "web/too_many.html", {"message": TOO_MANY}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+View = Callable[..., HttpResponseBase]
+
+
+def limit_per_ip(
+    scope: str,
+    *,
+    setting: str,
+    seconds: int = 60,
+    methods: Iterable[str] = ("POST",),
+    as_json: bool = False,
+) -> Callable[[View], View]:
+    """Allow at most ``settings.<setting>`` requests per client address and ``seconds`` to the
+    decorated view (for the listed methods); others get :func:`too_many`."""
+    limited = frozenset(m.upper() for m in methods)
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method in limited:
+                limit = int(getattr(settings, setting))
+                if not allow(f"{scope}:{client_ip(request)}", limit=limit, seconds=seconds):
+                    return too_many(request, seconds=seconds, as_json=as_json)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
