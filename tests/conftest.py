@@ -7,6 +7,7 @@ Personas: ``province_admin`` (Provinsi Lampung); ``bdl_admin``, ``bdl_supervisor
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +75,28 @@ def personas(lampung) -> Personas:
         bdl_queue=make("bdl_queue", Role.QUEUE_OFFICER, "18.71"),
         lamsel_operator=make("lamsel_operator", Role.OPERATOR, "18.01"),
     )
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium driven by Playwright; skipped without it, unless CI requires it."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("REKAM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REKAM_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the live server's database work
+    # happens in its own thread, so Django's async-safety guard does not apply here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -7,9 +7,6 @@ in which case it fails.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from rekam.residents.models import RecordEvent
@@ -18,31 +15,7 @@ from rekam.residents.states import KtpState
 from .conftest import PASSWORD
 from .factories import make_resident
 
-# Playwright's sync API runs an event loop in this thread; the live server's database work
-# happens in its own thread, so Django's async-safety guard does not apply here.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("REKAM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REKAM_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_an_operator_finds_a_resident_and_records_biometrics(live_server, personas, browser):
