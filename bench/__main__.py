@@ -7,7 +7,9 @@ import sys
 
 # name -> module with ``main(argv: list[str]) -> int``
 BENCHMARKS = {
+    "antrean": "bench.antrean",
     "import_registry": "bench.import_registry",
+    "invitations": "bench.invitations",
     "suket": "bench.suket",
     "voters": "bench.voters",
 }

@@ -69,11 +69,13 @@ INSTALLED_APPS = [
     "rekam.residents",
     "rekam.elections",
     "rekam.servicepoints",
+    "rekam.antrean",
     "rekam.suket",
     "rekam.web",
     "rekam.notifications",
     "rekam.demo",
     "rekam.voters",
+    "rekam.invitations",
 ]
 
 MIDDLEWARE = [
@@ -282,3 +284,37 @@ VOTERS_DUCKDB_MEMORY = env_str("VOTERS_DUCKDB_MEMORY", "2GB")
 # immediate backend (Django's default) the run starts once the response has been sent, so the
 # progress page still follows it; a queued backend (django-tasks-db, RQ) runs it in a worker.
 VOTERS_TASK_BACKEND = env_str("VOTERS_TASK_BACKEND", "default")
+
+# Queue
+# Days ahead a resident may take an online number; minutes before its arrival window a number
+# may check in at the gate.
+ANTREAN_BOOKING_DAYS = env_int("ANTREAN_BOOKING_DAYS", 14)
+ANTREAN_EARLY_MINUTES = env_int("ANTREAN_EARLY_MINUTES", 15)
+# A point whose holiday rule is "run-up" opens on holidays this many days before a polling day
+# in its region, and on the polling day itself (R1, R3).
+ANTREAN_HOLIDAY_RUN_UP_DAYS = env_int("ANTREAN_HOLIDAY_RUN_UP_DAYS", 30)
+# Put an online number's WhatsApp confirmation in the outbox right after the number is committed
+# (in the request); off, the ``antrean_confirm`` worker does it (deployments with workers).
+ANTREAN_CONFIRM_ON_COMMIT = env_bool("ANTREAN_CONFIRM_ON_COMMIT", True)
+# The public address the confirmation's link points at ("https://antrean.example.go.id");
+# empty: the address the resident used, or no link from the worker.
+ANTREAN_PUBLIC_URL = env_str("ANTREAN_PUBLIC_URL")
+# How long proving NIK + date of birth lasts on the online pages.
+ANTREAN_IDENTITY_MINUTES = env_int("ANTREAN_IDENTITY_MINUTES", 30)
+# Public pages' limits (in the cache: Redis with REDIS_URL): requests per address and minute,
+# and identity checks per NIK in 15 minutes (against guessing dates of birth). 0: no limit.
+ANTREAN_RATE_IP_PER_MINUTE = env_int("ANTREAN_RATE_IP_PER_MINUTE", 30)
+ANTREAN_RATE_NIK_PER_15_MINUTES = env_int("ANTREAN_RATE_NIK_PER_15_MINUTES", 5)
+# Behind a proxy: the META key holding the client's address (e.g. "HTTP_X_REAL_IP").
+ANTREAN_CLIENT_IP_HEADER = env_str("ANTREAN_CLIENT_IP_HEADER")
+# How often the board and the status page ask for news.
+ANTREAN_BOARD_POLL_MS = env_int("ANTREAN_BOARD_POLL_MS", 2_000)
+# Screens polling the same board share its answer this long (0: every poll asks the database).
+ANTREAN_BOARD_CACHE_SECONDS = env_int("ANTREAN_BOARD_CACHE_SECONDS", 1)
+ANTREAN_STATUS_POLL_MS = env_int("ANTREAN_STATUS_POLL_MS", 20_000)
+
+# Invitations
+# Straight-line km times this is the travel the planner minimises.
+INVITATIONS_ROAD_FACTOR = float(os.environ.get("INVITATIONS_ROAD_FACTOR", "1.3"))
+# Share of invitees observed not to come; invitations are over-booked by 1 / (1 - rate).
+INVITATIONS_NO_SHOW_RATE = float(os.environ.get("INVITATIONS_NO_SHOW_RATE", "0"))

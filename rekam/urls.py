@@ -4,6 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("antrean/", include("rekam.antrean.urls")),
+    path("undangan/", include("rekam.invitations.urls")),
     path("", include("rekam.web.urls")),
     path("", include("rekam.notifications.urls")),
     path("", include("rekam.suket.urls")),

@@ -38,6 +38,7 @@ class Action(StrEnum):
     IMPORT_DPT = "import_dpt"
     RECONCILE = "reconcile"
     CONFIRM_MATCH = "confirm_match"
+    PLAN_INVITATIONS = "plan_invitations"
     APPROVE = "approve"
     MANAGE_USERS = "manage_users"
     MANAGE_OFFICE = "manage_office"
@@ -56,6 +57,7 @@ _SUPERVISOR = _OPERATOR | {Action.APPROVE, Action.CONFIRM_MATCH}
 _REGENCY_ADMIN = _SUPERVISOR | {
     Action.IMPORT_DPT,
     Action.RECONCILE,
+    Action.PLAN_INVITATIONS,
     Action.RECEIVE_STOCK,
     Action.IMPORT_REGISTRY,
     Action.IMPORT_STATUSES,
@@ -86,6 +88,7 @@ _REFUSALS = {
     Action.IMPORT_DPT: "Hanya admin dinas yang boleh mengimpor daftar pemilih (DPT).",
     Action.RECONCILE: "Hanya admin dinas yang boleh menjalankan pencocokan DPT.",
     Action.CONFIRM_MATCH: "Hanya supervisor yang boleh mengonfirmasi kecocokan pemilih.",
+    Action.PLAN_INVITATIONS: "Hanya admin dinas yang boleh membuat dan mengirim undangan.",
     Action.APPROVE: "Hanya supervisor yang boleh menyetujui.",
     Action.MANAGE_USERS: "Hanya admin dinas yang boleh mengelola pengguna.",
     Action.MANAGE_OFFICE: "Hanya admin dinas yang boleh mengubah pengaturan kantor.",

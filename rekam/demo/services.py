@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -15,7 +16,8 @@ from rekam.accounts.models import Office, Role, User
 from rekam.accounts.services import user_create
 from rekam.audit.services import audit_record, diff_fields
 from rekam.regions.models import Level, Region
-from rekam.servicepoints.models import ServicePoint
+from rekam.servicepoints.models import HolidayOpening, ServicePoint
+from rekam.servicepoints.services import opening_hours_set
 
 from .population import census_2010_district_weights
 
@@ -45,6 +47,17 @@ KECAMATAN_COUNTERS = 2
 UPT_COUNTERS = 3
 UPT_PER_REGION = 2
 MOBILE_PER_REGION = 2
+# The queue's reference capacities (the Invitations benchmark plans against them): hourly
+# sessions, 10 minutes per recording, at most 20 people per session, open 08:00-16:00 every day
+# and on holidays in the run-up to polling day.
+QUEUE_SETTINGS = {
+    "session_minutes": 60,
+    "service_minutes": 10,
+    "protocol_percent": 100,
+    "waiting_room_limit": 20,
+    "holiday_opening": HolidayOpening.RUN_UP,
+}
+DEMO_HOURS = {weekday: (time(8, 0), time(16, 0)) for weekday in range(7)}
 
 
 def _distance(a: Region, lat: float | None, lon: float | None) -> float:
@@ -72,6 +85,7 @@ def _ensure_point(
         "lat": village.lat,
         "lon": village.lon,
         "counters": counters,
+        **QUEUE_SETTINGS,
     }
     point = ServicePoint.objects.filter(code=code).first()
     if point is None:
@@ -82,6 +96,7 @@ def _ensure_point(
             obj=point,
             changes=diff_fields({}, values),
         )
+        opening_hours_set(service_point=point, hours=DEMO_HOURS, acting_user=acting_user)
         return point
     changes = diff_fields({f: getattr(point, f) for f in values}, values)
     if changes:
@@ -91,6 +106,7 @@ def _ensure_point(
         audit_record(
             acting_user=acting_user, action="service_point.update", obj=point, changes=changes
         )
+    opening_hours_set(service_point=point, hours=DEMO_HOURS, acting_user=acting_user)
     return point
 
 

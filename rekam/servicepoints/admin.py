@@ -7,14 +7,15 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts import access
 from rekam.accounts.access import Action, offices_for, regions_for
-from rekam.accounts.admin_scoping import ScopedAdmin
+from rekam.accounts.admin_scoping import ScopedAdmin, ScopedInline
 from rekam.regions.models import Level
 
-from .models import ServicePoint
+from .models import CalendarDay, MobileVisit, OpeningHours, ServicePoint
 
 
 class ServicePointForm(forms.ModelForm):
@@ -31,6 +32,16 @@ class ServicePointForm(forms.ModelForm):
             "lon",
             "counters",
             "is_active",
+            "offers_recording",
+            "offers_printing",
+            "offers_suket",
+            "offers_other",
+            "session_minutes",
+            "service_minutes",
+            "protocol_percent",
+            "waiting_room_limit",
+            "invitation_percent",
+            "holiday_opening",
         )
 
     def clean(self) -> dict[str, Any]:
@@ -45,9 +56,35 @@ class ServicePointForm(forms.ModelForm):
         return data
 
 
+class OpeningHoursInline(ScopedInline):
+    model = OpeningHours
+    view_action = Action.VIEW_REPORTS
+    change_action = Action.MANAGE_OFFICE
+    fields = ("weekday", "opens_at", "closes_at")
+    extra = 0
+
+
+class CalendarDayInline(ScopedInline):
+    model = CalendarDay
+    view_action = Action.VIEW_REPORTS
+    change_action = Action.MANAGE_OFFICE
+    fields = ("day", "is_open", "opens_at", "closes_at", "reason")
+    extra = 0
+
+
+class MobileVisitInline(ScopedInline):
+    model = MobileVisit
+    view_action = Action.VIEW_REPORTS
+    change_action = Action.MANAGE_OFFICE
+    fields = ("day", "opens_at", "closes_at", "place_kind", "place_name", "village", "address")
+    raw_id_fields = ("village",)
+    extra = 0
+
+
 @admin.register(ServicePoint)
 class ServicePointAdmin(ScopedAdmin):
     form = ServicePointForm
+    inlines = (OpeningHoursInline, CalendarDayInline, MobileVisitInline)
     view_action = Action.VIEW_REPORTS
     change_action = Action.MANAGE_OFFICE
     add_action = Action.MANAGE_OFFICE
@@ -71,3 +108,10 @@ class ServicePointAdmin(ScopedAdmin):
                 level=Level.VILLAGE
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Queue sessions not yet holding a number are made again from the new settings.
+        from rekam.antrean.services import sessions_refresh
+
+        sessions_refresh(service_point=form.instance, from_day=timezone.localdate())

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from rekam.accounts.models import Role
 from rekam.accounts.services import offices_ensure_for_province
+from rekam.antrean.demo import antrean_demo_seed
 from rekam.demo.population import DEFAULT_SCALE, DEFAULT_SEED, population_build
 from rekam.demo.services import (
     DEMO_PASSWORD,
@@ -135,6 +136,11 @@ class Command(BaseCommand):
             voters = voters_demo_build(election=election, seed=seed)
             verb = "dipakai ulang" if voters.reused else "diimpor dan dicocokkan"
             self.step(f"DPT {election.name}: {_n(voters.rows)} pemilih {verb}")
+        queue = antrean_demo_seed(today=today, seed=seed)
+        self.step(
+            f"Antrean pagi ini di {queue.points} kantor: {_n(queue.tickets)} nomor, "
+            f"{_n(queue.served)} dilayani, {_n(queue.waiting)} menunggu"
+        )
         sukets = suket_demo_seed(election=rehearsal)
         self.step(
             f"Blanko KTP-el dan Suket: {_n(sukets.blanks)} blanko di {sukets.offices} kantor, "

@@ -1,0 +1,1212 @@
+"""Every write of the queue: sessions, numbers from each channel, check-in, counters.
+
+Seats are taken with one conditional ``UPDATE ... RETURNING`` of the session row, and numbers
+with one ``UPDATE ... RETURNING`` of the point's counter row for the day, in the transaction that
+inserts the ticket: the database keeps capacity and numbering exact whatever the number of web
+processes (PostgreSQL serialises on the row lock, SQLite on its single writer). Refusals are
+:class:`QueueRefused` with the reason in Indonesian.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Case, F, IntegerField, ProtectedError, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from rekam.accounts.access import Action, require
+from rekam.audit.services import audit_record
+from rekam.lib.nik import NikError, mask_nik, parse_nik
+from rekam.residents.models import Resident
+from rekam.servicepoints.models import SERVICE_PREFIX, MobileVisit, Service, ServicePoint
+
+from . import clock
+from .calendar import DayPlan, Interval, day_plan, plans_many
+from .models import (
+    ACTIVE_STATES,
+    Channel,
+    DayCounter,
+    Outcome,
+    Priority,
+    Session,
+    State,
+    Ticket,
+    TicketEvent,
+)
+
+log = logging.getLogger(__name__)
+
+# Until the access helper names queue actions of its own: the entrance officer's work needs
+# what every staff role has (the queue officer holds only that), a counter's work what an
+# operator holds.
+GATE_ACTION = Action.VIEW_RESIDENT
+COUNTER_ACTION = Action.RECORD_BIOMETRICS
+
+# What the gate's QR reader recognises as an online (or printed) number.
+TICKET_QR_PREFIX = "ANTREAN:"
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
+CODE_LENGTH = 12
+
+
+class QueueRefused(Exception):
+    """A request the queue refuses; ``message`` is for the person, in Indonesian."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _hm(value: datetime | time) -> str:
+    if isinstance(value, datetime):
+        value = timezone.localtime(value)
+    return value.strftime("%H.%M")
+
+
+def local_datetime(day: date, at: time) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at))
+
+
+# Sessions and capacity
+
+
+def session_capacity(point: ServicePoint, minutes: int) -> tuple[int, int]:
+    """Seats of a session ``minutes`` long, and how many of them are kept for invitations.
+
+    Counters x the residents one counter serves in that time x the health-protocol share,
+    never more than the waiting room holds.
+    """
+    normal = point.counters * minutes / point.service_minutes
+    seats = min(math.floor(normal * point.protocol_percent / 100 + 1e-9), point.waiting_room_limit)
+    seats = max(0, seats)
+    return seats, seats * point.invitation_percent // 100
+
+
+def _slices(point: ServicePoint, day: date, interval: Interval) -> list[tuple[datetime, datetime]]:
+    start = local_datetime(day, interval.opens)
+    end = local_datetime(day, interval.closes)
+    step = timedelta(minutes=point.session_minutes)
+    least = timedelta(minutes=point.service_minutes)
+    out = []
+    at = start
+    while end - at >= least:  # a tail shorter than one service is no session
+        out.append((at, min(at + step, end)))
+        at += step
+    return out
+
+
+def _session_rows(
+    point: ServicePoint, day: date, plan: DayPlan
+) -> list[tuple[datetime, datetime, int, int, MobileVisit | None]]:
+    rows = []
+    for interval in plan.intervals:
+        for start, end in _slices(point, day, interval):
+            seats, kept = session_capacity(point, round((end - start).total_seconds() / 60))
+            rows.append((start, end, seats, kept, interval.visit))
+    return rows
+
+
+def sessions_ensure(*, service_point: ServicePoint, day: date) -> list[Session]:
+    """The sessions of ``day`` at the point, made from its calendar the first time they are
+    needed (``[]`` when it is closed). Several processes may ask at once: one makes them."""
+    found = list(Session.objects.filter(service_point=service_point, day=day).order_by("starts_at"))
+    if found:
+        return found
+    plan = day_plan(service_point, day)
+    if not plan.is_open:
+        return []
+    rows = _session_rows(service_point, day, plan)
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            counter = DayCounter.objects.create(service_point=service_point, day=day)
+            Session.objects.bulk_create(
+                Session(
+                    service_point=service_point,
+                    day_counter=counter,
+                    day=day,
+                    starts_at=start,
+                    ends_at=end,
+                    capacity=seats,
+                    invitation_capacity=kept,
+                    visit=visit,
+                )
+                for start, end, seats, kept, visit in rows
+            )
+    except IntegrityError:
+        pass  # made by another request meanwhile
+    return list(Session.objects.filter(service_point=service_point, day=day).order_by("starts_at"))
+
+
+def sessions_ensure_many(
+    *, service_points: Iterable[ServicePoint], start: date, days: int
+) -> dict[tuple[int, date], list[Session]]:
+    """:func:`sessions_ensure` for many points and days at once (a planner's whole horizon):
+    a handful of queries and one transaction instead of several per point and day. Keys are
+    ``(point id, day)``; closed days are left out."""
+    points = list(service_points)
+    if not points or days <= 0:
+        return {}
+    end = start + timedelta(days=days - 1)
+    ids = [p.pk for p in points]
+
+    def existing() -> dict[tuple[int, date], list[Session]]:
+        found: dict[tuple[int, date], list[Session]] = {}
+        for session in Session.objects.filter(
+            service_point_id__in=ids, day__gte=start, day__lte=end
+        ).order_by("service_point_id", "starts_at"):
+            found.setdefault((session.service_point_id, session.day), []).append(session)
+        return found
+
+    found = existing()
+    by_id = {p.pk: p for p in points}
+    wanted = [
+        (by_id[pk], day, rows)
+        for (pk, day), plan in plans_many(points, start, days).items()
+        if (pk, day) not in found and plan.is_open
+        if (rows := _session_rows(by_id[pk], day, plan))
+    ]
+    if not wanted:
+        return found
+    with transaction.atomic():
+        # Another process may be making some of the same days: theirs stand, ours are skipped.
+        DayCounter.objects.bulk_create(
+            [DayCounter(service_point=point, day=day) for point, day, _ in wanted],
+            ignore_conflicts=True,
+        )
+        counters = {
+            (c.service_point_id, c.day): c.pk
+            for c in DayCounter.objects.filter(
+                service_point_id__in=ids, day__gte=start, day__lte=end
+            )
+        }
+        Session.objects.bulk_create(
+            [
+                Session(
+                    service_point=point,
+                    day_counter_id=counters[(point.pk, day)],
+                    day=day,
+                    starts_at=starts,
+                    ends_at=ends,
+                    capacity=seats,
+                    invitation_capacity=kept,
+                    visit=visit,
+                )
+                for point, day, rows in wanted
+                for starts, ends, seats, kept, visit in rows
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+    return existing()
+
+
+def sessions_refresh(*, service_point: ServicePoint, from_day: date) -> int:
+    """Forget the sessions of days from ``from_day`` on that hold no number yet, so they are
+    made again from the point's current settings and calendar; returns how many days."""
+    held = set(
+        Ticket.objects.filter(service_point=service_point, day__gte=from_day)
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    dropped = 0
+    counters = DayCounter.objects.filter(service_point=service_point, day__gte=from_day)
+    for counter in counters.exclude(day__in=held):
+        try:
+            with transaction.atomic():
+                counter.delete()
+            dropped += 1
+        except ProtectedError:
+            continue  # a number was taken on that day meanwhile: its sessions stay
+    return dropped
+
+
+# Taking a seat and a number
+
+SERVICES = frozenset(Service.values)
+_SEQ_COLUMN = {
+    Service.RECORDING: "seq_recording",
+    Service.PRINTING: "seq_printing",
+    Service.SUKET: "seq_suket",
+    Service.OTHER: "seq_other",
+}
+
+
+def _room_sql(alias: str, *, invitation: bool) -> str:
+    """The condition for a free seat in session ``alias`` (public channels leave the
+    invitations' share free, however many invitations came)."""
+    if invitation:
+        return f"{alias}.public_taken + {alias}.invitation_taken < {alias}.capacity"
+    return (
+        f"{alias}.public_taken + CASE WHEN {alias}.invitation_taken > {alias}.invitation_capacity "
+        f"THEN {alias}.invitation_taken ELSE {alias}.invitation_capacity END < {alias}.capacity"
+    )
+
+
+def _seat_and_number(session: Session, service: str, *, invitation: bool) -> tuple[int, int] | None:
+    """Take a seat in ``session`` and the next number of ``service``, in the caller's
+    transaction: the seat's place in the session (1-based) and the number, or ``None``."""
+    taken_column = "invitation_taken" if invitation else "public_taken"
+    column = _SEQ_COLUMN[Service(service)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Session._meta.db_table} SET {taken_column} = {taken_column} + 1 "
+            f"WHERE id = %s AND {_room_sql(Session._meta.db_table, invitation=invitation)} "
+            "RETURNING public_taken + invitation_taken",
+            [session.pk],
+        )
+        taken = cursor.fetchone()
+        if taken is None:
+            return None
+        cursor.execute(
+            f"UPDATE {DayCounter._meta.db_table} SET {column} = {column} + 1 WHERE id = %s "
+            f"RETURNING {column}",
+            [session.day_counter_id],
+        )
+        number = cursor.fetchone()
+    if number is None:
+        raise RuntimeError(f"day counter {session.day_counter_id} is gone")
+    return int(taken[0]), int(number[0])
+
+
+def _new_code() -> str:
+    """Twelve characters of a 32-letter alphabet: 60 random bits from one system call."""
+    bits = int.from_bytes(secrets.token_bytes(8))
+    return "".join(_CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(CODE_LENGTH))
+
+
+def _event(
+    ticket: Ticket,
+    kind: str,
+    at: datetime,
+    *,
+    acting_user: Any = None,
+    counter: int | None = None,
+    detail: str = "",
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        service_point_id=ticket.service_point_id,
+        kind=kind,
+        at=at,
+        counter=counter,
+        actor=acting_user if getattr(acting_user, "pk", None) else None,
+        detail=detail[:200],
+    )
+
+
+def _estimate(session: Session, point: ServicePoint, position: int) -> datetime:
+    """When the ``position``-th person of a session (1-based) should be called."""
+    rounds = (position - 1) // max(1, point.counters)
+    return session.starts_at + timedelta(minutes=rounds * point.service_minutes)
+
+
+@dataclass(frozen=True)
+class _Issue:
+    """One number to hand out: from which channel, to whom, in which session."""
+
+    session_id: int
+    service: str
+    channel: str
+    state: str
+    at: datetime
+    resident_id: int | None = None
+    nik: str | None = None  # None: the resident's own
+    priority: str = ""
+    invitation_ref: str = ""
+    issued_by_id: int | None = None
+    estimated_floor: datetime | None = None  # no earlier than this (a walk-in's projection)
+    last_day: date | None = None  # the session may be no later (the online booking horizon)
+    confirm_due: bool = False
+
+    @property
+    def invitation(self) -> bool:
+        return self.channel == Channel.INVITATION
+
+
+_TICKET_COLUMNS = (
+    "session_id, service_point_id, day, window_start, window_end, service, label, channel, "
+    "state, priority, nik, resident_id, public_code, invitation_ref, estimated_at, issued_at, "
+    "checked_in_at, calls, outcome, note, issued_by_id, confirm_due"
+)
+
+
+@functools.cache
+def _one_statement_sql(service: str, *, invitation: bool, horizon: bool, resident: bool) -> str:
+    """The statement for one kind of booking (made once per process)."""
+    resident_check = (
+        f" AND EXISTS (SELECT 1 FROM {Resident._meta.db_table} WHERE id = %(resident)s)"
+        if resident
+        else ""
+    )
+    day_check = " AND s.day <= %(last_day)s" if horizon else ""
+    taken = "invitation_taken" if invitation else "public_taken"
+    column = _SEQ_COLUMN[Service(service)]
+    return f"""
+        WITH seat AS (
+            UPDATE {Session._meta.db_table} AS s SET {taken} = s.{taken} + 1
+            FROM {ServicePoint._meta.db_table} AS p
+            WHERE s.id = %(session)s AND p.id = s.service_point_id AND s.ends_at > %(at)s
+              AND p.is_active AND p.offers_{service}
+              AND {_room_sql("s", invitation=invitation)}{day_check}{resident_check}
+            RETURNING s.id, s.service_point_id, s.day, s.starts_at, s.ends_at, s.day_counter_id,
+                      s.public_taken + s.invitation_taken AS position,
+                      GREATEST(p.counters, 1) AS counters, p.service_minutes
+        ), number AS (
+            UPDATE {DayCounter._meta.db_table} SET {column} = {column} + 1
+            WHERE id = (SELECT day_counter_id FROM seat)
+            RETURNING {column} AS seq
+        )
+        INSERT INTO {Ticket._meta.db_table} ({_TICKET_COLUMNS})
+        SELECT seat.id, seat.service_point_id, seat.day, seat.starts_at, seat.ends_at,
+               %(service)s,
+               %(prefix)s || CASE WHEN number.seq < 1000 THEN lpad(number.seq::text, 3, '0')
+                                  ELSE number.seq::text END,
+               %(channel)s, %(state)s, %(priority)s,
+               COALESCE(%(nik)s, (SELECT nik FROM {Resident._meta.db_table}
+                                  WHERE id = %(resident)s), ''),
+               %(resident)s, %(code)s, %(ref)s,
+               GREATEST(seat.starts_at + make_interval(
+                   mins => ((seat.position - 1) / seat.counters) * seat.service_minutes
+               ), %(floor)s),
+               %(at)s, %(checked_in)s, 0, '', '', %(issued_by)s, %(confirm_due)s
+        FROM seat, number
+        RETURNING id, service_point_id, day, window_start, window_end, label, nik, estimated_at
+    """
+
+
+def _issue_in_one_statement(spec: _Issue, code: str) -> Ticket | None:
+    """PostgreSQL: seat, number and ticket in one statement, so a booking in autocommit costs one
+    round trip and holds the session's row lock only for that statement and its commit."""
+    service = Service(spec.service)
+    sql = _one_statement_sql(
+        service.value,
+        invitation=spec.invitation,
+        horizon=spec.last_day is not None,
+        resident=spec.resident_id is not None and spec.nik is None,
+    )
+    checked_in = spec.at if spec.state == State.WAITING else None
+    params: dict[str, Any] = {
+        "session": spec.session_id,
+        "at": spec.at,
+        "last_day": spec.last_day,
+        "resident": spec.resident_id,
+        "service": service.value,
+        "prefix": f"{SERVICE_PREFIX[service]}-",
+        "channel": spec.channel,
+        "state": spec.state,
+        "priority": spec.priority,
+        "nik": spec.nik,
+        "code": code,
+        "ref": spec.invitation_ref,
+        "floor": spec.estimated_floor,
+        "checked_in": checked_in,
+        "issued_by": spec.issued_by_id,
+        "confirm_due": spec.confirm_due,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    ticket = Ticket(
+        id=row[0],
+        session_id=spec.session_id,
+        service_point_id=row[1],
+        day=row[2],
+        window_start=row[3],
+        window_end=row[4],
+        service=service.value,
+        label=row[5],
+        channel=spec.channel,
+        state=spec.state,
+        priority=spec.priority,
+        nik=row[6],
+        resident_id=spec.resident_id,
+        public_code=code,
+        invitation_ref=spec.invitation_ref,
+        estimated_at=row[7],
+        issued_at=spec.at,
+        checked_in_at=checked_in,
+        issued_by_id=spec.issued_by_id,
+        confirm_due=spec.confirm_due,
+    )
+    ticket._state.adding = False
+    ticket._state.db = connection.alias
+    return ticket
+
+
+def _issue_in_steps(spec: _Issue, code: str) -> Ticket | None:
+    """Other databases (SQLite: one writer at a time anyway): the same in a few statements."""
+    with transaction.atomic():
+        session = Session.objects.select_related("service_point").filter(pk=spec.session_id).first()
+        if session is None:
+            return None
+        point = session.service_point
+        if (
+            session.ends_at <= spec.at
+            or not point.is_active
+            or spec.service not in point.services
+            or (spec.last_day is not None and session.day > spec.last_day)
+        ):
+            return None
+        nik = spec.nik
+        if nik is None:
+            found = Resident.objects.filter(id=spec.resident_id or 0).values_list("nik", flat=True)
+            nik = found.first()
+            if nik is None:
+                return None
+        taken = _seat_and_number(session, spec.service, invitation=spec.invitation)
+        if taken is None:
+            return None
+        position, seq = taken
+        estimate = _estimate(session, point, position)
+        return Ticket.objects.create(
+            session=session,
+            service_point=point,
+            day=session.day,
+            window_start=session.starts_at,
+            window_end=session.ends_at,
+            service=spec.service,
+            label=f"{SERVICE_PREFIX[spec.service]}-{seq:03d}",
+            channel=spec.channel,
+            state=spec.state,
+            priority=spec.priority,
+            nik=nik,
+            resident_id=spec.resident_id,
+            public_code=code,
+            invitation_ref=spec.invitation_ref,
+            estimated_at=max(estimate, spec.estimated_floor) if spec.estimated_floor else estimate,
+            issued_at=spec.at,
+            checked_in_at=spec.at if spec.state == State.WAITING else None,
+            issued_by_id=spec.issued_by_id,
+            confirm_due=spec.confirm_due,
+        )
+
+
+def _issue(spec: _Issue) -> Ticket | None:
+    """Seat, number and ticket, all or nothing; ``None`` when the session cannot take it (full,
+    past, not offering the service...). The ticket itself records its issue: no event row."""
+    if spec.service not in SERVICES:
+        return None
+    code = _new_code()
+    if connection.vendor != "postgresql":
+        return _issue_in_steps(spec, code)
+    if connection.in_atomic_block:
+        # A savepoint, so that a refusal by a constraint leaves the caller's transaction usable.
+        with transaction.atomic():
+            return _issue_in_one_statement(spec, code)
+    return _issue_in_one_statement(spec, code)
+
+
+def _why_not(spec: _Issue) -> QueueRefused:
+    """Why ``_issue`` gave no ticket."""
+    session = Session.objects.select_related("service_point").filter(pk=spec.session_id).first()
+    if session is None:
+        return QueueRefused("Sesi tidak ditemukan; pilih lagi.", code="unknown")
+    point = session.service_point
+    if not point.is_active or spec.service not in point.services:
+        label = Service(spec.service).label if spec.service in Service.values else spec.service
+        return QueueRefused(f"{point.name} tidak melayani {label}.", code="service")
+    if session.ends_at <= spec.at:
+        return QueueRefused("Sesi ini sudah lewat; pilih sesi lain.", code="past")
+    if spec.last_day is not None and session.day > spec.last_day:
+        return QueueRefused(
+            f"Nomor online dapat diambil paling lama {settings.ANTREAN_BOOKING_DAYS} hari "
+            "sebelumnya.",
+            code="too_far",
+        )
+    if spec.nik is None and not Resident.objects.filter(id=spec.resident_id or 0).exists():
+        return QueueRefused("Data penduduk tidak ditemukan.", code="resident")
+    also = ", juga untuk undangan" if spec.invitation else ""
+    return QueueRefused(
+        f"Sesi pukul {_hm(session.starts_at)} sudah penuh{also}; pilih sesi lain.", code="full"
+    )
+
+
+def _active_ticket(nik: str, day: date) -> Ticket | None:
+    if not nik:
+        return None
+    return (
+        Ticket.objects.filter(day=day, nik=nik, state__in=ACTIVE_STATES)
+        .select_related("service_point")
+        .first()
+    )
+
+
+def _already_refusal(ticket: Ticket) -> QueueRefused:
+    return QueueRefused(
+        f"NIK ini sudah memiliki nomor antrean aktif {ticket.label} pada "
+        f"{ticket.day:%d-%m-%Y} di {ticket.service_point.name}. Satu NIK hanya boleh "
+        "memegang satu nomor aktif per hari; batalkan nomor itu dulu bila ingin mengganti.",
+        code="duplicate",
+    )
+
+
+def _duplicate(spec: _Issue) -> QueueRefused | None:
+    """The refusal when ``spec``'s NIK already holds a number that day."""
+    nik = spec.nik
+    if nik is None and spec.resident_id is not None:
+        nik = Resident.objects.filter(pk=spec.resident_id).values_list("nik", flat=True).first()
+    day = Session.objects.filter(pk=spec.session_id).values_list("day", flat=True).first()
+    existing = _active_ticket(nik or "", day) if day else None
+    return _already_refusal(existing) if existing is not None else None
+
+
+def _check_service(point: ServicePoint, service: str) -> None:
+    if service not in Service.values:
+        raise QueueRefused("Layanan tidak dikenal.", code="service")
+    if service not in point.services:
+        raise QueueRefused(f"{point.name} tidak melayani {Service(service).label}.", code="service")
+
+
+def ticket_book_online(
+    *,
+    session_id: int,
+    service: str,
+    resident_id: int,
+    at: datetime | None = None,
+    base_url: str = "",
+) -> Ticket:
+    """A resident (who proved NIK and date of birth) books a number in a session with room.
+
+    One statement on PostgreSQL. The WhatsApp confirmation goes to the outbox once the number is
+    committed (``ANTREAN_CONFIRM_ON_COMMIT``), or from the ``antrean_confirm`` worker; either
+    way the ticket stays marked until its message is in the outbox.
+    """
+    now = at or clock.now()
+    spec = _Issue(
+        session_id=session_id,
+        service=service,
+        channel=Channel.ONLINE,
+        state=State.BOOKED,
+        at=now,
+        resident_id=resident_id,
+        last_day=timezone.localdate(now) + timedelta(days=settings.ANTREAN_BOOKING_DAYS),
+        confirm_due=True,
+    )
+    try:
+        ticket = _issue(spec)
+    except IntegrityError:
+        refusal = _duplicate(spec)
+        if refusal is not None:
+            raise refusal from None
+        raise
+    if ticket is None:
+        raise _why_not(spec)
+    if settings.ANTREAN_CONFIRM_ON_COMMIT:
+        transaction.on_commit(functools.partial(_confirm_quietly, ticket.pk, base_url))
+    return ticket
+
+
+def _confirm_quietly(ticket_id: int, base_url: str) -> None:
+    # The number is committed: a failure here only leaves the confirmation to the worker.
+    try:
+        ticket_confirm(ticket_id=ticket_id, base_url=base_url)
+    except Exception:
+        log.exception("confirmation of queue ticket %s left to the worker", ticket_id)
+
+
+def _send_confirmation(ticket: Ticket, base_url: str) -> None:
+    from rekam.notifications.services import message_send
+
+    resident = ticket.resident
+    if resident is None:
+        return
+    data: dict[str, Any] = {
+        "name": resident.name,
+        "ticket": ticket.label,
+        "place": ticket.service_point.name,
+        "day": ticket.day,
+        "estimated_at": ticket.estimated_at,
+    }
+    base = (base_url or settings.ANTREAN_PUBLIC_URL).rstrip("/")
+    if base:
+        data["status_url"] = base + reverse("antrean_status", args=[ticket.public_code])
+    message_send(
+        recipient=resident,
+        template="queue_ticket",
+        data=data,
+        idempotency_key=f"antrean:{ticket.public_code}",
+        channels=("whatsapp", "sms"),
+    )
+
+
+def ticket_confirm(*, ticket_id: int, base_url: str = "") -> bool:
+    """Put an online number's confirmation in the outbox (WhatsApp, else SMS), once: the ticket
+    is claimed by a conditional UPDATE in the transaction that adds the message."""
+    with transaction.atomic():
+        if not Ticket.objects.filter(pk=ticket_id, confirm_due=True).update(confirm_due=False):
+            return False
+        ticket = Ticket.objects.select_related("service_point", "resident").get(pk=ticket_id)
+        _send_confirmation(ticket, base_url)
+    return True
+
+
+def tickets_confirm_due(*, limit: int = 100) -> int:
+    """Confirm up to ``limit`` numbers still waiting for their message, in one transaction
+    (one commit for the batch); several workers take disjoint batches. How many were sent."""
+    done = 0
+    with transaction.atomic():
+        due = list(
+            Ticket.objects.select_for_update(skip_locked=True)
+            .filter(confirm_due=True)
+            .order_by("id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not due:
+            return 0
+        Ticket.objects.filter(pk__in=due).update(confirm_due=False)
+        batch = Ticket.objects.filter(pk__in=due).select_related("service_point", "resident")
+        for ticket in batch.order_by("id"):
+            try:
+                _send_confirmation(ticket, "")
+            except DatabaseError:
+                raise  # the batch rolls back and stays due for the next pass
+            except Exception:  # bad data in one ticket must not hold back the others
+                log.exception("could not confirm queue ticket %s", ticket.pk)
+            else:
+                done += 1
+    return done
+
+
+@dataclass(frozen=True)
+class WalkInPlan:
+    session: Session
+    estimated_at: datetime
+
+
+def _walk_in_options(point: ServicePoint, now: datetime) -> tuple[list[WalkInPlan], datetime]:
+    """Today's sessions a walk-in may still get, each with the projected call time, and the
+    closing time; the projection counts who is ahead (booked or waiting, not yet called)."""
+    today = timezone.localdate(now)
+    sessions = sessions_ensure(service_point=point, day=today)
+    if not sessions:
+        raise QueueRefused(f"{point.name} tidak buka hari ini.", code="closed")
+    closing = max(s.ends_at for s in sessions)
+    later = [s for s in sessions if s.ends_at > now]
+    if not later:
+        raise QueueRefused(
+            f"Layanan hari ini sudah tutup pukul {_hm(closing)}. Silakan datang pada hari "
+            "buka berikutnya atau ambil nomor online.",
+            code="closed",
+        )
+    waiting_by_window: dict[datetime, int] = {}
+    rows = (
+        Ticket.objects.filter(
+            service_point=point, day=today, state__in=(State.BOOKED, State.WAITING)
+        )
+        .values_list("window_start", flat=True)
+        .order_by()
+    )
+    for window in rows:
+        waiting_by_window[window] = waiting_by_window.get(window, 0) + 1
+    per_minute = max(1, point.counters) / point.service_minutes
+    plans = []
+    for s in later:
+        ahead = sum(n for w, n in waiting_by_window.items() if w <= s.starts_at)
+        projected = max(s.starts_at, now + timedelta(minutes=ahead / per_minute))
+        plans.append(WalkInPlan(s, projected))
+    return plans, closing
+
+
+def ticket_issue_walkin(
+    *,
+    service_point: ServicePoint,
+    service: str,
+    acting_user: Any,
+    nik: str = "",
+    priority: str = "",
+    at: datetime | None = None,
+) -> Ticket:
+    """The entrance officer's number for a walk-in.
+
+    It goes to the session running now when it has room (the ticket is checked in: the person
+    is here). Otherwise to the next session with room, and the ticket says when to come back
+    (state ``booked`` until they scan it at the gate again). When the projected call passes
+    closing time, no walk-in number is given for today.
+    """
+    require(acting_user, GATE_ACTION, service_point.office.region_id)
+    now = at or clock.now()
+    _check_service(service_point, service)
+    if priority not in Priority.values:
+        raise QueueRefused("Jenis prioritas tidak dikenal.", code="priority")
+    resident_id = None
+    if nik:
+        try:
+            nik = parse_nik(nik).nik
+        except NikError as exc:
+            raise QueueRefused(f"NIK tidak sah: {exc.message}.", code="nik") from None
+        resident_id = Resident.objects.filter(nik=nik).values_list("pk", flat=True).first()
+        existing = _active_ticket(nik, timezone.localdate(now))
+        if existing is not None:
+            raise _already_refusal(existing)
+    plans, closing = _walk_in_options(service_point, now)
+    current = plans[0].session
+    for plan in plans:
+        session = plan.session
+        if plan.estimated_at >= closing:
+            break
+        if session.public_room <= 0:
+            continue
+        spec = _Issue(
+            session_id=session.pk,
+            service=service,
+            channel=Channel.GATE,
+            state=State.WAITING if session.pk == current.pk else State.BOOKED,
+            at=now,
+            resident_id=resident_id,
+            nik=nik,
+            priority=priority,
+            issued_by_id=acting_user.pk,
+            estimated_floor=plan.estimated_at,
+        )
+        try:
+            ticket = _issue(spec)
+        except IntegrityError:
+            refusal = _duplicate(spec)
+            if refusal is not None:
+                raise refusal from None
+            raise
+        if ticket is not None:
+            return ticket
+    raise QueueRefused(
+        "Nomor antrean di tempat untuk hari ini dihentikan: perkiraan waktu dipanggil "
+        f"melewati jam tutup ({_hm(closing)}). Silakan datang pada hari buka berikutnya "
+        "atau ambil nomor online.",
+        code="closing",
+    )
+
+
+def invitation_seat_book(
+    *,
+    session: Session,
+    reference: str,
+    service: str = Service.RECORDING,
+    resident: Resident | None = None,
+    acting_user: Any = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """A number for an invitation in its session, taken from the invitations' share (or a free
+    public seat). ``reference`` names the invitation; booking it again returns the same number."""
+    if not reference or len(reference) > 64:
+        raise ValueError("reference must be 1 to 64 characters")
+    existing = Ticket.objects.filter(invitation_ref=reference).first()
+    if existing is not None:
+        return existing
+    point = session.service_point
+    _check_service(point, service)
+    if acting_user is not None:
+        require(acting_user, GATE_ACTION, point.office.region_id)
+    spec = _Issue(
+        session_id=session.pk,
+        service=service,
+        channel=Channel.INVITATION,
+        state=State.BOOKED,
+        at=at or clock.now(),
+        resident_id=resident.pk if resident else None,
+        nik=resident.nik if resident else "",
+        invitation_ref=reference,
+        issued_by_id=getattr(acting_user, "pk", None),
+    )
+    try:
+        ticket = _issue(spec)
+    except IntegrityError:
+        existing = Ticket.objects.filter(invitation_ref=reference).first()
+        if existing is not None:
+            return existing
+        refusal = _duplicate(spec)
+        if refusal is not None:
+            raise refusal from None
+        raise
+    if ticket is None:
+        raise _why_not(spec)
+    return ticket
+
+
+def ticket_check_in(
+    *, ticket: Ticket, service_point: ServicePoint, acting_user: Any, at: datetime | None = None
+) -> Ticket:
+    """The person holding ``ticket`` is at the gate: they join the waiting line."""
+    require(acting_user, GATE_ACTION, service_point.office.region_id)
+    now = at or clock.now()
+    if ticket.service_point_id != service_point.pk:
+        raise QueueRefused(
+            f"Nomor {ticket.label} untuk {ticket.service_point.name}, bukan tempat ini.",
+            code="other_place",
+        )
+    today = timezone.localdate(now)
+    if ticket.day != today:
+        raise QueueRefused(
+            f"Nomor {ticket.label} berlaku untuk tanggal {ticket.day:%d-%m-%Y}.", code="other_day"
+        )
+    if ticket.state != State.BOOKED:
+        if ticket.state in (State.WAITING, State.CALLED):
+            when = _hm(ticket.checked_in_at) if ticket.checked_in_at else ""
+            raise QueueRefused(
+                f"Nomor {ticket.label} sudah masuk antrean{' pukul ' + when if when else ''}.",
+                code="already",
+            )
+        raise QueueRefused(
+            f"Nomor {ticket.label} sudah tidak berlaku ({State(ticket.state).label}).",
+            code="inactive",
+        )
+    earliest = ticket.window_start - timedelta(minutes=settings.ANTREAN_EARLY_MINUTES)
+    if now < earliest:
+        raise QueueRefused(
+            f"Terlalu awal: jadwal kedatangan nomor {ticket.label} pukul "
+            f"{_hm(ticket.window_start)}-{_hm(ticket.window_end)}. Silakan kembali pukul "
+            f"{_hm(earliest)} agar ruang tunggu tidak penuh.",
+            code="early",
+        )
+    with transaction.atomic():
+        updated = Ticket.objects.filter(pk=ticket.pk, state=State.BOOKED).update(
+            state=State.WAITING, checked_in_at=now
+        )
+        if not updated:
+            raise QueueRefused(f"Nomor {ticket.label} baru saja diproses.", code="already")
+        ticket.state, ticket.checked_in_at = State.WAITING, now
+        _event(ticket, TicketEvent.Kind.CHECKED_IN, now, acting_user=acting_user)
+    return ticket
+
+
+def ticket_from_qr(text: str) -> Ticket | None:
+    """The ticket an online-number (or printed ticket) QR text names, if it is one."""
+    text = text.strip()
+    if not text.upper().startswith(TICKET_QR_PREFIX):
+        return None
+    code = text[len(TICKET_QR_PREFIX) :].strip().upper()
+    ticket = Ticket.objects.select_related("service_point").filter(public_code=code).first()
+    if ticket is None:
+        raise QueueRefused("Kode QR nomor antrean tidak dikenal.", code="unknown")
+    return ticket
+
+
+# Invitations: the Invitations issue's signed, single-use tokens arrive through this hook.
+
+
+@dataclass(frozen=True)
+class InvitationClaim:
+    """What a verified invitation token says: who is invited, where, to which session."""
+
+    reference: str  # the invitation's unique id: a second check-in with it is refused
+    service_point_id: int
+    starts_at: datetime  # the start of the invited session
+    service: str = Service.RECORDING
+    resident: Resident | None = None
+
+
+# Verifies a token (signature, expiry) without side effects and returns its claim, or raises
+# QueueRefused with the reason. Single use is kept here: an invitation checks in once.
+InvitationResolver = Callable[[str], InvitationClaim]
+_invitation_resolver: list[InvitationResolver] = []
+
+
+def invitation_resolver_set(resolver: InvitationResolver | None) -> None:
+    """Install the verifier of invitation tokens (the Invitations app does, when ready)."""
+    _invitation_resolver[:] = [resolver] if resolver is not None else []
+
+
+def invitation_resolver() -> InvitationResolver | None:
+    """The installed verifier of invitation tokens, if any."""
+    return _invitation_resolver[0] if _invitation_resolver else None
+
+
+def checkin_invitation(
+    token: str, *, service_point: ServicePoint, acting_user: Any, at: datetime | None = None
+) -> Ticket:
+    """Check in the holder of an invitation: its number in the invited session (booked when the
+    invitation was planned, or now from the invitations' share) joins the waiting line."""
+    require(acting_user, GATE_ACTION, service_point.office.region_id)
+    if not _invitation_resolver:
+        raise QueueRefused("Kode QR ini bukan nomor antrean.", code="unknown")
+    claim = _invitation_resolver[0](token)
+    if claim.service_point_id != service_point.pk:
+        other = ServicePoint.objects.filter(pk=claim.service_point_id).first()
+        raise QueueRefused(
+            f"Undangan ini untuk {other.name if other else 'tempat layanan lain'}.",
+            code="other_place",
+        )
+    ticket = Ticket.objects.filter(invitation_ref=claim.reference).first()
+    if ticket is None:
+        session = Session.objects.filter(
+            service_point=service_point, starts_at=claim.starts_at
+        ).first()
+        if session is None:
+            sessions_ensure(service_point=service_point, day=timezone.localdate(claim.starts_at))
+            session = Session.objects.filter(
+                service_point=service_point, starts_at=claim.starts_at
+            ).first()
+        if session is None:
+            raise QueueRefused("Sesi undangan ini tidak ada di jadwal tempat layanan.")
+        ticket = invitation_seat_book(
+            session=session,
+            reference=claim.reference,
+            service=claim.service,
+            resident=claim.resident,
+            at=at,
+        )
+    return ticket_check_in(
+        ticket=ticket, service_point=service_point, acting_user=acting_user, at=at
+    )
+
+
+def ticket_cancel(
+    *, ticket: Ticket, acting_user: Any = None, at: datetime | None = None, reason: str = ""
+) -> Ticket:
+    """Give a number back before it is called; its seat is free again (its number is not
+    handed out again)."""
+    if acting_user is not None:
+        require(acting_user, GATE_ACTION, ticket.service_point.office.region_id)
+    now = at or clock.now()
+    with transaction.atomic():
+        updated = Ticket.objects.filter(
+            pk=ticket.pk, state__in=(State.BOOKED, State.WAITING)
+        ).update(state=State.CANCELLED, closed_at=now)
+        if not updated:
+            raise QueueRefused(
+                f"Nomor {ticket.label} tidak dapat dibatalkan lagi.", code="not_cancellable"
+            )
+        seats = (
+            {"invitation_taken": F("invitation_taken") - 1}
+            if ticket.channel == Channel.INVITATION
+            else {"public_taken": F("public_taken") - 1}
+        )
+        Session.objects.filter(pk=ticket.session_id).update(**seats)
+        ticket.state, ticket.closed_at = State.CANCELLED, now
+        _event(ticket, TicketEvent.Kind.CANCELLED, now, acting_user=acting_user, detail=reason)
+    return ticket
+
+
+# Counters
+
+
+def call_order(now: datetime) -> list[Any]:
+    """Who is called first among those waiting: people with priority (elderly, disability,
+    pregnant), then those whose arrival window has begun, earliest window first, then by
+    arrival at the gate."""
+    return [
+        Case(When(priority="", then=Value(1)), default=Value(0), output_field=IntegerField()),
+        Case(
+            When(window_start__lte=now, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        "window_start",
+        "checked_in_at",
+        "id",
+    ]
+
+
+def waiting_line(
+    service_point: ServicePoint, day: date, now: datetime, services: Sequence[str] = ()
+) -> Any:
+    qs = Ticket.objects.filter(service_point=service_point, day=day, state=State.WAITING)
+    if services:
+        qs = qs.filter(service__in=services)
+    return qs.order_by(*call_order(now))
+
+
+def current_at_counter(service_point: ServicePoint, day: date, counter: int) -> Ticket | None:
+    return Ticket.objects.filter(
+        service_point=service_point, day=day, counter=counter, state=State.CALLED
+    ).first()
+
+
+def _check_counter(point: ServicePoint, counter: int) -> None:
+    if not 1 <= counter <= point.counters:
+        raise QueueRefused(f"{point.name} hanya punya loket 1-{point.counters}.", code="counter")
+
+
+def ticket_call_next(
+    *,
+    service_point: ServicePoint,
+    counter: int,
+    acting_user: Any,
+    services: Sequence[str] = (),
+    at: datetime | None = None,
+) -> Ticket | None:
+    """Call the next person in line to ``counter``; ``None`` when nobody is waiting. Two
+    counters calling at once never get the same person."""
+    require(acting_user, COUNTER_ACTION, service_point.office.region_id)
+    _check_counter(service_point, counter)
+    now = at or clock.now()
+    today = timezone.localdate(now)
+    busy = current_at_counter(service_point, today, counter)
+    if busy is not None:
+        raise QueueRefused(
+            f"Loket {counter} masih melayani {busy.label}: selesaikan, alihkan, atau tandai "
+            "tidak hadir dulu.",
+            code="busy",
+        )
+    for _ in range(5):
+        candidates = list(
+            waiting_line(service_point, today, now, services).values_list("pk", flat=True)[:5]
+        )
+        if not candidates:
+            return None
+        for pk in candidates:
+            try:
+                with transaction.atomic():
+                    taken = Ticket.objects.filter(pk=pk, state=State.WAITING).update(
+                        state=State.CALLED, counter=counter, called_at=now, calls=F("calls") + 1
+                    )
+                    if not taken:
+                        continue  # another counter called them first
+                    ticket = Ticket.objects.get(pk=pk)
+                    kind = TicketEvent.Kind.CALLED
+                    _event(ticket, kind, now, acting_user=acting_user, counter=counter)
+                    return ticket
+            except IntegrityError:
+                raise QueueRefused(
+                    f"Loket {counter} baru saja memanggil nomor lain.", code="busy"
+                ) from None
+    return None
+
+
+def _at_counter(ticket: Ticket, acting_user: Any) -> None:
+    require(acting_user, COUNTER_ACTION, ticket.service_point.office.region_id)
+    if ticket.state != State.CALLED:
+        raise QueueRefused(
+            f"Nomor {ticket.label} tidak sedang dipanggil ({State(ticket.state).label}).",
+            code="not_called",
+        )
+
+
+def ticket_recall(*, ticket: Ticket, acting_user: Any, at: datetime | None = None) -> Ticket:
+    """Call the same number again (the board announces it once more)."""
+    _at_counter(ticket, acting_user)
+    now = at or clock.now()
+    with transaction.atomic():
+        Ticket.objects.filter(pk=ticket.pk).update(calls=F("calls") + 1)
+        ticket.calls += 1
+        _event(
+            ticket, TicketEvent.Kind.RECALLED, now, acting_user=acting_user, counter=ticket.counter
+        )
+    return ticket
+
+
+def _finish(
+    ticket: Ticket,
+    *,
+    state: str,
+    kind: str,
+    acting_user: Any,
+    at: datetime | None,
+    outcome: str = "",
+    note: str = "",
+    detail: str = "",
+) -> Ticket:
+    now = at or clock.now()
+    with transaction.atomic():
+        updated = Ticket.objects.filter(pk=ticket.pk, state=State.CALLED).update(
+            state=state, closed_at=now, outcome=outcome, note=note[:200]
+        )
+        if not updated:
+            raise QueueRefused(f"Nomor {ticket.label} baru saja diproses.", code="not_called")
+        _event(ticket, kind, now, acting_user=acting_user, counter=ticket.counter, detail=detail)
+    ticket.state, ticket.closed_at, ticket.outcome, ticket.note = state, now, outcome, note
+    return ticket
+
+
+def ticket_no_show(*, ticket: Ticket, acting_user: Any, at: datetime | None = None) -> Ticket:
+    """The person called did not come to the counter."""
+    _at_counter(ticket, acting_user)
+    return _finish(
+        ticket, state=State.NO_SHOW, kind=TicketEvent.Kind.NO_SHOW, acting_user=acting_user, at=at
+    )
+
+
+def ticket_close(
+    *,
+    ticket: Ticket,
+    outcome: str,
+    acting_user: Any,
+    note: str = "",
+    at: datetime | None = None,
+) -> Ticket:
+    """The counter is done with this person: recorded, card printed, Suket, or other."""
+    _at_counter(ticket, acting_user)
+    if outcome not in Outcome.values:
+        raise QueueRefused("Pilih hasil layanan.", code="outcome")
+    return _finish(
+        ticket,
+        state=State.DONE,
+        kind=TicketEvent.Kind.CLOSED,
+        acting_user=acting_user,
+        at=at,
+        outcome=outcome,
+        note=note,
+        detail=outcome,
+    )
+
+
+def ticket_transfer(
+    *, ticket: Ticket, service: str, acting_user: Any, at: datetime | None = None
+) -> Ticket:
+    """Send the person to another service (e.g. from recording to printing): they wait again,
+    keeping their number and their place by arrival window."""
+    _at_counter(ticket, acting_user)
+    _check_service(ticket.service_point, service)
+    if service == ticket.service:
+        raise QueueRefused("Pilih layanan lain untuk mengalihkan.", code="service")
+    now = at or clock.now()
+    old = ticket.service
+    with transaction.atomic():
+        updated = Ticket.objects.filter(pk=ticket.pk, state=State.CALLED).update(
+            state=State.WAITING, service=service, counter=None
+        )
+        if not updated:
+            raise QueueRefused(f"Nomor {ticket.label} baru saja diproses.", code="not_called")
+        _event(
+            ticket,
+            TicketEvent.Kind.TRANSFERRED,
+            now,
+            acting_user=acting_user,
+            counter=ticket.counter,
+            detail=f"{old}>{service}",
+        )
+    ticket.state, ticket.service, ticket.counter = State.WAITING, service, None
+    return ticket
+
+
+def ticket_set_nik(*, ticket: Ticket, nik: str, acting_user: Any) -> Ticket:
+    """Note the resident's NIK on a number taken without one (at the gate or the counter)."""
+    require(acting_user, GATE_ACTION, ticket.service_point.office.region_id)
+    try:
+        nik = parse_nik(nik).nik
+    except NikError as exc:
+        raise QueueRefused(f"NIK tidak sah: {exc.message}.", code="nik") from None
+    if ticket.nik == nik:
+        return ticket
+    if not ticket.is_active:
+        raise QueueRefused(f"Nomor {ticket.label} sudah selesai.", code="inactive")
+    resident = Resident.objects.filter(nik=nik).first()
+    old = ticket.nik
+    try:
+        with transaction.atomic():
+            Ticket.objects.filter(pk=ticket.pk).update(nik=nik, resident=resident)
+            audit_record(
+                acting_user=acting_user,
+                action="ticket.set_nik",
+                obj=ticket,
+                changes={"nik": [mask_nik(old) if old else None, mask_nik(nik)]},
+            )
+    except IntegrityError:
+        existing = _active_ticket(nik, ticket.day)
+        if existing is not None:
+            raise _already_refusal(existing) from None
+        raise
+    ticket.nik, ticket.resident = nik, resident
+    return ticket

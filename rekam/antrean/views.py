@@ -1,0 +1,634 @@
+"""Queue pages: the public online number, status and board; the gate, counters and figures.
+
+Public pages know a resident by a signed cookie set once NIK and date of birth matched the
+registry; they never show a NIK in full. Staff pages check every request through
+``rekam.accounts.access``; every change goes through ``services``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rekam.accounts import access
+from rekam.accounts.access import Action
+from rekam.accounts.models import Office
+from rekam.lib.nik import mask_nik
+from rekam.lib.qr import qr_png
+from rekam.residents.models import Resident
+from rekam.residents.services import resident_set_whatsapp_consent
+from rekam.servicepoints.models import Service, ServicePoint
+
+from . import clock, forms, ratelimit
+from .calendar import day_plans
+from .figures import day_figures
+from .models import ACTIVE_STATES, Outcome, Priority, Session, State, Ticket
+from .queries import LAST_CALLS, board_data, occupancy, sessions_today, ticket_status
+from .services import (
+    COUNTER_ACTION,
+    GATE_ACTION,
+    SERVICES,
+    TICKET_QR_PREFIX,
+    QueueRefused,
+    checkin_invitation,
+    current_at_counter,
+    sessions_ensure,
+    ticket_book_online,
+    ticket_call_next,
+    ticket_cancel,
+    ticket_check_in,
+    ticket_close,
+    ticket_from_qr,
+    ticket_issue_walkin,
+    ticket_no_show,
+    ticket_recall,
+    ticket_set_nik,
+    ticket_transfer,
+    waiting_line,
+)
+
+IDENTITY_COOKIE = "antrean_penduduk"
+IDENTITY_SALT = "rekam.antrean.identity"
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "antrean/too_many.html", status=429)
+    response["Retry-After"] = "60"
+    return response
+
+
+def _ip_allowed(request: HttpRequest) -> bool:
+    return ratelimit.allow(
+        f"ip:{ratelimit.client_ip(request)}",
+        limit=settings.ANTREAN_RATE_IP_PER_MINUTE,
+        seconds=60,
+    )
+
+
+def identity_cookie_value(resident_id: int) -> str:
+    """The signed value of the identity cookie (what a browser carries after proving NIK)."""
+    response = HttpResponse()
+    response.set_signed_cookie(IDENTITY_COOKIE, str(resident_id), salt=IDENTITY_SALT)
+    return str(response.cookies[IDENTITY_COOKIE].value)
+
+
+def _identified_id(request: HttpRequest) -> int | None:
+    """The resident who proved NIK and date of birth in this browser (from the signed cookie)."""
+    value = request.get_signed_cookie(
+        IDENTITY_COOKIE,
+        default=None,
+        salt=IDENTITY_SALT,
+        max_age=settings.ANTREAN_IDENTITY_MINUTES * 60,
+    )
+    return int(value) if value and value.isdigit() else None
+
+
+def _identified(request: HttpRequest) -> Resident | None:
+    resident_id = _identified_id(request)
+    return None if resident_id is None else Resident.objects.filter(pk=resident_id).first()
+
+
+def short_name(name: str) -> str:
+    """The first name and initials: enough to greet, little to leak."""
+    parts = name.split()
+    if not parts:
+        return ""
+    return " ".join([parts[0], *(f"{p[0]}." for p in parts[1:])])
+
+
+# Public: online numbers
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    form = forms.IdentifyForm(request.POST or None)
+    error = ""
+    if request.method == "POST":
+        if not _ip_allowed(request):
+            return _too_many(request)
+        if form.is_valid():
+            nik = form.cleaned_data["nik"]
+            if not ratelimit.allow(
+                f"nik:{nik}", limit=settings.ANTREAN_RATE_NIK_PER_15_MINUTES, seconds=900
+            ):
+                return _too_many(request)
+            resident = Resident.objects.filter(
+                nik=nik, birth_date=form.cleaned_data["birth_date"]
+            ).first()
+            if resident is None:
+                error = (
+                    "NIK dan tanggal lahir tidak cocok dengan data kependudukan. Periksa "
+                    "kembali, atau datang ke kantor Disdukcapil bila data Anda belum terdaftar."
+                )
+            else:
+                response = redirect("antrean_schedule")
+                response.set_signed_cookie(
+                    IDENTITY_COOKIE,
+                    str(resident.pk),
+                    salt=IDENTITY_SALT,
+                    max_age=settings.ANTREAN_IDENTITY_MINUTES * 60,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=request.is_secure(),
+                )
+                return response
+    return render(request, "antrean/start.html", {"form": form, "error": error})
+
+
+@require_POST
+def leave(request: HttpRequest) -> HttpResponse:
+    response = redirect("antrean_start")
+    response.delete_cookie(IDENTITY_COOKIE)
+    return response
+
+
+# The regency/city office first, then its UPT, kecamatan offices and mobile units.
+KIND_ORDER = Case(
+    *(When(kind=kind, then=Value(n)) for n, kind in enumerate(ServicePoint.Kind.values)),
+    default=Value(9),
+    output_field=IntegerField(),
+)
+
+
+def _points_for_resident(resident: Resident, everywhere: bool) -> list[ServicePoint]:
+    qs = ServicePoint.objects.filter(is_active=True).select_related("office")
+    if not everywhere:
+        qs = qs.filter(office__region_id=resident.regency_id)
+    return list(qs.order_by("office__code", KIND_ORDER, "name"))
+
+
+def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any]:
+    now = clock.now()
+    today = timezone.localdate(now)
+    everywhere = request.GET.get("semua") == "1"
+    points = _points_for_resident(resident, everywhere)
+    by_code = {p.code: p for p in points}
+    point = by_code.get(request.GET.get("tempat", "")) or (points[0] if points else None)
+    services = point.services if point else []
+    service = request.GET.get("layanan", "")
+    if service not in services:
+        service = services[0] if services else ""
+    plans = (
+        [p for p in day_plans(point, today, settings.ANTREAN_BOOKING_DAYS + 1) if p.is_open]
+        if point
+        else []
+    )
+    chosen: date | None = None
+    wanted = request.GET.get("tanggal", "")
+    for plan in plans:
+        if plan.day.isoformat() == wanted:
+            chosen = plan.day
+    sessions: list[Session] = []
+    if point and plans:
+        for plan in plans if chosen is None else [p for p in plans if p.day == chosen]:
+            sessions = [
+                s for s in sessions_ensure(service_point=point, day=plan.day) if s.ends_at > now
+            ]
+            if sessions or chosen is not None:
+                chosen = plan.day
+                break
+    mine = list(
+        Ticket.objects.filter(nik=resident.nik, day__gte=today, state__in=ACTIVE_STATES)
+        .select_related("service_point")
+        .order_by("day")
+    )
+    return {
+        "resident": resident,
+        "greeting": short_name(resident.name),
+        "masked_nik": mask_nik(resident.nik),
+        "points": points,
+        "point": point,
+        "everywhere": everywhere,
+        "services": [(s, Service(s).label) for s in services],
+        "service": service,
+        "plans": plans,
+        "day": chosen,
+        "sessions": sessions,
+        "mine": mine,
+    }
+
+
+@require_GET
+def schedule(request: HttpRequest) -> HttpResponse:
+    resident = _identified(request)
+    if resident is None:
+        return redirect("antrean_start")
+    return render(request, "antrean/schedule.html", _schedule_context(request, resident))
+
+
+@require_POST
+def take(request: HttpRequest) -> HttpResponse:
+    """Book the chosen session; the answer is a redirect either way (to the number's page, or
+    back to the schedule with the reason), so a reload never books twice. The busy path reads
+    nothing before the booking itself: the cookie names the resident, the statement that takes
+    the seat checks the session."""
+    if not _ip_allowed(request):
+        return _too_many(request)
+    resident_id = _identified_id(request)
+    if resident_id is None:
+        return redirect("antrean_start")
+    # Read by hand: a Django form deep-copies its fields for every request.
+    session_text, service = request.POST.get("session", ""), request.POST.get("service", "")
+    if not session_text.isdigit() or service not in SERVICES:
+        messages.error(request, "Pilih layanan dan sesi.")
+        return _back_to_schedule(request)
+    if request.POST.get("whatsapp"):
+        resident = Resident.objects.filter(pk=resident_id).first()
+        if resident is not None and resident.phone and not resident.whatsapp_consent:
+            resident_set_whatsapp_consent(resident=resident, consent=True, source="antrean online")
+    try:
+        ticket = ticket_book_online(
+            session_id=int(session_text),
+            service=service,
+            resident_id=resident_id,
+            base_url=request.build_absolute_uri("/") if settings.ANTREAN_CONFIRM_ON_COMMIT else "",
+        )
+    except QueueRefused as exc:
+        messages.error(request, exc.message)
+        return _back_to_schedule(request)
+    return _see_other(reverse("antrean_status", args=[ticket.public_code]))
+
+
+def _back_to_schedule(request: HttpRequest) -> HttpResponse:
+    back = reverse("antrean_schedule")
+    return _see_other(f"{back}?{request.GET.urlencode()}" if request.GET else back)
+
+
+class HttpResponseSeeOther(HttpResponseRedirect):
+    status_code = 303
+
+
+def _see_other(url: str) -> HttpResponse:
+    return HttpResponseSeeOther(url)
+
+
+def _ticket_by_code(code: str) -> Ticket:
+    return get_object_or_404(
+        Ticket.objects.select_related("service_point", "session"), public_code=code.upper()
+    )
+
+
+def _status_json(ticket: Ticket) -> dict[str, Any]:
+    now = clock.now()
+    status = ticket_status(ticket, now)
+    return {
+        "label": ticket.label,
+        "state": ticket.state,
+        "state_text": str(State(ticket.state).label),
+        "ahead": status.ahead,
+        "estimated": timezone.localtime(status.estimated_at).strftime("%H.%M"),
+        "serving": status.now_serving,
+        "counter": ticket.counter,
+        "active": ticket.is_active,
+    }
+
+
+@require_GET
+def status_page(request: HttpRequest, code: str) -> HttpResponse:
+    ticket = _ticket_by_code(code)
+    return render(
+        request,
+        "antrean/status.html",
+        {
+            "ticket": ticket,
+            "status": _status_json(ticket),
+            "masked_nik": mask_nik(ticket.nik) if ticket.nik else "",
+            "greeting": short_name(ticket.resident.name) if ticket.resident else "",
+            "poll_ms": settings.ANTREAN_STATUS_POLL_MS,
+            "cancellable": ticket.state in (State.BOOKED, State.WAITING),
+        },
+    )
+
+
+@require_GET
+@never_cache
+def status_json(request: HttpRequest, code: str) -> JsonResponse:
+    return JsonResponse(_status_json(_ticket_by_code(code)))
+
+
+@require_GET
+def ticket_qr(request: HttpRequest, code: str) -> HttpResponse:
+    ticket = _ticket_by_code(code)
+    response = HttpResponse(qr_png(TICKET_QR_PREFIX + ticket.public_code, scale=6), "image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_POST
+def cancel(request: HttpRequest, code: str) -> HttpResponse:
+    if not _ip_allowed(request):
+        return _too_many(request)
+    ticket = _ticket_by_code(code)
+    try:
+        ticket_cancel(ticket=ticket, reason="dibatalkan pemegang nomor")
+    except QueueRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Nomor {ticket.label} dibatalkan.")
+    return redirect("antrean_status", code=ticket.public_code)
+
+
+# Public: the board
+
+
+def _active_point(code: str) -> ServicePoint:
+    return get_object_or_404(ServicePoint, code=code, is_active=True)
+
+
+@require_GET
+def board(request: HttpRequest, code: str) -> HttpResponse:
+    point = _active_point(code)
+    try:
+        poll = int(request.GET.get("interval", settings.ANTREAN_BOARD_POLL_MS))
+    except ValueError:
+        poll = settings.ANTREAN_BOARD_POLL_MS
+    data = board_data(point, clock.now())
+    return render(
+        request,
+        "antrean/board.html",
+        {
+            "point": point,
+            "data": data,
+            # A fixed number of rows, filled now and replaced in place by the page's script.
+            "rows": data["calls"] + [None] * (LAST_CALLS - len(data["calls"])),
+            "poll_ms": max(20, min(poll, 60_000)),
+        },
+    )
+
+
+@require_GET
+@never_cache
+def board_json(request: HttpRequest, code: str) -> HttpResponse:
+    """The board's state; every screen polling the same point shares one answer for
+    ``ANTREAN_BOARD_CACHE_SECONDS`` (one cache read instead of four queries each)."""
+    seconds = settings.ANTREAN_BOARD_CACHE_SECONDS
+    key = f"antrean:board:{code}"
+    body = cache.get(key) if seconds > 0 else None
+    if body is None:
+        point = _active_point(code)
+        body = json.dumps(board_data(point, clock.now()), cls=DjangoJSONEncoder)
+        if seconds > 0:
+            cache.set(key, body, seconds)
+    return HttpResponse(body, content_type="application/json")
+
+
+# Staff pages
+
+
+def _point_for(request: HttpRequest, code: str, action: Action) -> ServicePoint:
+    """The point named ``code`` if the user may do ``action`` there (404 outside the
+    jurisdiction, 403 with the reason when the role may not)."""
+    point = get_object_or_404(ServicePoint.objects.select_related("office"), code=code)
+    if not access.can(request.user, Action.VIEW_REPORTS, point.office.region_id):
+        raise Http404("Tempat layanan tidak ditemukan di wilayah kerja Anda.")
+    access.require(request.user, action, point.office.region_id)
+    return point
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return redirect(target)
+    return redirect(default)
+
+
+@login_required
+@require_GET
+def points(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    offices = list(access.offices_for(user).filter(kind=Office.Kind.REGENCY).order_by("code"))
+    if not offices and not access.can(user, Action.VIEW_REPORTS):
+        raise PermissionDenied(access.OUTSIDE_JURISDICTION)
+    own = getattr(user, "office", None)
+    wanted = request.GET.get("kantor", "")
+    office = next((o for o in offices if o.code == wanted), None)
+    if office is None:
+        office = own if own in offices else (offices[0] if offices else None)
+    today = clock.today()
+    rows = []
+    if office is not None:
+        for point in ServicePoint.objects.filter(office=office, is_active=True).order_by(
+            KIND_ORDER, "name"
+        ):
+            plan = day_plans(point, today, 1)[0]
+            rows.append({"point": point, "plan": plan, "counters": range(1, point.counters + 1)})
+    mine = getattr(user, "service_point", None)
+    return render(
+        request,
+        "antrean/points.html",
+        {
+            "nav": "antrean",
+            "offices": offices,
+            "office": office,
+            "rows": rows,
+            "mine": mine,
+            "may_gate": access.can(user, GATE_ACTION),
+            "may_counter": access.can(user, COUNTER_ACTION),
+            "today": today,
+        },
+    )
+
+
+def _gate_context(point: ServicePoint, now: Any) -> dict[str, Any]:
+    today = timezone.localdate(now)
+    sessions = sessions_ensure(service_point=point, day=today)
+    return {
+        "nav": "antrean",
+        "point": point,
+        "services": [(s, Service(s).label) for s in point.services],
+        "priorities": [(k, v) for k, v in Priority.choices if k],
+        "sessions": sessions_today(sessions, now),
+        "room": occupancy(point, today),
+        "plan": day_plans(point, today, 1)[0],
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def gate(request: HttpRequest, code: str) -> HttpResponse:
+    point = _point_for(request, code, GATE_ACTION)
+    user = request.user
+    here = reverse("antrean_gate", args=[point.code])
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "issue":
+                form = forms.WalkInForm(request.POST)
+                if not form.is_valid():
+                    raise QueueRefused(forms.first_error(form))
+                ticket = ticket_issue_walkin(
+                    service_point=point,
+                    service=form.cleaned_data["service"],
+                    nik=form.cleaned_data["nik"],
+                    priority=form.cleaned_data.get("priority") or "",
+                    acting_user=user,
+                )
+                return redirect(f"{here}?tiket={ticket.public_code}&cetak=1")
+            if action == "scan":
+                scan = forms.ScanForm(request.POST)
+                if not scan.is_valid():
+                    raise QueueRefused("Pindai atau ketik kode QR.")
+                text = scan.cleaned_data["code"]
+                found = ticket_from_qr(text)
+                if found is not None:
+                    ticket = ticket_check_in(ticket=found, service_point=point, acting_user=user)
+                else:
+                    ticket = checkin_invitation(text, service_point=point, acting_user=user)
+                messages.success(
+                    request,
+                    f"{ticket.label} masuk antrean. Silakan masuk ke ruang tunggu.",
+                )
+                return redirect(f"{here}?tiket={ticket.public_code}")
+        except QueueRefused as exc:
+            messages.error(request, exc.message)
+        return redirect(here)
+    now = clock.now()
+    context = _gate_context(point, now)
+    code_param = request.GET.get("tiket", "")
+    if code_param:
+        shown = Ticket.objects.filter(public_code=code_param.upper(), service_point=point).first()
+        if shown is not None:
+            context["ticket"] = shown
+            context["come_back"] = shown.state == State.BOOKED
+            context["print"] = request.GET.get("cetak") == "1"
+    return render(request, "antrean/gate.html", context)
+
+
+@login_required
+@require_GET
+def ticket_slip(request: HttpRequest, code: str) -> HttpResponse:
+    ticket = _ticket_by_code(code)
+    _point_for(request, ticket.service_point.code, GATE_ACTION)
+    return render(
+        request,
+        "antrean/slip.html",
+        {"ticket": ticket, "come_back": ticket.state == State.BOOKED, "print": True},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def counter(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    point = _point_for(request, code, COUNTER_ACTION)
+    if not 1 <= number <= point.counters:
+        raise Http404("Loket tidak ada.")
+    user = request.user
+    only = request.GET.get("layanan", "") or request.POST.get("layanan", "")
+    services = [only] if only in point.services else []
+    here = reverse("antrean_counter", args=[point.code, number])
+    if only in point.services:
+        here += f"?layanan={only}"
+    if request.method == "POST":
+        action = request.POST.get("action")
+        today = clock.today()
+        current = current_at_counter(point, today, number)
+        try:
+            if action == "call":
+                ticket = ticket_call_next(
+                    service_point=point, counter=number, acting_user=user, services=services
+                )
+                if ticket is None:
+                    messages.info(request, "Tidak ada yang menunggu.")
+            elif current is None:
+                raise QueueRefused("Loket ini tidak sedang melayani nomor mana pun.")
+            elif action == "recall":
+                ticket_recall(ticket=current, acting_user=user)
+            elif action == "no_show":
+                ticket_no_show(ticket=current, acting_user=user)
+                messages.info(request, f"{current.label} ditandai tidak hadir.")
+            elif action == "transfer":
+                transfer = forms.TransferForm(request.POST)
+                if not transfer.is_valid():
+                    raise QueueRefused("Pilih layanan tujuan.")
+                ticket_transfer(
+                    ticket=current, service=transfer.cleaned_data["service"], acting_user=user
+                )
+                messages.info(request, f"{current.label} dialihkan dan menunggu lagi.")
+            elif action == "close":
+                close = forms.CloseForm(request.POST)
+                if not close.is_valid():
+                    raise QueueRefused("Pilih hasil layanan.")
+                ticket_close(
+                    ticket=current,
+                    outcome=close.cleaned_data["outcome"],
+                    note=close.cleaned_data["note"],
+                    acting_user=user,
+                )
+                messages.success(request, f"{current.label} selesai.")
+            elif action == "nik":
+                nik_form = forms.NikForm(request.POST)
+                if not nik_form.is_valid():
+                    raise QueueRefused("Isi NIK.")
+                ticket_set_nik(ticket=current, nik=nik_form.cleaned_data["nik"], acting_user=user)
+        except QueueRefused as exc:
+            messages.error(request, exc.message)
+        return redirect(here)
+    now = clock.now()
+    today = timezone.localdate(now)
+    current = current_at_counter(point, today, number)
+    line = list(waiting_line(point, today, now, services)[:10])
+    resident = current.resident if current is not None else None
+    may_view = resident is not None and access.can(
+        user, Action.VIEW_RESIDENT, str(resident.regency_id)
+    )
+    return render(
+        request,
+        "antrean/counter.html",
+        {
+            "nav": "antrean",
+            "point": point,
+            "number": number,
+            "current": current,
+            "line": line,
+            "room": occupancy(point, today),
+            "services": [(s, Service(s).label) for s in point.services],
+            "only": only if only in point.services else "",
+            "outcomes": Outcome.choices,
+            "may_view_resident": may_view,
+            "may_suket": may_view and access.can(user, Action.ISSUE_SUKET),
+            "counters": range(1, point.counters + 1),
+        },
+    )
+
+
+@login_required
+@require_GET
+def figures(request: HttpRequest, code: str) -> HttpResponse:
+    point = _point_for(request, code, Action.VIEW_REPORTS)
+    today = clock.today()
+    try:
+        day = (
+            date.fromisoformat(request.GET.get("tanggal", ""))
+            if "tanggal" in request.GET
+            else today
+        )
+    except ValueError:
+        day = today
+    return render(
+        request,
+        "antrean/figures.html",
+        {
+            "nav": "antrean",
+            "point": point,
+            "figures": day_figures(point, day),
+            "day": day,
+            "previous": day - timedelta(days=1),
+            "next": day + timedelta(days=1),
+        },
+    )

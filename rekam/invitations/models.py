@@ -1,0 +1,106 @@
+"""Invitation plans and the invitations they write.
+
+A :class:`PlanRun` is one planning of an election for a region (a regency/city, or the whole
+province): its settings, progress and the comparison against the by-hand baseline. Each
+:class:`Invitation` asks one voter to one queue session; its check-in and reschedule tokens are
+signed and name the invitation's ``reference``, and each may be used once.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rekam.antrean.models import Session
+from rekam.elections.models import Election
+from rekam.regions.models import Region
+from rekam.servicepoints.models import ServicePoint
+from rekam.voters.models import Voter
+
+
+class PlanRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+")
+    # "" for the whole province, else a regency/city code.
+    region_code = models.CharField(max_length=13, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    step = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=dict)
+    # The comparison: {"plan": {...}, "baseline": {...}, "shortfall": {...}}.
+    summary = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation plan")
+        verbose_name_plural = _("invitation plans")
+
+    def __str__(self) -> str:
+        return f"{self.election_id} {self.region_code or '-'} {self.status}"
+
+
+class Invitation(models.Model):
+    class State(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("Did not come")
+        RESCHEDULED = "rescheduled", _("Rescheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Service(models.TextChoices):
+        RECORDING = "recording", _("KTP-el recording")
+        PRINTING = "printing", _("Card printing and pick-up")
+
+    run = models.ForeignKey(PlanRun, on_delete=models.CASCADE, related_name="invitations")
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+")
+    voter = models.ForeignKey(
+        Voter, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    village = models.ForeignKey(
+        Region, on_delete=models.PROTECT, db_constraint=False, related_name="+"
+    )
+    rt = models.CharField("RT", max_length=3, blank=True)
+    rw = models.CharField("RW", max_length=3, blank=True)
+    service = models.CharField(max_length=10, choices=Service.choices)
+    # 0 first-time voters, 1 holders of a Suket (earliest expiry first), 2 everyone else.
+    rank = models.PositiveSmallIntegerField(default=2)
+    service_point = models.ForeignKey(ServicePoint, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    km = models.FloatField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PLANNED)
+    # Names the invitation in its tokens and in the queue's ticket (``invitation_ref``).
+    reference = models.CharField(max_length=32, unique=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    rescheduled_at = models.DateTimeField(null=True, blank=True)
+    # The invitation this one replaces (a reschedule or a re-invitation after a no-show).
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["village", "rw", "rt", "id"]
+        indexes = [
+            models.Index(fields=["election", "village"], name="invitation_place"),
+            models.Index(fields=["session", "state"], name="invitation_session"),
+        ]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return self.reference

@@ -1,0 +1,195 @@
+"""Counters: who is called next, recalls, no-shows, transfers and outcomes, all as events."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from rekam.antrean.models import Outcome, Priority, State, TicketEvent
+from rekam.antrean.services import (
+    QueueRefused,
+    ticket_book_online,
+    ticket_call_next,
+    ticket_check_in,
+    ticket_close,
+    ticket_issue_walkin,
+    ticket_no_show,
+    ticket_recall,
+    ticket_transfer,
+)
+from rekam.servicepoints.models import Service
+
+from .factories import make_resident
+from .test_antrean_support import WORKDAY, at, make_point, session_at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def point(personas):
+    return make_point(personas.bdl_office, counters=2)
+
+
+def walk_in(point, personas, hh, mm, *, service=Service.RECORDING, priority=""):
+    return ticket_issue_walkin(
+        service_point=point,
+        service=service,
+        priority=priority,
+        acting_user=personas.bdl_queue,
+        at=at(WORKDAY, hh, mm),
+    )
+
+
+def call(point, personas, counter=1, hh=9, mm=30, **kw):
+    return ticket_call_next(
+        service_point=point,
+        counter=counter,
+        acting_user=personas.bdl_operator,
+        at=at(WORKDAY, hh, mm),
+        **kw,
+    )
+
+
+def test_the_earliest_arrival_window_is_called_first(point, personas):
+    late_window = ticket_book_online(
+        resident_id=make_resident().pk,
+        session_id=session_at(point, at(WORKDAY, 10)).pk,
+        service=Service.RECORDING,
+        at=at(WORKDAY, 7),
+    )
+    ticket_check_in(  # early for 10:00, inside the quarter hour
+        ticket=late_window,
+        service_point=point,
+        acting_user=personas.bdl_queue,
+        at=at(WORKDAY, 9, 50),
+    )
+    walk = walk_in(point, personas, 9, 55)  # window 09:00
+    first = call(point, personas, hh=9, mm=56)
+    assert first is not None and first.label == walk.label
+
+
+def test_priority_people_are_called_before_others(point, personas):
+    walk_in(point, personas, 9, 0)
+    walk_in(point, personas, 9, 1)
+    elderly = walk_in(point, personas, 9, 2, priority=Priority.ELDERLY)
+    first = call(point, personas)
+    assert first is not None and first.pk == elderly.pk
+
+
+def test_calling_puts_the_number_at_the_counter_and_records_an_event(point, personas):
+    ticket = walk_in(point, personas, 9, 0)
+    called = call(point, personas, counter=2)
+    assert called is not None and called.pk == ticket.pk
+    assert (called.state, called.counter, called.calls) == (State.CALLED, 2, 1)
+    event = TicketEvent.objects.get(ticket=ticket, kind="called")
+    assert (event.counter, event.actor, event.at) == (2, personas.bdl_operator, at(WORKDAY, 9, 30))
+
+
+def test_two_counters_never_call_the_same_person(point, personas):
+    one = walk_in(point, personas, 9, 0)
+    two = walk_in(point, personas, 9, 1)
+    a = call(point, personas, counter=1)
+    b = call(point, personas, counter=2)
+    assert a is not None and b is not None
+    assert {a.pk, b.pk} == {one.pk, two.pk}
+
+
+def test_a_counter_finishes_its_number_before_calling_the_next(point, personas):
+    walk_in(point, personas, 9, 0)
+    walk_in(point, personas, 9, 1)
+    current = call(point, personas)
+    assert current is not None
+    with pytest.raises(QueueRefused, match=f"masih melayani {current.label}"):
+        call(point, personas)
+
+
+def test_nobody_waiting_gives_no_number(point, personas):
+    assert call(point, personas) is None
+
+
+def test_booked_numbers_not_yet_at_the_gate_are_not_called(point, personas):
+    ticket_book_online(
+        resident_id=make_resident().pk,
+        session_id=session_at(point, at(WORKDAY, 9)).pk,
+        service=Service.RECORDING,
+        at=at(WORKDAY, 7),
+    )
+    assert call(point, personas) is None
+
+
+def test_recall_counts_another_call_event(point, personas):
+    walk_in(point, personas, 9, 0)
+    ticket = call(point, personas)
+    assert ticket is not None
+    ticket_recall(ticket=ticket, acting_user=personas.bdl_operator, at=at(WORKDAY, 9, 32))
+    ticket.refresh_from_db()
+    assert ticket.calls == 2
+    assert TicketEvent.objects.filter(ticket=ticket, kind="recalled").count() == 1
+
+
+def test_a_no_show_frees_the_counter(point, personas):
+    walk_in(point, personas, 9, 0)
+    nxt = walk_in(point, personas, 9, 1)
+    ticket = call(point, personas)
+    assert ticket is not None
+    ticket_no_show(ticket=ticket, acting_user=personas.bdl_operator, at=at(WORKDAY, 9, 35))
+    ticket.refresh_from_db()
+    assert ticket.state == State.NO_SHOW and ticket.closed_at == at(WORKDAY, 9, 35)
+    following = call(point, personas, mm=36)
+    assert following is not None and following.pk == nxt.pk
+
+
+def test_closing_records_the_outcome(point, personas):
+    walk_in(point, personas, 9, 0)
+    ticket = call(point, personas)
+    assert ticket is not None
+    ticket_close(
+        ticket=ticket,
+        outcome=Outcome.RECORDED,
+        note="Perekaman lengkap",
+        acting_user=personas.bdl_operator,
+        at=at(WORKDAY, 9, 41),
+    )
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.outcome, ticket.note) == (
+        State.DONE,
+        "recorded",
+        "Perekaman lengkap",
+    )
+    assert TicketEvent.objects.get(ticket=ticket, kind="closed").detail == "recorded"
+
+
+def test_a_transfer_sends_the_number_back_to_wait_for_another_service(point, personas):
+    walk_in(point, personas, 9, 0)
+    ticket = call(point, personas)
+    assert ticket is not None
+    ticket_transfer(
+        ticket=ticket,
+        service=Service.SUKET,
+        acting_user=personas.bdl_operator,
+        at=at(WORKDAY, 9, 40),
+    )
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.service, ticket.label) == (State.WAITING, "suket", "A-001")
+    suket_desk = call(point, personas, counter=2, mm=41, services=[Service.SUKET])
+    assert suket_desk is not None and suket_desk.pk == ticket.pk
+
+
+def test_a_counter_may_serve_only_some_services(point, personas):
+    walk_in(point, personas, 9, 0, service=Service.RECORDING)
+    printing = walk_in(point, personas, 9, 1, service=Service.PRINTING)
+    called = call(point, personas, services=[Service.PRINTING])
+    assert called is not None and called.pk == printing.pk
+
+
+def test_it_refuses_a_queue_officer_at_a_counter(point, personas):
+    walk_in(point, personas, 9, 0)
+    with pytest.raises(PermissionDenied):
+        ticket_call_next(
+            service_point=point, counter=1, acting_user=personas.bdl_queue, at=at(WORKDAY, 9, 30)
+        )
+
+
+def test_it_refuses_a_counter_the_point_does_not_have(point, personas):
+    with pytest.raises(QueueRefused, match="loket 1-2"):
+        call(point, personas, counter=3)

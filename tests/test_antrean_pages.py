@@ -1,0 +1,234 @@
+"""The queue's pages through Django's test client: public online numbers and status, the
+board's JSON, the gate, a counter and the figures."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from rekam.antrean.models import State, Ticket
+from rekam.antrean.services import sessions_ensure, ticket_call_next, ticket_issue_walkin
+from rekam.lib.nik import mask_nik
+from rekam.servicepoints.models import HolidayOpening
+
+from .conftest import PASSWORD
+from .factories import make_resident
+from .test_antrean_support import WORKDAY, at, make_point
+
+pytestmark = pytest.mark.django_db
+
+NOW = at(WORKDAY, 10, 20)
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """The queue's pages live on a fixed Wednesday at 10:20."""
+    monkeypatch.setattr("rekam.antrean.clock.now", lambda: NOW)
+
+
+@pytest.fixture
+def point(personas):
+    return make_point(personas.bdl_office, counters=2, holiday_opening=HolidayOpening.OPEN)
+
+
+@pytest.fixture
+def resident(lampung):
+    return make_resident(name="Siti Aminah Lestari", birth_date=date(1990, 5, 17))
+
+
+def identify(client, resident, birth_date=None):
+    return client.post(
+        reverse("antrean_start"),
+        {"nik": resident.nik, "birth_date": (birth_date or resident.birth_date).isoformat()},
+    )
+
+
+def tomorrow_session(point):
+    """09:00-10:00 the next day."""
+    return sessions_ensure(service_point=point, day=WORKDAY + timedelta(days=1))[1]
+
+
+def test_nik_and_date_of_birth_open_the_schedule(client, point, resident):
+    response = identify(client, resident)
+    assert response.status_code == 302 and response.url == reverse("antrean_schedule")
+    page = client.get(reverse("antrean_schedule"))
+    html = page.content.decode()
+    assert "Siti A. L." in html
+    assert mask_nik(resident.nik) in html and resident.nik not in html
+    assert point.name in html
+
+
+def test_it_refuses_a_wrong_date_of_birth_without_saying_which_part(client, point, resident):
+    response = identify(client, resident, birth_date=date(1991, 5, 17))
+    assert response.status_code == 200
+    assert "NIK dan tanggal lahir tidak cocok" in response.content.decode()
+    assert client.get(reverse("antrean_schedule")).status_code == 302
+
+
+def test_it_limits_guesses_of_a_date_of_birth_per_nik(client, settings, point, resident):
+    settings.ANTREAN_RATE_NIK_PER_15_MINUTES = 3
+    codes = [identify(client, resident, birth_date=date(1990, 1, d)).status_code for d in (1, 2, 3)]
+    assert codes == [200, 200, 200]
+    assert identify(client, resident).status_code == 429
+
+
+def test_a_resident_takes_a_number_and_sees_its_status(client, point, resident):
+    identify(client, resident)
+    session = tomorrow_session(point)
+    response = client.post(reverse("antrean_take"), {"session": session.pk, "service": "recording"})
+    ticket = Ticket.objects.get(nik=resident.nik)
+    assert response.status_code == 303
+    assert response.url == reverse("antrean_status", args=[ticket.public_code])
+    html = client.get(response.url).content.decode()
+    assert ticket.label in html and "09.00–10.00" in html
+    assert resident.nik not in html and mask_nik(resident.nik) in html
+    qr = client.get(reverse("antrean_qr", args=[ticket.public_code]))
+    assert qr["Content-Type"] == "image/png"
+
+
+def test_it_refuses_to_take_a_number_without_proving_the_nik(client, point):
+    response = client.post(
+        reverse("antrean_take"), {"session": tomorrow_session(point).pk, "service": "recording"}
+    )
+    assert response.status_code == 302 and response.url == reverse("antrean_start")
+    assert not Ticket.objects.exists()
+
+
+def test_the_page_says_why_a_second_number_is_refused(client, point, resident):
+    identify(client, resident)
+    session = tomorrow_session(point)
+    client.post(reverse("antrean_take"), {"session": session.pk, "service": "recording"})
+    again = client.post(
+        reverse("antrean_take"), {"session": session.pk, "service": "printing"}, follow=True
+    )
+    assert again.redirect_chain[-1][1] == 303
+    assert again.request["PATH_INFO"] == reverse("antrean_schedule")
+    assert "sudah memiliki nomor antrean aktif A-001" in again.content.decode()
+
+
+def test_the_holder_cancels_a_number(client, point, resident):
+    identify(client, resident)
+    client.post(
+        reverse("antrean_take"), {"session": tomorrow_session(point).pk, "service": "recording"}
+    )
+    ticket = Ticket.objects.get()
+    client.post(reverse("antrean_cancel", args=[ticket.public_code]))
+    ticket.refresh_from_db()
+    assert ticket.state == State.CANCELLED
+
+
+def test_the_status_json_counts_who_is_ahead(client, point, personas):
+    gate = personas.bdl_queue
+    first = ticket_issue_walkin(service_point=point, service="recording", acting_user=gate)
+    second = ticket_issue_walkin(service_point=point, service="recording", acting_user=gate)
+    data = client.get(reverse("antrean_status_json", args=[second.public_code])).json()
+    assert data["label"] == second.label and data["ahead"] == 1
+    ticket_call_next(service_point=point, counter=1, acting_user=personas.bdl_operator)
+    data = client.get(reverse("antrean_status_json", args=[second.public_code])).json()
+    assert data["ahead"] == 0 and data["serving"] == [first.label]
+
+
+def test_the_board_json_shows_calls_with_their_announcement(client, point, personas):
+    ticket_issue_walkin(service_point=point, service="recording", acting_user=personas.bdl_queue)
+    ticket_issue_walkin(service_point=point, service="printing", acting_user=personas.bdl_queue)
+    ticket_call_next(service_point=point, counter=2, acting_user=personas.bdl_operator)
+    data = client.get(reverse("antrean_board_json", args=[point.code])).json()
+    assert data["counters"][1]["label"] == "A-001" and data["counters"][0]["label"] == ""
+    assert data["calls"][0]["say"] == [
+        "chime",
+        "nomor",
+        "huruf-a",
+        "1",
+        "loket",
+        "2",
+    ]
+    assert (data["waiting"], data["inside"], data["limit"], data["may_enter"]) == (1, 2, 20, 18)
+
+
+def test_the_board_page_needs_no_login(client, point):
+    response = client.get(reverse("antrean_board", args=[point.code]))
+    assert response.status_code == 200
+    assert b"board.js" in response.content
+
+
+def test_the_gate_issues_a_walk_in_ticket_for_printing(client, point, personas):
+    client.login(username="bdl_queue", password=PASSWORD)
+    response = client.post(
+        reverse("antrean_gate", args=[point.code]), {"action": "issue", "service": "printing"}
+    )
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert response.url.endswith(f"?tiket={ticket.public_code}&cetak=1")
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="slip"' in page and ticket.label in page
+    assert 'data-testid="come-back"' not in page
+
+
+def test_the_gate_ticket_says_come_back_when_the_session_is_full(client, point, personas):
+    session = sessions_ensure(service_point=point, day=WORKDAY)[2]  # 10:00-11:00
+    session.public_taken = session.capacity
+    session.save()
+    client.login(username="bdl_queue", password=PASSWORD)
+    response = client.post(
+        reverse("antrean_gate", args=[point.code]), {"action": "issue", "service": "recording"}
+    )
+    ticket = Ticket.objects.get()
+    assert ticket.window_start == at(WORKDAY, 11) and ticket.state == State.BOOKED
+    page = client.get(response.url).content.decode()
+    assert 'data-come-back="11.00"' in page
+
+
+def test_the_gate_checks_in_an_online_number_by_its_qr_text(client, point, personas, resident):
+    from rekam.antrean.services import ticket_book_online
+
+    session = sessions_ensure(service_point=point, day=WORKDAY)[2]  # 10:00-11:00
+    ticket = ticket_book_online(session_id=session.pk, service="recording", resident_id=resident.pk)
+    client.login(username="bdl_queue", password=PASSWORD)
+    client.post(
+        reverse("antrean_gate", args=[point.code]),
+        {"action": "scan", "code": f"ANTREAN:{ticket.public_code}"},
+    )
+    ticket.refresh_from_db()
+    assert ticket.state == State.WAITING
+
+
+def test_it_hides_another_regencys_gate(client, point, personas):
+    client.login(username="lamsel_operator", password=PASSWORD)
+    assert client.get(reverse("antrean_gate", args=[point.code])).status_code == 404
+
+
+def test_it_refuses_a_queue_officer_at_a_counter_page(client, point, personas):
+    client.login(username="bdl_queue", password=PASSWORD)
+    assert client.get(reverse("antrean_counter", args=[point.code, 1])).status_code == 403
+
+
+def test_an_operator_calls_the_next_number_from_the_counter_page(client, point, personas):
+    resident = make_resident(name="Budi")
+    ticket_issue_walkin(
+        service_point=point, service="recording", nik=resident.nik, acting_user=personas.bdl_queue
+    )
+    client.login(username="bdl_operator", password=PASSWORD)
+    url = reverse("antrean_counter", args=[point.code, 1])
+    client.post(url, {"action": "call"})
+    html = client.get(url).content.decode()
+    assert 'data-testid="current-number">A-001' in html
+    assert reverse("resident_detail", args=[resident.nik]) in html
+    assert reverse("suket_decision", args=[resident.nik]) in html
+    client.post(url, {"action": "close", "outcome": "recorded"})
+    assert Ticket.objects.get().state == State.DONE
+
+
+def test_the_figures_page_shows_the_day(client, point, personas):
+    ticket_issue_walkin(service_point=point, service="recording", acting_user=personas.bdl_queue)
+    client.login(username="bdl_supervisor", password=PASSWORD)
+    response = client.get(reverse("antrean_figures", args=[point.code]))
+    assert response.status_code == 200
+    assert 'data-testid="figures"' in response.content.decode()
+
+
+def test_the_points_page_lists_the_offices_points(client, point, personas):
+    client.login(username="bdl_operator", password=PASSWORD)
+    html = client.get(reverse("antrean_points")).content.decode()
+    assert point.name in html and reverse("antrean_gate", args=[point.code]) in html

@@ -1,0 +1,103 @@
+"""Planning invitations from the voter list and the queue's sessions into the database."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+
+from rekam.antrean.models import Session
+from rekam.invitations.models import Invitation
+from rekam.invitations.services import deadline_of, plan_run_create
+from rekam.voters.models import VoterClass
+
+from .test_invitations_support import KEDATON, SURABAYA, add_point, add_voters, plan_now
+from .test_voters_support import POLLING_DAY, make_election
+
+
+@pytest.fixture
+def scene(personas):
+    """14 voters to record and 3 cards to pick up; one point, 3 invitation seats an hour, open
+    on polling day 08:00-16:00 (sessions ending by 13:00 count: 15 seats)."""
+    election = make_election()
+    add_point(personas.bdl_office)
+    add_voters(election, KEDATON, VoterClass.NOT_RECORDED, 8, first_time=3)
+    add_voters(election, SURABAYA, VoterClass.NOT_RECORDED, 6, start=100)
+    add_voters(election, SURABAYA, VoterClass.PRR_NOT_PRINTED, 3, start=200)
+    return election
+
+
+def _run(election, user, *, dry_run: bool = False):
+    return plan_now(election, user, POLLING_DAY, dry_run=dry_run)
+
+
+def test_it_keeps_every_session_within_its_invitation_share(scene, personas) -> None:
+    _run(scene, personas.bdl_admin)
+    assert Invitation.objects.count() == 15
+    for session in Session.objects.all():
+        written = Invitation.objects.filter(session=session).count()
+        assert written <= session.invitation_capacity
+
+
+def test_it_invites_nobody_to_a_session_ending_after_polls_close(scene, personas) -> None:
+    _run(scene, personas.bdl_admin)
+    latest = max(Invitation.objects.values_list("ends_at", flat=True))
+    assert latest <= deadline_of(scene)
+    assert Session.objects.filter(ends_at__gt=deadline_of(scene)).exists()
+
+
+def test_it_gives_first_time_voters_the_earliest_sessions(scene, personas) -> None:
+    _run(scene, personas.bdl_admin)
+    first = Invitation.objects.filter(rank=0).values_list("starts_at", flat=True)
+    others = Invitation.objects.exclude(rank=0).values_list("starts_at", flat=True)
+    assert len(first) == 3
+    assert max(first) <= min(others)
+
+
+def test_it_reports_who_cannot_be_served_before_the_deadline(scene, personas) -> None:
+    run = _run(scene, personas.bdl_admin)
+    assert run.summary["recording"]["plan"]["served"] == 14
+    assert run.summary["printing"]["plan"]["served"] == 1
+    assert run.summary["printing"]["shortfall"] == {"18.71": 2}
+
+
+def test_a_dry_run_writes_no_invitation(scene, personas) -> None:
+    run = _run(scene, personas.bdl_admin, dry_run=True)
+    assert Invitation.objects.count() == 0
+    assert run.summary["recording"]["baseline"]["served"] == 14
+
+
+def test_planning_again_books_no_seat_twice(scene, personas) -> None:
+    _run(scene, personas.bdl_admin)
+    again = _run(scene, personas.bdl_admin)
+    assert again.summary["recording"]["written"] == 0
+    assert Invitation.objects.count() == 15
+
+
+def test_it_refuses_to_plan_outside_the_users_regency(scene, personas) -> None:
+    with pytest.raises(PermissionDenied):
+        plan_run_create(election=scene, region_code="18.01", acting_user=personas.bdl_admin)
+
+
+def test_it_refuses_a_user_who_may_not_write_invitations(scene, personas) -> None:
+    with pytest.raises(PermissionDenied):
+        plan_run_create(election=scene, region_code="18.71", acting_user=personas.bdl_operator)
+
+
+def test_the_command_prints_the_comparison(scene) -> None:
+    out = StringIO()
+    call_command(
+        "plan_invitations",
+        "--election",
+        scene.slug,
+        "--regency",
+        "18.71",
+        "--dry-run",
+        "--start",
+        POLLING_DAY.isoformat(),
+        stdout=out,
+    )
+    assert "Rata-rata km per orang" in out.getvalue()
+    assert "Terlayani sebelum batas" in out.getvalue()

@@ -1,0 +1,167 @@
+"""Check-in and reschedule tokens, the calendar file, letters and messages of an invitation."""
+
+from __future__ import annotations
+
+from datetime import date
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+
+from rekam.antrean.models import State
+from rekam.antrean.services import QueueRefused, checkin_invitation, invitation_resolver_set
+from rekam.invitations.invites import (
+    checkin_token,
+    free_sessions,
+    invitation_ics,
+    invitation_reschedule,
+    invitations_send,
+    reschedule_token,
+    resolve_checkin,
+)
+from rekam.invitations.letters import letters_for_village, render_letters
+from rekam.invitations.models import Invitation
+from rekam.invitations.services import deadline_of
+from rekam.invitations.tokens import TokenRefused
+from rekam.notifications.models import Message
+from rekam.voters.models import VoterCheck, VoterClass
+
+from .factories import make_resident
+from .test_antrean_support import at
+from .test_invitations_support import KEDATON, add_point, add_voters, new_election, plan_now
+
+DAY_BEFORE = date(2020, 12, 8)
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """The queue asks this app about invitation QR texts; the clock is the morning before."""
+    invitation_resolver_set(resolve_checkin)
+    now = {"at": at(DAY_BEFORE, 7, 0)}
+    monkeypatch.setattr("rekam.antrean.clock.now", lambda: now["at"])
+    yield now
+    invitation_resolver_set(resolve_checkin)
+
+
+@pytest.fixture
+def planned(personas, gate):
+    election = new_election()
+    point = add_point(personas.bdl_office)
+    add_voters(election, KEDATON, VoterClass.NOT_RECORDED, 4, rts=("003", "001", "002", "001"))
+    plan_now(election, personas.bdl_admin, DAY_BEFORE)
+    return election, point
+
+
+def _first() -> Invitation:
+    return Invitation.objects.select_related("service_point", "election").order_by("id")[0]
+
+
+def test_an_invitation_qr_checks_in_at_the_gate(planned, personas, gate) -> None:
+    _, point = planned
+    inv = _first()
+    gate["at"] = inv.starts_at
+    ticket = checkin_invitation(
+        checkin_token(inv), service_point=point, acting_user=personas.bdl_queue
+    )
+    assert ticket.state == State.WAITING
+    assert ticket.invitation_ref == inv.reference
+
+
+def test_an_invitation_qr_checks_in_once(planned, personas, gate) -> None:
+    _, point = planned
+    inv = _first()
+    gate["at"] = inv.starts_at
+    token = checkin_token(inv)
+    checkin_invitation(token, service_point=point, acting_user=personas.bdl_queue)
+    with pytest.raises(QueueRefused, match="sudah masuk antrean"):
+        checkin_invitation(token, service_point=point, acting_user=personas.bdl_queue)
+
+
+def test_it_refuses_an_expired_check_in_token(planned, personas, gate) -> None:
+    _, point = planned
+    inv = _first()
+    token = checkin_token(inv)
+    gate["at"] = at(DAY_BEFORE, 23, 0)
+    with pytest.raises(QueueRefused, match="kedaluwarsa"):
+        checkin_invitation(token, service_point=point, acting_user=personas.bdl_queue)
+
+
+def test_it_refuses_a_tampered_check_in_token(planned, personas, gate) -> None:
+    _, point = planned
+    token = checkin_token(_first())
+    with pytest.raises(QueueRefused, match="tidak sah"):
+        checkin_invitation(token[:-2] + "xx", service_point=point, acting_user=personas.bdl_queue)
+
+
+def test_a_reschedule_token_does_not_check_in(planned, personas, gate) -> None:
+    _, point = planned
+    inv = _first()
+    gate["at"] = inv.starts_at
+    with pytest.raises(QueueRefused, match="tidak sah"):
+        checkin_invitation(
+            reschedule_token(inv), service_point=point, acting_user=personas.bdl_queue
+        )
+
+
+def test_a_reschedule_link_moves_the_invitation(planned) -> None:
+    inv = _first()
+    target = free_sessions(inv)[0]
+    moved = invitation_reschedule(token=reschedule_token(inv), session=target)
+    assert moved.session_id == target.pk and moved.replaces_id == inv.pk
+    assert Invitation.objects.get(pk=inv.pk).state == Invitation.State.RESCHEDULED
+
+
+def test_a_reschedule_link_works_once(planned) -> None:
+    inv = _first()
+    token = reschedule_token(inv)
+    invitation_reschedule(token=token, session=free_sessions(inv)[0])
+    with pytest.raises(TokenRefused, match="sudah digunakan"):
+        invitation_reschedule(token=token, session=free_sessions(inv)[1])
+
+
+def test_a_reschedule_link_expires_when_the_session_starts(planned, gate) -> None:
+    inv = _first()
+    token = reschedule_token(inv)
+    target = free_sessions(inv)[-1]
+    gate["at"] = inv.starts_at.replace(minute=1)
+    with pytest.raises(TokenRefused, match="kedaluwarsa"):
+        invitation_reschedule(token=token, session=target)
+
+
+def test_it_offers_only_sessions_with_room_ending_before_polls_close(planned) -> None:
+    election, _ = planned
+    inv = _first()
+    offered = free_sessions(inv, limit=500)
+    assert offered
+    assert all(s.ends_at <= deadline_of(election) for s in offered)
+    assert inv.session_id not in {s.pk for s in offered}
+
+
+def test_the_calendar_file_holds_the_session_in_utc(planned) -> None:
+    inv = _first()
+    text = invitation_ics(inv)
+    assert "DTSTART:20201208T010000Z" in text
+    assert f"UID:{inv.reference}@rekam" in text
+    assert text.endswith("END:VCALENDAR\r\n")
+
+
+def test_letters_have_a_page_per_invitee_in_rt_order(planned) -> None:
+    election, _ = planned
+    letters = letters_for_village(election.pk, KEDATON)
+    pdf = PdfReader(BytesIO(render_letters(letters, office="Disdukcapil Kota Bandar Lampung")))
+    assert len(pdf.pages) == 4
+    rts = [p.extract_text().split("RT ")[1][:3] for p in pdf.pages]
+    assert rts == ["001", "001", "002", "003"]
+
+
+def test_it_puts_one_message_in_the_outbox_per_matched_invitee(planned, personas) -> None:
+    inv = _first()
+    resident = make_resident(KEDATON, name="Warga Nol")
+    VoterCheck.objects.filter(voter_id=inv.voter_id).update(resident=resident)
+    invitations = list(Invitation.objects.select_related("service_point"))
+    for _ in range(2):
+        sent = invitations_send(
+            invitations=invitations, acting_user=personas.bdl_admin, office="Disdukcapil"
+        )
+        assert sent == 1
+    assert Message.objects.filter(resident=resident).count() == 1
