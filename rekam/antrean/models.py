@@ -4,7 +4,8 @@ A service point's day is cut into sessions (hourly by default). A session's capa
 of it kept for invitations are fixed when the day's sessions are made; every channel (online,
 the gate, invitations) takes a seat with one conditional UPDATE of the session row, so the
 database itself keeps the count within capacity (a check constraint backs it up). Numbers come
-from the point's counter row for that day, one sequence per service, under the same transaction.
+from the point's counter row for that day, one sequence per service, in the same statement or
+transaction.
 """
 
 from __future__ import annotations

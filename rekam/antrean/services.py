@@ -1,10 +1,11 @@
 """Every write of the queue: sessions, numbers from each channel, check-in, counters.
 
-Seats are taken with one conditional ``UPDATE ... RETURNING`` of the session row, and numbers
-with one ``UPDATE ... RETURNING`` of the point's counter row for the day, in the transaction that
-inserts the ticket: the database keeps capacity and numbering exact whatever the number of web
-processes (PostgreSQL serialises on the row lock, SQLite on its single writer). Refusals are
-:class:`QueueRefused` with the reason in Indonesian.
+A seat is taken with a conditional ``UPDATE`` of the session row and a number with an
+``UPDATE ... RETURNING`` of the point's counter row for the day, together with the ticket's
+insert (on PostgreSQL in one statement, elsewhere in one transaction): the database keeps
+capacity and numbering exact whatever the number of web processes (PostgreSQL serialises on the
+row lock, SQLite on its single writer). Refusals are :class:`QueueRefused` with the reason in
+Indonesian.
 """
 
 from __future__ import annotations
