@@ -4,6 +4,7 @@ the request (``ANTREAN_CONFIRM_ON_COMMIT=0``). Several may run: each ticket is c
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -19,10 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--poll-ms", type=int, default=500, help="pause when idle")
         parser.add_argument("--max-seconds", type=int, default=3600, help="stop after this")
 
-    def handle(self, *args: object, **options: object) -> None:
-        batch = max(1, int(options["batch"]))  # type: ignore[call-overload]
-        pause = max(10, int(options["poll_ms"])) / 1000  # type: ignore[call-overload]
-        deadline = time.monotonic() + max(1, int(options["max_seconds"]))  # type: ignore[call-overload]
+    def handle(self, *args: Any, **options: Any) -> None:
+        batch = max(1, int(options["batch"]))
+        pause = max(10, int(options["poll_ms"])) / 1000
+        deadline = time.monotonic() + max(1, int(options["max_seconds"]))
         total = 0
         while True:
             done = tickets_confirm_due(limit=batch)
@@ -31,5 +32,5 @@ class Command(BaseCommand):
                 break
             if done < batch:
                 time.sleep(pause)
-        if int(options["verbosity"]) > 0:  # type: ignore[call-overload]
+        if int(options["verbosity"]) > 0:
             self.stdout.write(f"{total} konfirmasi nomor antrean dimasukkan ke kotak keluar")
