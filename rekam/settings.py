@@ -305,8 +305,6 @@ ANTREAN_IDENTITY_MINUTES = env_int("ANTREAN_IDENTITY_MINUTES", 30)
 # and identity checks per NIK in 15 minutes (against guessing dates of birth). 0: no limit.
 ANTREAN_RATE_IP_PER_MINUTE = env_int("ANTREAN_RATE_IP_PER_MINUTE", 30)
 ANTREAN_RATE_NIK_PER_15_MINUTES = env_int("ANTREAN_RATE_NIK_PER_15_MINUTES", 5)
-# Behind a proxy: the META key holding the client's address (e.g. "HTTP_X_REAL_IP").
-ANTREAN_CLIENT_IP_HEADER = env_str("ANTREAN_CLIENT_IP_HEADER")
 # How often the board and the status page ask for news.
 ANTREAN_BOARD_POLL_MS = env_int("ANTREAN_BOARD_POLL_MS", 2_000)
 # Screens polling the same board share its answer this long (0: every poll asks the database).

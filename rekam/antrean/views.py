@@ -34,8 +34,9 @@ from rekam.lib.qr import qr_png
 from rekam.residents.models import Resident
 from rekam.residents.services import resident_set_whatsapp_consent
 from rekam.servicepoints.models import Service, ServicePoint
+from rekam.web import ratelimit
 
-from . import clock, forms, ratelimit
+from . import clock, forms
 from .calendar import day_plans
 from .figures import day_figures
 from .models import ACTIVE_STATES, Outcome, Priority, Session, State, Ticket
