@@ -23,7 +23,7 @@ from django.utils import timezone
 from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.antrean.models import Session
-from rekam.antrean.services import local_datetime, sessions_ensure
+from rekam.antrean.services import local_datetime, sessions_ensure_many
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.regions.models import Region
@@ -134,17 +134,7 @@ def _sessions(
     points: list[ServicePoint], start: date, polling_day: date
 ) -> dict[int, list[_SessionRow]]:
     """Each point's sessions from ``start`` to polling day, made from its calendar if needed."""
-    days = (polling_day - start).days + 1
-    made = set(
-        Session.objects.filter(service_point__in=points, day__gte=start, day__lte=polling_day)
-        .values_list("service_point_id", "day")
-        .distinct()
-    )
-    for point in points:
-        for k in range(max(0, days)):
-            day = start + timedelta(days=k)
-            if (point.pk, day) not in made:
-                sessions_ensure(service_point=point, day=day)
+    sessions_ensure_many(service_points=points, start=start, days=(polling_day - start).days + 1)
     out: dict[int, list[_SessionRow]] = defaultdict(list)
     rows = (
         Session.objects.filter(service_point__in=points, day__gte=start, day__lte=polling_day)
