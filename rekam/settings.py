@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "rekam.demo",
     "rekam.voters",
     "rekam.invitations",
+    "rekam.reporting",
 ]
 
 MIDDLEWARE = [
@@ -316,3 +317,7 @@ ANTREAN_STATUS_POLL_MS = env_int("ANTREAN_STATUS_POLL_MS", 20_000)
 INVITATIONS_ROAD_FACTOR = float(os.environ.get("INVITATIONS_ROAD_FACTOR", "1.3"))
 # Share of invitees observed not to come; invitations are over-booked by 1 / (1 - rate).
 INVITATIONS_NO_SHOW_RATE = float(os.environ.get("INVITATIONS_NO_SHOW_RATE", "0"))
+
+# Dashboard
+# When `rekam daily_report --loop` makes each day's PDF reports (HH:MM, Asia/Jakarta).
+REPORT_DAILY_AT = env_str("REPORT_DAILY_AT", "06:00")

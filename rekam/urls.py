@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("rekam.notifications.urls")),
     path("", include("rekam.suket.urls")),
     path("", include("rekam.voters.urls")),
+    path("", include("rekam.reporting.urls")),
 ]

@@ -226,25 +226,36 @@ def test_a_timestamp_a_few_minutes_ahead_is_clock_skew_and_accepted(lampung, tmp
     assert (result.moved, result.rejected) == (1, 0)
 
 
-def test_a_batch_is_announced_once_per_new_state_inside_its_transaction(lampung, tmp_path):
+def test_a_batch_is_announced_once_per_new_state_and_day_inside_its_transaction(lampung, tmp_path):
     s, b = siti(), budi()
     c = make_resident(
         name="Cetak", birth_date=date(1980, 1, 1), ktp_state=KtpState.PRINT_READY_RECORD
+    )
+    d = make_resident(
+        name="Dewi", birth_date=date(1981, 1, 1), ktp_state=KtpState.RECEIVED_AT_CENTRAL
     )
     path = export(
         tmp_path,
         f"{SITI},PRR,02-12-2020 09:00",
         f"{BUDI},PRR,03-12-2020 09:00",
         f"{c.nik},CARD_PRINTED,04-12-2020 09:00",
+        f"{d.nik},PRR,02-12-2020 15:00",
         "1871010101800009,PRR,02-12-2020 09:00",
     )
     with announcements() as sent:
         statuses_import(path=path)
+    # Per day, so that receivers counting per day (the dashboard) see each move on its day.
     assert sent == [
         (KtpState.CARD_PRINTED, [c.pk], datetime(2020, 12, 4, 9, tzinfo=WIB), "import:siak.csv"),
         (
             KtpState.PRINT_READY_RECORD,
-            sorted([s.pk, b.pk]),
+            sorted([s.pk, d.pk]),
+            datetime(2020, 12, 2, 15, tzinfo=WIB),
+            "import:siak.csv",
+        ),
+        (
+            KtpState.PRINT_READY_RECORD,
+            [b.pk],
             datetime(2020, 12, 3, 9, tzinfo=WIB),
             "import:siak.csv",
         ),

@@ -210,6 +210,8 @@ class Message(models.Model):
             models.Index(fields=["state", "lease_until"]),
             models.Index(fields=["regency", "created_at"]),
             models.Index(fields=["village", "channel", "state"]),
+            # The dashboard's check for messages of a kind sent too late (e.g. invitations).
+            models.Index(fields=["template", "sent_at"], name="message_template_sent"),
         ]
         verbose_name = _("message")
         verbose_name_plural = _("messages")

@@ -151,7 +151,10 @@ def name_key(name: str) -> str:
 class RecordEvent(models.Model):
     """One move of a resident's KTP-el record: the timeline, reports and audits read these."""
 
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (resident, to_state, at) below, which also serves the timeline.
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     from_state = models.CharField(max_length=20, choices=KtpState.choices, blank=True)
     to_state = models.CharField(max_length=20, choices=KtpState.choices)
     # When it happened (for central moves: the central system's timestamp).
@@ -166,7 +169,11 @@ class RecordEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["to_state", "at"])]
+        indexes = [
+            models.Index(fields=["to_state", "at"]),
+            # "Had this resident reached a state before then?" (the dashboard's R2 check).
+            models.Index(fields=["resident", "to_state", "at"], name="event_resident_state_at"),
+        ]
         verbose_name = _("KTP-el record event")
         verbose_name_plural = _("KTP-el record events")
 

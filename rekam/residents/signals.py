@@ -9,17 +9,18 @@ receiver's writes commit or roll back with the moves.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.dispatch import Signal
+from django.utils import timezone
 
 from .models import Resident
 
-# Sent once per batch and new state, with keyword arguments:
+# Sent once per batch, new state and day (Asia/Jakarta), with keyword arguments:
 #   resident_ids  list[int]   the residents whose records are now in ``to_state``
 #   to_state      str         the KtpState they moved to
-#   at            datetime    when the moves took effect (the latest, for a batch)
+#   at            datetime    when the moves took effect (the latest of that day's, for a batch)
 #   source        str         MoveSource: the office or the central system
 #   acting_user   user | None who made the moves
 #   label         str         what made them ("import:siak.csv", "simulator", a username)
@@ -36,13 +37,15 @@ def records_moved_send(
     reason: str = "",
 ) -> None:
     """Send :data:`records_moved` for ``(resident id, new state, moment)`` triples, once per
-    state (with the latest moment of that state's moves)."""
-    by_state: dict[str, tuple[list[int], datetime]] = {}
+    state and local day (with the latest moment of those moves), so that receivers counting
+    per day see each move on its own day."""
+    groups: dict[tuple[str, date], tuple[list[int], datetime]] = {}
     for pk, state, at in moves:
-        ids, latest = by_state.get(state, ([], at))
+        key = (state, timezone.localdate(at))
+        ids, latest = groups.get(key, ([], at))
         ids.append(pk)
-        by_state[state] = (ids, max(latest, at))
-    for state, (ids, at) in sorted(by_state.items()):
+        groups[key] = (ids, max(latest, at))
+    for (state, _day), (ids, at) in sorted(groups.items()):
         records_moved.send(
             sender=Resident,
             resident_ids=ids,

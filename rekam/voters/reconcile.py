@@ -35,6 +35,7 @@ from rekam.suket.models import Suket
 
 from . import bulk
 from .models import CandidateMatch, ReconciliationRun, Voter, VoterCheck, WorklistCount
+from .signals import reconciled
 
 _VOTERS = Voter._meta.db_table
 _CHECKS = VoterCheck._meta.db_table
@@ -250,6 +251,7 @@ def _carry_out(run: ReconciliationRun, say: Callable[[str], None]) -> None:
         now = timezone.now()
         with transaction.atomic():
             changed = _store(con, run, codes, marks, work, now)
+            reconciled.send(sender=ReconciliationRun, election=election, regencies=codes)
             totals = _totals(con)
             (found,) = con.execute("SELECT count(*) FROM candidates").fetchone() or (0,)
             _progress(
@@ -470,7 +472,7 @@ def _store(
         con,
         query=f"""
             SELECT {election_id}, {run_id}, v.regency_id, v.district_id, v.village_id, v.tps,
-                   n.klass, n.first_time, n.suket_until IS NOT NULL, count(*)
+                   n.klass, n.ktp_state, n.first_time, n.suket_until IS NOT NULL, count(*)
             FROM verdicts n JOIN voters v ON v.id = n.voter_id
             GROUP BY ALL
         """,
@@ -483,6 +485,7 @@ def _store(
             "village_id",
             "tps",
             "klass",
+            "ktp_state",
             "first_time",
             "suket_expiring",
             "voters",

@@ -14,6 +14,7 @@ from rekam.residents.states import KtpState
 from rekam.suket.models import Suket
 
 from .models import CandidateMatch, VoterCheck, VoterClass, WorklistCount
+from .signals import voter_matched
 
 
 class CandidateError(Exception):
@@ -47,7 +48,7 @@ def _locked_proposal(candidate: CandidateMatch, acting_user: Any) -> CandidateMa
     return locked
 
 
-def _move_count(check: VoterCheck, *, klass: str, suket_expiring: bool) -> None:
+def _move_count(check: VoterCheck, *, klass: str, ktp_state: str, suket_expiring: bool) -> None:
     """Keep the counts per TPS in step with one voter's new verdict."""
     voter = check.voter
     place = {
@@ -59,7 +60,11 @@ def _move_count(check: VoterCheck, *, klass: str, suket_expiring: bool) -> None:
         "first_time": check.first_time,
     }
     old = WorklistCount.objects.filter(
-        **place, klass=check.klass, suket_expiring=check.suket_until is not None, voters__gt=0
+        **place,
+        klass=check.klass,
+        ktp_state=check.ktp_state,
+        suket_expiring=check.suket_until is not None,
+        voters__gt=0,
     ).first()
     if old is None:
         return  # counted by no run yet: the next run counts the voter
@@ -67,6 +72,7 @@ def _move_count(check: VoterCheck, *, klass: str, suket_expiring: bool) -> None:
     row, _ = WorklistCount.objects.get_or_create(
         **place,
         klass=klass,
+        ktp_state=ktp_state,
         suket_expiring=suket_expiring,
         defaults={"voters": 0, "run_id": old.run_id},
     )
@@ -108,7 +114,14 @@ def candidate_confirm(
             and until < match.election.polling_day
             and klass != VoterClass.CARD_PRINTED
         )
-        _move_count(check, klass=klass, suket_expiring=expiring)
+        _move_count(check, klass=klass, ktp_state=resident.ktp_state, suket_expiring=expiring)
+        voter_matched.send(
+            sender=VoterCheck,
+            election=match.election,
+            voter=voter,
+            ktp_state=resident.ktp_state,
+            old_state=check.ktp_state,
+        )
         VoterCheck.objects.filter(pk=check.pk).update(
             klass=klass,
             ktp_state=resident.ktp_state,

@@ -1,0 +1,72 @@
+"""Every dashboard table as CSV or XLSX: one header row, then one row per line of the table."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        return timezone.localtime(value).replace(tzinfo=None)  # Asia/Jakarta, as people read it
+    if isinstance(value, float):
+        return round(value, 2)
+    return value
+
+
+def table_bytes(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """The table as a CSV (UTF-8 with a BOM, so that Excel reads it right) or XLSX file."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        buffer.write("\ufeff")
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for row in rows:
+            cells = [_cell(v) for v in row]
+            writer.writerow(
+                [
+                    v.strftime("%d-%m-%Y %H.%M" if isinstance(v, datetime) else "%d-%m-%Y")
+                    if isinstance(v, date)
+                    else v
+                    for v in cells
+                ]
+            )
+        return buffer.getvalue().encode("utf-8")
+    if fmt == "xlsx":
+        import openpyxl  # only exports pay for loading it
+
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("Rekam")
+        ws.append(list(header))
+        for row in rows:
+            ws.append(
+                [v.replace(tzinfo=None) if isinstance(v, datetime) else _cell(v) for v in row]
+            )
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def table_response(
+    fmt: str, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> HttpResponse:
+    """A download of the table; ``filename`` without its extension."""
+    if fmt not in FORMATS:
+        raise Http404("Format unduhan tidak dikenal.")
+    response = HttpResponse(table_bytes(fmt, header, rows), content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response

@@ -1,0 +1,649 @@
+"""Compliance flags: what the province acts on when it watches its regencies/cities (R9).
+
+Each flag counts the records that break (or put at risk) one rule of the instruction and lists
+them, each with a link to the page behind it. Counts and lists come from a few grouped queries
+per flag (a page of records at a time), so the dashboard answers quickly at province scale.
+
+Who sees what is decided in ``rekam.accounts.access``: a user sees only the records of their
+jurisdiction, and ``within`` (a regency/city code) narrows further. ``user=None`` is Rekam
+itself (the scheduled report): no jurisdiction applies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, overload
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import Substr
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from rekam.accounts import access
+from rekam.accounts.access import Action
+from rekam.accounts.models import Office
+from rekam.antrean.calendar import plans_many
+from rekam.antrean.models import Session
+from rekam.antrean.services import local_datetime
+from rekam.elections.models import Election
+from rekam.invitations.models import Invitation
+from rekam.invitations.services import deadline_of
+from rekam.notifications.models import Message
+from rekam.regions.models import Region
+from rekam.residents.models import RecordEvent
+from rekam.residents.states import KtpState
+from rekam.servicepoints.models import ServicePoint
+from rekam.suket.models import BlankMovement, Suket
+from rekam.suket.rules import Reason
+from rekam.voters.models import Voter
+
+from .figures import office_figures
+
+_REGENCY_CODE = re.compile(r"^\d{2}\.\d{2}$")
+# The invitations' outbox messages are keyed by their reference (``invitations_send``).
+_INVITATION_KEY = "invitation:"
+# Keys per query when looking records up by a list of keys.
+_CHUNK = 1_000
+
+
+@dataclass
+class Flag:
+    kind: str
+    title: str
+    rule: str
+    explanation: str
+    count: int
+
+
+Rows = list[list[Any]]
+Links = list[str | None]
+Record = tuple[list[Any], str | None]  # a row and its link
+
+
+class FlagTable:
+    """The records behind one flag: a header, and rows read a slice at a time.
+
+    ``len()`` and slicing make it a Paginator's object list: a page reads only its rows.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        title: str,
+        rule: str,
+        explanation: str,
+        header: list[str],
+        count: Callable[[], int],
+        fetch: Callable[[int, int | None], tuple[Rows, Links]],
+    ) -> None:
+        self.kind = kind
+        self.title = title
+        self.rule = rule
+        self.explanation = explanation
+        self.header = header
+        self._count = count
+        self._fetch = fetch
+        self._total: int | None = None
+
+    def count(self) -> int:
+        if self._total is None:
+            self._total = self._count()
+        return self._total
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, int):
+            found = self[index : index + 1] if index >= 0 else []
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        if index.step not in (None, 1) or (index.start or 0) < 0 or (index.stop or 0) < 0:
+            raise ValueError("a flag's records are read by forward slices")
+        rows, links = self._fetch(index.start or 0, index.stop)
+        return list(zip(rows, links, strict=True))
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self[0:None])
+
+    def records(self) -> tuple[list[str], Rows, Links]:
+        rows, links = self._fetch(0, None)
+        return list(self.header), rows, links
+
+    def flag(self) -> Flag:
+        return Flag(self.kind, self.title, self.rule, self.explanation, self.count())
+
+
+@dataclass(frozen=True)
+class _View:
+    """What a flag is asked for: an election, seen by a user, inside ``within``."""
+
+    election: Election
+    user: Any
+    within: str
+    today: date
+
+    def regencies(self) -> list[str]:
+        """Regencies/cities holding the election that this view covers, by code."""
+        scope = "" if self.user is None else access.region_scope(self.user)
+        codes = self.election.regions.order_by("code").values_list("code", flat=True)
+        return [
+            str(c)
+            for c in codes
+            if access.in_scope(scope, str(c)) and (not self.within or c == self.within)
+        ]
+
+    def sukets(self) -> QuerySet[Suket]:
+        """This election's Sukets to residents of the view (a Suket lies in its resident's
+        regency/city)."""
+        base = (
+            Suket.objects.all()
+            if self.user is None
+            else access.sukets_for(self.user, Action.VIEW_REPORTS)
+        )
+        base = base.filter(election=self.election)
+        return base.filter(resident__regency_id=self.within) if self.within else base
+
+    def invitations(self) -> QuerySet[Invitation]:
+        """Invitations that stand: of a real plan (not a dry run), neither cancelled nor
+        replaced by a reschedule."""
+        q = Q(election=self.election, run__dry_run=False) & ~Q(
+            state__in=[Invitation.State.CANCELLED, Invitation.State.RESCHEDULED]
+        )
+        if self.user is not None:
+            q &= access.scope_filter(self.user, "village__parent__parent")
+        if self.within:
+            q &= Q(village__parent__parent_id=self.within)
+        return Invitation.objects.filter(q)
+
+
+def _chunks(keys: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    """A time as people read it, in Asia/Jakarta (for pages and downloads alike)."""
+    return None if moment is None else timezone.localtime(moment)
+
+
+def _region_names(codes: Iterable[str]) -> dict[str, str]:
+    return {
+        code: official or name
+        for code, official, name in Region.objects.filter(code__in=set(codes)).values_list(
+            "code", "official_name", "name"
+        )
+    }
+
+
+def _reason_label(code: str) -> str:
+    return str(Reason(code).label) if code in Reason.values else code
+
+
+def _resident_link(nik: str) -> str:
+    return reverse("resident_detail", kwargs={"nik": nik})
+
+
+# Sukets
+
+_SUKET_HEADER = [
+    "Nomor Suket",
+    "NIK",
+    "Nama",
+    "Kabupaten/Kota",
+    "Kantor penerbit",
+    "Diterbitkan",
+    "Berlaku sampai",
+    "Alasan",
+]
+_SUKET_FIELDS = (
+    "number",
+    "resident__nik",
+    "resident__name",
+    "resident__regency_id",
+    "office__name",
+    "issued_at",
+    "valid_until",
+    "reason",
+)
+
+
+def _suket_table(
+    kind: str,
+    title: str,
+    rule: str,
+    explanation: str,
+    found: QuerySet[Suket],
+    *,
+    extra_header: Sequence[str] = (),
+    extra_fields: Sequence[str] = (),
+    extra: Callable[[dict[str, Any]], list[Any]] | None = None,
+    row_annotations: dict[str, Any] | None = None,
+) -> FlagTable:
+    """A flag whose records are Sukets: the common columns, then the flag's own."""
+
+    def fetch(start: int, stop: int | None) -> tuple[Rows, Links]:
+        listed = found.annotate(**row_annotations) if row_annotations else found
+        page = list(
+            listed.order_by("issued_at", "pk").values(*_SUKET_FIELDS, *extra_fields)[start:stop]
+        )
+        names = _region_names(s["resident__regency_id"] for s in page)
+        rows = [
+            [
+                s["number"],
+                s["resident__nik"],
+                s["resident__name"],
+                names.get(s["resident__regency_id"], s["resident__regency_id"]),
+                s["office__name"],
+                _local(s["issued_at"]),
+                s["valid_until"],
+                _reason_label(s["reason"]),
+                *(extra(s) if extra else []),
+            ]
+            for s in page
+        ]
+        return rows, [_resident_link(s["resident__nik"]) for s in page]
+
+    return FlagTable(
+        kind=kind,
+        title=title,
+        rule=rule,
+        explanation=explanation,
+        header=[*_SUKET_HEADER, *extra_header],
+        count=found.count,
+        fetch=fetch,
+    )
+
+
+def _suket_prr_with_blanks(view: _View) -> FlagTable:
+    prr = KtpState.PRINT_READY_RECORD
+    before = RecordEvent.objects.filter(resident=OuterRef("resident"), at__lt=OuterRef("issued_at"))
+    # PRR as the decision saw it, or by the resident's timeline (which may learn of a central
+    # move after the fact): reached before issuance, with no card printed before.
+    was_prr = Q(decision__inputs__ktp_state=prr) | (
+        Exists(before.filter(to_state=prr)) & ~Exists(before.filter(to_state=KtpState.CARD_PRINTED))
+    )
+    # The issuing office's stock at issuance: the balance after its latest ledger line, read
+    # only for a Suket whose resident was PRR.
+    blanks_then = Case(
+        When(
+            was_prr,
+            then=Subquery(
+                BlankMovement.objects.filter(
+                    office=OuterRef("office"), at__lte=OuterRef("issued_at")
+                )
+                .order_by("-at", "-pk")
+                .values("balance_after")[:1]
+            ),
+        ),
+        output_field=IntegerField(),
+    )
+    found = view.sukets().annotate(blanks_then=blanks_then).filter(blanks_then__gt=0)
+    return _suket_table(
+        "suket_prr_with_blanks",
+        "Suket untuk data PRR padahal blanko tersedia",
+        "R2",
+        "Data PRR harus dicetak di tempat selama blanko ada: periksa apakah kendala teknis "
+        "benar terjadi dan cetak KTP-el penduduk ini.",
+        found,
+        extra_header=["Status KTP-el saat keputusan", "PRR menurut riwayat", "Blanko saat terbit"],
+        extra_fields=("decision__inputs__ktp_state", "prr_since", "blanks_then"),
+        extra=lambda s: [
+            s["decision__inputs__ktp_state"],
+            _local(s["prr_since"]),
+            s["blanks_then"],
+        ],
+        row_annotations={
+            "prr_since": Subquery(
+                before.filter(to_state=prr).order_by("-at", "-pk").values("at")[:1]
+            )
+        },
+    )
+
+
+def _suket_late(view: _View) -> FlagTable:
+    election = view.election
+    issue_until, valid_until = election.suket_issue_until, election.suket_valid_until
+    # Issued on a later day in Asia/Jakarta than the last day of issuance.
+    late_from = local_datetime(issue_until + timedelta(days=1), time.min)
+    found = view.sukets().filter(Q(issued_at__gte=late_from) | Q(valid_until__gt=valid_until))
+
+    def breach(s: dict[str, Any]) -> list[Any]:
+        parts = []
+        if s["issued_at"] >= late_from:
+            parts.append(f"terbit setelah {issue_until:%d-%m-%Y}")
+        if s["valid_until"] > valid_until:
+            parts.append(f"berlaku melewati {valid_until:%d-%m-%Y}")
+        return ["; ".join(parts)]
+
+    return _suket_table(
+        "suket_late",
+        "Suket di luar masa penerbitan atau berlaku",
+        "R8",
+        f"Suket pemilihan ini hanya terbit sampai {issue_until:%d-%m-%Y} dan berlaku sampai "
+        f"{valid_until:%d-%m-%Y}: periksa Suket ini dan cabut yang tidak sah.",
+        found,
+        extra_header=["Pelanggaran"],
+        extra=breach,
+    )
+
+
+def _suket_no_reason(view: _View) -> FlagTable:
+    return _suket_table(
+        "suket_no_reason",
+        "Suket tanpa alasan",
+        "R6",
+        "Suket hanya boleh terbit dengan alasan tercatat (belum PRR, blanko habis atau kendala "
+        "teknis): periksa dasar penerbitan Suket ini.",
+        view.sukets().filter(reason=""),
+    )
+
+
+# Offices: lists of a few rows per regency/city, computed once per table
+
+
+def _listed(
+    *,
+    kind: str,
+    title: str,
+    rule: str,
+    explanation: str,
+    header: list[str],
+    compute: Callable[[], tuple[Rows, Links]],
+) -> FlagTable:
+    cache: list[tuple[Rows, Links]] = []
+
+    def rows() -> tuple[Rows, Links]:
+        if not cache:
+            cache.append(compute())
+        return cache[0]
+
+    def fetch(start: int, stop: int | None) -> tuple[Rows, Links]:
+        found, links = rows()
+        return found[start:stop], links[start:stop]
+
+    return FlagTable(
+        kind=kind,
+        title=title,
+        rule=rule,
+        explanation=explanation,
+        header=header,
+        count=lambda: len(rows()[0]),
+        fetch=fetch,
+    )
+
+
+def _office_codes(regencies: list[str]) -> dict[str, tuple[str, str]]:
+    """The regency/city offices' (code, name) by their region's code."""
+    return {
+        str(region): (code, name)
+        for region, code, name in Office.objects.filter(region_id__in=regencies).values_list(
+            "region_id", "code", "name"
+        )
+    }
+
+
+def _closed_polling_day(view: _View) -> FlagTable:
+    day = view.election.polling_day
+
+    def compute() -> tuple[Rows, Links]:
+        regencies = view.regencies()
+        points: dict[str, list[ServicePoint]] = {code: [] for code in regencies}
+        for point in ServicePoint.objects.filter(
+            kind=ServicePoint.Kind.OFFICE, is_active=True, offers_recording=True
+        ).select_related("office"):
+            if point.regency_code in points:
+                points[point.regency_code].append(point)
+        listed = [p for mine in points.values() for p in mine]
+        plans = plans_many(listed, day, 1) if listed else {}
+        names = _region_names(regencies)
+        offices = _office_codes(regencies)
+        rows: Rows = []
+        links: Links = []
+        for code in regencies:
+            mine = sorted(points[code], key=lambda p: p.code)
+            if any(plans[(p.pk, day)].is_open for p in mine):
+                continue
+            name = names.get(code, code)
+            if not mine:
+                rows.append(
+                    [name, "", "", day, "Kantor dinas tidak punya tempat layanan perekaman aktif."]
+                )
+                office = offices.get(code)
+                links.append(f"{reverse('antrean_points')}?kantor={office[0]}" if office else None)
+            for point in mine:
+                rows.append([name, point.name, point.code, day, plans[(point.pk, day)].reason])
+                links.append(
+                    f"{reverse('antrean_figures', kwargs={'code': point.code})}"
+                    f"?tanggal={day.isoformat()}"
+                )
+        return rows, links
+
+    return _listed(
+        kind="closed_polling_day",
+        title="Layanan perekaman kantor dinas tutup pada hari pemungutan suara",
+        rule="R1",
+        explanation=f"Kantor dinas kabupaten/kota yang menyelenggarakan pemilihan tetap membuka "
+        f"perekaman pada {day:%d-%m-%Y}: buka tempat layanannya pada kalender hari itu.",
+        header=["Kabupaten/Kota", "Tempat layanan", "Kode", "Hari pemungutan suara", "Keterangan"],
+        compute=compute,
+    )
+
+
+def _stock_short(view: _View) -> FlagTable:
+    def compute() -> tuple[Rows, Links]:
+        regencies = view.regencies()
+        if not regencies:
+            return [], []
+        figures = office_figures(view.election, regencies, view.today)
+        names = _region_names(regencies)
+        offices = _office_codes(regencies)
+        rows: Rows = []
+        links: Links = []
+        for code in regencies:
+            office = figures[code]
+            if not office.stock_short:
+                continue
+            office_code, office_name = offices.get(code, ("", ""))
+            days = office.stock_days
+            rows.append(
+                [
+                    names.get(code, code),
+                    office_name,
+                    office.blanks,
+                    office.prr_backlog,
+                    office.stock_short,
+                    None if days is None else round(days, 1),
+                ]
+            )
+            links.append(f"{reverse('suket_stock')}?kantor={office_code}" if office_code else None)
+        return rows, links
+
+    return _listed(
+        kind="stock_short",
+        title="Stok blanko kurang dari antrean PRR",
+        rule="R2",
+        explanation="Setiap data PRR dicetak di tempat, jadi stok blanko kantor harus menutup "
+        "antrean PRR wilayahnya: minta kiriman Ditjen Dukcapil atau pindahkan blanko antarkantor.",
+        header=[
+            "Kabupaten/Kota",
+            "Kantor",
+            "Blanko",
+            "Antrean PRR",
+            "Kekurangan blanko",
+            "Stok cukup untuk (hari)",
+        ],
+        compute=compute,
+    )
+
+
+# Invitations
+
+
+def _invitation_after_polling_day(view: _View) -> FlagTable:
+    closed = deadline_of(view.election)
+    standing = view.invitations()
+    # Two sets an index leads to, rather than one pass over every invitation: those whose
+    # session starts after the polls close (an invitation starts when its session does) ...
+    starts_late = standing.filter(
+        session__in=Session.objects.filter(starts_at__gt=closed).values("pk"),
+        starts_at__gt=closed,
+    )
+    # ... and those whose outbox message went out after the polls closed.
+    sent_late = (
+        Message.objects.filter(
+            template="invitation",
+            idempotency_key__startswith=_INVITATION_KEY,
+            sent_at__gt=closed,
+        )
+        .annotate(ref=Substr("idempotency_key", len(_INVITATION_KEY) + 1))
+        .values("ref")
+    )
+    told_late = standing.filter(reference__in=sent_late)
+
+    def found() -> QuerySet[Invitation, tuple[int, datetime]]:
+        return (
+            starts_late.order_by()
+            .values_list("pk", "starts_at")
+            .union(told_late.order_by().values_list("pk", "starts_at"))
+        )
+
+    def fetch(start: int, stop: int | None) -> tuple[Rows, Links]:
+        ids = [pk for pk, _ in found().order_by("starts_at", "pk")[start:stop]]
+        details = {
+            i["pk"]: i
+            for chunk in _chunks(ids)
+            for i in Invitation.objects.filter(pk__in=chunk).values(
+                "pk",
+                "reference",
+                "voter_id",
+                "village_id",
+                "service_point__name",
+                "starts_at",
+                "state",
+                "run_id",
+            )
+        }
+        page = [details[pk] for pk in ids]
+        messages: dict[str, tuple[int, datetime | None]] = {}
+        for chunk in _chunks([_INVITATION_KEY + i["reference"] for i in page]):
+            messages.update(
+                (key.removeprefix(_INVITATION_KEY), (pk, sent_at))
+                for key, pk, sent_at in Message.objects.filter(
+                    idempotency_key__in=chunk
+                ).values_list("idempotency_key", "pk", "sent_at")
+            )
+        # The voter and village keys carry no database constraint: look them up, not join.
+        voters = {
+            pk: name
+            for chunk in _chunks([i["voter_id"] for i in page])
+            for pk, name in Voter.objects.filter(pk__in=chunk).values_list("pk", "name")
+        }
+        names = _region_names(code for i in page for code in (i["village_id"], i["village_id"][:5]))
+        rows: Rows = []
+        links: Links = []
+        for i in page:
+            message = messages.get(i["reference"])
+            rows.append(
+                [
+                    i["reference"],
+                    voters.get(i["voter_id"], ""),
+                    names.get(i["village_id"][:5], i["village_id"][:5]),
+                    names.get(i["village_id"], i["village_id"]),
+                    i["service_point__name"],
+                    _local(i["starts_at"]),
+                    _local(message[1]) if message else None,
+                    str(Invitation.State(i["state"]).label),
+                ]
+            )
+            links.append(
+                reverse("notifications:message", kwargs={"pk": message[0]})
+                if message
+                else reverse("invitations_run", kwargs={"pk": i["run_id"]})
+            )
+        return rows, links
+
+    return FlagTable(
+        kind="invitation_after_polling_day",
+        title="Undangan setelah pemungutan suara ditutup",
+        rule="R4",
+        explanation=f"Undangan yang sesinya dimulai atau pesannya terkirim setelah pemungutan "
+        f"suara ditutup ({closed:%d-%m-%Y %H.%M} WIB) tidak lagi membantu pemilih: jadwalkan "
+        "ulang lebih awal atau batalkan.",
+        header=[
+            "Referensi",
+            "Nama",
+            "Kabupaten/Kota",
+            "Kelurahan/Desa",
+            "Tempat layanan",
+            "Mulai sesi",
+            "Pesan terkirim",
+            "Status",
+        ],
+        count=lambda: found().count(),
+        fetch=fetch,
+    )
+
+
+_TABLES: dict[str, Callable[[_View], FlagTable]] = {
+    "suket_prr_with_blanks": _suket_prr_with_blanks,
+    "suket_late": _suket_late,
+    "suket_no_reason": _suket_no_reason,
+    "closed_polling_day": _closed_polling_day,
+    "stock_short": _stock_short,
+    "invitation_after_polling_day": _invitation_after_polling_day,
+}
+# Every flag, in the order pages and reports show them.
+FLAG_KINDS: tuple[str, ...] = tuple(_TABLES)
+
+
+def _view(election: Election, user: Any, within: str, today: date | None) -> _View:
+    if within and not _REGENCY_CODE.match(within):
+        raise ValueError(f"flags narrow to a regency/city code, not {within!r}")
+    if user is not None:
+        access.require(user, Action.VIEW_REPORTS, within or None)
+    return _View(election, user, within, today or timezone.localdate())
+
+
+def flag_table(
+    election: Election, user: Any, kind: str, *, within: str = "", today: date | None = None
+) -> FlagTable:
+    """The records behind flag ``kind`` (``Http404`` for an unknown kind), read a slice at a
+    time; refused outside the user's jurisdiction."""
+    make = _TABLES.get(kind)
+    if make is None:
+        raise Http404("Tanda kepatuhan tidak dikenal.")
+    return make(_view(election, user, within, today))
+
+
+def flags_for(
+    election: Election, user: Any, *, within: str = "", today: date | None = None
+) -> list[Flag]:
+    """Every flag of ``election`` in the order of :data:`FLAG_KINDS`, with the number of
+    records behind it (0 when clear) inside the user's jurisdiction and ``within``."""
+    view = _view(election, user, within, today)
+    return [_TABLES[kind](view).flag() for kind in FLAG_KINDS]
+
+
+def flag_records(
+    election: Election, user: Any, kind: str, *, within: str = "", today: date | None = None
+) -> tuple[list[str], list[list[Any]], list[str | None]]:
+    """Header, rows (plain values, for exports) and per row a link to the record (or None)."""
+    return flag_table(election, user, kind, within=within, today=today).records()
+
+
+def flag_regions(election: Election, user: Any) -> list[tuple[str, str]]:
+    """(code, name) of the regencies/cities holding ``election`` that ``user`` may narrow to."""
+    codes = _view(election, user, "", None).regencies()
+    names = _region_names(codes)
+    return [(code, names.get(code, code)) for code in codes]

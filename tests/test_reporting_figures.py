@@ -1,0 +1,342 @@
+"""The dashboard's figures against a small hand-built province: each figure, the counts the
+events keep, and jurisdiction."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from rekam.accounts.models import Role
+from rekam.accounts.services import user_create
+from rekam.antrean.services import ticket_call_next, ticket_close, ticket_issue_walkin
+from rekam.invitations.models import Invitation, PlanRun
+from rekam.reporting.figures import dashboard, district_shares
+from rekam.reporting.models import VoterDay, VoterStateCount
+from rekam.residents.services import record_move
+from rekam.residents.states import KtpState, MoveSource
+from rekam.servicepoints.models import HolidayOpening
+from rekam.suket.services import suket_issue
+from rekam.suket.stock import card_print
+from rekam.voters.models import Voter
+from rekam.voters.reconcile import reconcile
+from rekam.voters.services import candidate_confirm
+
+from .test_antrean_support import at, make_point, session_at
+from .test_suket_support import jakarta, ready_office
+from .test_voters_support import HAJIMENA, KEDATON, make_election, nik_for, resident, voter_row
+from .test_voters_support import write_dpt as write_dpt_file
+
+# Wednesday 2 December 2020: a week before polling day (9 December).
+TODAY = date(2020, 12, 2)
+
+
+def kedaton(serial: int) -> str:
+    return nik_for(KEDATON, date(1980, 1, 1), "L", serial)
+
+
+def hajimena(serial: int) -> str:
+    return nik_for(HAJIMENA, date(1980, 1, 1), "L", serial)
+
+
+@pytest.fixture
+def province(tmp_path, personas):
+    """Bandar Lampung: six voters (two unrecorded, one at the data centre, one PRR, one printed,
+    one not in the registry); Lampung Selatan: two (one unrecorded, one printed)."""
+    election = make_election()
+    states = {
+        1: KtpState.BELUM_REKAM,
+        2: KtpState.BELUM_REKAM,
+        3: KtpState.SENT_FOR_ENROLLMENT,
+        4: KtpState.PRINT_READY_RECORD,
+        5: KtpState.CARD_PRINTED,
+    }
+    people = {
+        s: resident(kedaton(s), birth_date=date(1980, 1, 1), sex="L", ktp_state=state)
+        for s, state in states.items()
+    }
+    people[7] = resident(
+        hajimena(7), village=HAJIMENA, birth_date=date(1980, 1, 1), sex="L", ktp_state="BELUM_REKAM"
+    )
+    people[8] = resident(
+        hajimena(8),
+        village=HAJIMENA,
+        birth_date=date(1980, 1, 1),
+        sex="L",
+        ktp_state="CARD_PRINTED",
+    )
+    rows = [voter_row(kedaton(s), birth="01-01-1980", sex="L") for s in (1, 2, 3, 4, 5)]
+    rows.append(voter_row(kedaton(6), name="Budi Santoso", birth="01-01-1980", sex="L"))
+    rows += [voter_row(hajimena(s), birth="01-01-1980", sex="L", village=HAJIMENA) for s in (7, 8)]
+    from rekam.voters.importer import dpt_import
+
+    dpt_import(path=write_dpt_file(tmp_path / "dpt.csv", rows), election=election)
+    reconcile(election=election)
+    return election, people
+
+
+def row(dash, code):
+    return next(r for r in dash.rows if r.code == code)
+
+
+def test_the_reconciliation_sets_the_counts(province, personas):
+    election, _ = province
+    dash = dashboard(election, personas.province_admin, today=TODAY)
+    assert [r.code for r in dash.rows] == ["18.01", "18.71"]
+    bdl, lamsel = row(dash, "18.71"), row(dash, "18.01")
+    assert (bdl.voters, bdl.unrecorded_at_run, bdl.unrecorded_now) == (6, 2, 2)
+    assert (bdl.dedup_waiting, bdl.prr, bdl.printed, bdl.unmatched) == (1, 1, 1, 1)
+    assert bdl.recorded_since == 0 and bdl.without_card == 4
+    assert (lamsel.voters, lamsel.unrecorded_now, lamsel.printed) == (2, 1, 1)
+    assert dash.total.voters == 8 and dash.total.unrecorded_now == 3
+    assert dash.days_left == 7 and dash.service_days_left == 8
+    assert dash.needed_recorded_per_day == pytest.approx(3 / 8)
+
+
+def test_record_moves_keep_the_counts_and_the_days(province, personas):
+    election, people = province
+    record_move(
+        resident=people[1],
+        to_state=KtpState.BIO_CAPTURED,
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 1),
+    )
+    for state in (KtpState.RECEIVED_AT_CENTRAL, KtpState.PRINT_READY_RECORD):
+        record_move(
+            resident=people[3], to_state=state, source=MoveSource.CENTRAL, at=jakarta(2020, 12, 2)
+        )
+    dash = dashboard(election, personas.province_admin, today=TODAY)
+    bdl = row(dash, "18.71")
+    assert (bdl.unrecorded_at_run, bdl.unrecorded_now, bdl.recorded_since) == (2, 1, 1)
+    assert (bdl.dedup_waiting, bdl.prr) == (1, 2)
+    by_day = {p.day: (p.recorded, p.printed) for p in dash.progress}
+    assert by_day[date(2020, 12, 1)] == (1, 0) and by_day[TODAY] == (0, 0)
+    assert len(dash.progress) == 14 and dash.progress[-1].day == TODAY
+    # Every count stays one row per village and state.
+    assert (
+        VoterStateCount.objects.filter(village_id=KEDATON, ktp_state="BELUM_REKAM").get().voters
+        == 1
+    )
+
+
+def test_a_printed_card_counts_on_its_day_and_a_new_reconciliation_agrees(
+    province, personas, tmp_path
+):
+    election, people = province
+    ready_office(personas.bdl_office, blanks=5)
+    card_print(
+        resident=people[4],
+        card_serial="KTP-0001",
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 2),
+    )
+    dash = dashboard(election, personas.province_admin, today=TODAY)
+    bdl = row(dash, "18.71")
+    assert (bdl.prr, bdl.printed) == (0, 2)
+    assert VoterDay.objects.get(village_id=KEDATON, day=TODAY).printed == 1
+    before = {(c.village_id, c.ktp_state): c.voters for c in VoterStateCount.objects.all()}
+    reconcile(election=election)
+    after = {(c.village_id, c.ktp_state): c.voters for c in VoterStateCount.objects.all()}
+    assert {k: v for k, v in before.items() if v} == after
+
+
+def test_a_confirmed_match_moves_the_voter_into_its_residents_state(province, personas):
+    election, _ = province
+    # Voter 6 is not in the registry under its NIK; a resident with the same name, birth date
+    # and village is proposed at the next reconciliation.
+    voter = Voter.objects.get(nik=kedaton(6))
+    resident(kedaton(99), name="Budi Santoso", birth_date=voter.birth_date, sex="L")
+    reconcile(election=election)
+    candidate = voter.candidates.get()
+    candidate_confirm(candidate=candidate, acting_user=personas.bdl_admin)
+    bdl = row(dashboard(election, personas.province_admin, today=TODAY), "18.71")
+    assert (bdl.unmatched, bdl.unrecorded_now) == (0, 3)
+
+
+def test_sukets_are_counted_by_state(province, personas):
+    election, people = province
+    ready_office(personas.bdl_office, blanks=0)
+    issued = suket_issue(
+        resident=people[3],
+        election=election,
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 11, 30),
+    )
+    assert issued.suket is not None
+    # A card printed at the data centre's say-so revokes it.
+    for state in (
+        KtpState.RECEIVED_AT_CENTRAL,
+        KtpState.PRINT_READY_RECORD,
+        KtpState.CARD_PRINTED,
+    ):
+        record_move(
+            resident=people[3], to_state=state, source=MoveSource.CENTRAL, at=jakarta(2020, 12, 1)
+        )
+    suket_issue(
+        resident=people[1],
+        election=election,
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 1),
+    )  # refused: not recorded
+    record_move(
+        resident=people[1],
+        to_state=KtpState.BIO_CAPTURED,
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 1),
+    )
+    suket_issue(
+        resident=people[1],
+        election=election,
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 1, 11),
+    )
+    bdl = row(dashboard(election, personas.province_admin, today=TODAY), "18.71")
+    assert (bdl.sukets_issued, bdl.sukets_valid, bdl.sukets_revoked) == (2, 1, 1)
+    assert bdl.sukets_expiring == 0
+
+
+def test_invitations_are_counted_once_per_person(province, personas):
+    election, _ = province
+    point = make_point(personas.bdl_office)
+    session = session_at(point, at(TODAY, 9))
+    run = PlanRun.objects.create(election=election, region_code="18.71")
+    dry = PlanRun.objects.create(election=election, region_code="18.71", dry_run=True)
+    voters = list(Voter.objects.filter(regency_id="18.71").order_by("id"))
+
+    def invite(n, state, plan=run):
+        return Invitation.objects.create(
+            run=plan,
+            election=election,
+            voter=voters[n],
+            village_id=KEDATON,
+            service="recording",
+            service_point=point,
+            session=session,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            km=1.0,
+            state=state,
+            reference=f"ref-{plan.pk}-{n}-{state}",
+        )
+
+    invite(0, Invitation.State.ATTENDED)
+    invite(1, Invitation.State.NO_SHOW)
+    invite(2, Invitation.State.RESCHEDULED)
+    invite(2, Invitation.State.PLANNED)  # the new invitation of the rescheduled one
+    invite(3, Invitation.State.CANCELLED)
+    invite(4, Invitation.State.PLANNED, plan=dry)  # a preview is not sent
+    bdl = row(dashboard(election, personas.province_admin, today=TODAY), "18.71")
+    assert (bdl.invited, bdl.attended, bdl.no_shows) == (3, 1, 1)
+    district = dashboard(election, personas.province_admin, within="18.71", today=TODAY)
+    assert row(district, "18.71.01").invited == 3
+
+
+def test_office_figures(province, personas):
+    election, people = province
+    ready_office(personas.bdl_office, blanks=3)
+    card_print(
+        resident=people[4],
+        card_serial="KTP-0001",
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 1),
+    )
+    resident(kedaton(40), ktp_state=KtpState.PRINT_READY_RECORD)  # not a voter: still a blank
+    resident(kedaton(41), ktp_state=KtpState.PRINT_READY_RECORD)
+    resident(kedaton(42), ktp_state=KtpState.PRINT_READY_RECORD)
+    point = make_point(
+        personas.bdl_office,
+        counters=1,
+        holiday_opening=HolidayOpening.OPEN,
+        hours=(time(8, 0), time(16, 0)),
+    )
+    make_point(
+        personas.bdl_office,
+        code="18.71-KEC",
+        kind="kecamatan",
+        counters=1,
+        holiday_opening=HolidayOpening.CLOSED,
+    )
+    gate, desk = personas.bdl_queue, personas.bdl_operator
+    for mm in (0, 5):
+        ticket_issue_walkin(
+            service_point=point, service="recording", acting_user=gate, at=at(TODAY, 9, mm)
+        )
+    first = ticket_call_next(service_point=point, counter=1, acting_user=desk, at=at(TODAY, 9, 10))
+    assert first is not None
+    ticket_close(ticket=first, outcome="recorded", acting_user=desk, at=at(TODAY, 9, 20))
+    second = ticket_call_next(service_point=point, counter=1, acting_user=desk, at=at(TODAY, 9, 25))
+    assert second is not None
+    ticket_close(ticket=second, outcome="recorded", acting_user=desk, at=at(TODAY, 9, 55))
+
+    office = row(dashboard(election, personas.province_admin, today=TODAY), "18.71").office
+    assert office is not None
+    assert (office.blanks, office.prr_backlog, office.printed_recently) == (2, 3, 1)
+    assert office.stock_short == 1 and office.stock_days == pytest.approx(14)
+    assert (office.points, office.open_polling_day, office.office_open_polling_day) == (2, 1, True)
+    # The always-open point on 28-30 October (Maulid Nabi and its collective leave); polling
+    # day, a holiday too, is counted apart.
+    assert office.holiday_openings == 3
+    assert office.queue_served == 2
+    assert office.wait_minutes == pytest.approx(15)  # 10 and 20 minutes
+    assert office.service_minutes == pytest.approx(20)  # 10 and 30 minutes
+    assert office.most_inside == 2
+    lamsel = row(dashboard(election, personas.province_admin, today=TODAY), "18.01").office
+    assert lamsel is not None and (lamsel.points, lamsel.office_open_polling_day) == (0, False)
+
+
+def test_drill_down_to_kecamatan_and_village(province, personas):
+    election, _ = province
+    district = dashboard(election, personas.province_admin, within="18.71", today=TODAY)
+    assert district.level == "district" and district.rows[0].office is None
+    kedaton_row = row(district, "18.71.01")
+    assert (kedaton_row.voters, kedaton_row.unrecorded_now) == (6, 2)
+    assert sum(r.voters for r in district.rows) == 6
+    villages = dashboard(election, personas.province_admin, within="18.71.01", today=TODAY)
+    assert villages.level == "village" and row(villages, KEDATON).voters == 6
+    assert villages.trail == [("18.71", "Kota Bandar Lampung")] or villages.trail[0][0] == "18.71"
+    shares = district_shares(election, "", ["18.71", "18.01"])
+    assert shares["18.71.01"] == (2, 6) and shares[HAJIMENA[:8]] == (1, 2)
+    assert shares["18.71.02"] == (0, 0)  # a kecamatan without voters is still drawn
+
+
+def test_a_regency_sees_only_its_own(province, personas):
+    election, _ = province
+    dash = dashboard(election, personas.bdl_admin, today=TODAY)
+    assert dash.within == "18.71" and dash.level == "district"
+    assert dash.total.voters == 6
+    with pytest.raises(PermissionDenied):
+        dashboard(election, personas.bdl_admin, within="18.01", today=TODAY)
+    with pytest.raises(PermissionDenied):
+        dashboard(election, personas.bdl_admin, within="", today=TODAY)
+    lamsel_admin = user_create(
+        username="lamsel_admin",
+        password="x-123456789",
+        role=Role.REGENCY_ADMIN,
+        office=personas.lamsel_office,
+    )
+    lamsel = dashboard(election, lamsel_admin, today=TODAY)
+    assert lamsel.total.voters == 2
+    assert {r.code[:5] for r in lamsel.rows} == {"18.01"}
+    with pytest.raises(PermissionDenied):
+        dashboard(election, lamsel_admin, within="18.71.01", today=TODAY)
+
+
+def test_a_reconciliation_counts_recent_days_from_the_records_history(province, personas):
+    election, people = province
+    two_days_ago = timezone.now() - timedelta(days=2)
+    record_move(
+        resident=people[1],
+        to_state=KtpState.BIO_CAPTURED,
+        acting_user=personas.bdl_operator,
+        at=two_days_ago,
+    )
+    day = timezone.localdate(two_days_ago)
+    assert VoterDay.objects.get(village_id=KEDATON, day=day).recorded == 1
+    # Moves made before a reconciliation matched the voter are counted by it; a second run
+    # counts nothing twice.
+    VoterDay.objects.all().delete()
+    reconcile(election=election)
+    reconcile(election=election)
+    assert list(VoterDay.objects.values_list("day", "recorded", "printed")) == [(day, 1, 0)]

@@ -1,0 +1,513 @@
+"""Compliance flags: each one raised and not raised on small hand-built cases, who sees which
+records, the pages and the downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time
+
+import openpyxl
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import reverse
+
+from rekam.accounts.models import Role, User
+from rekam.accounts.services import user_create
+from rekam.invitations.invites import invitations_send
+from rekam.invitations.models import Invitation, PlanRun
+from rekam.notifications.models import Message
+from rekam.notifications.models import State as MessageState
+from rekam.regions.models import Region
+from rekam.reporting.flags import FLAG_KINDS, flag_records, flags_for
+from rekam.residents.services import record_move
+from rekam.residents.states import KtpState, MoveSource
+from rekam.servicepoints.models import HolidayOpening, ServicePoint
+from rekam.servicepoints.services import calendar_day_set
+from rekam.suket.models import BlankMovement, Printer, Suket
+from rekam.suket.services import suket_issue
+from rekam.suket.stock import blank_receive, blank_spoil, printer_set_status
+from rekam.voters.models import VoterClass
+
+from .conftest import PASSWORD
+from .factories import make_resident
+from .test_antrean_support import JAKARTA, make_point, session_at
+from .test_invitations_support import KEDATON, add_point, add_voters
+from .test_suket_support import jakarta, make_pilkada, ready_office
+
+HAJIMENA = "18.01.04.2001"  # Lampung Selatan
+POLLING_DAY = date(2020, 12, 9)
+PRR = KtpState.PRINT_READY_RECORD
+
+
+@pytest.fixture
+def pilkada(personas):
+    ready_office(personas.bdl_office, blanks=0)
+    ready_office(personas.lamsel_office, blanks=0)
+    return make_pilkada()
+
+
+@pytest.fixture
+def lamsel_admin(personas) -> User:
+    return user_create(
+        username="lamsel_admin",
+        password=PASSWORD,
+        role=Role.REGENCY_ADMIN,
+        office=personas.lamsel_office,
+    )
+
+
+def counts(election, user=None, **kw) -> dict[str, int]:
+    return {f.kind: f.count for f in flags_for(election, user, **kw)}
+
+
+def received(office, blanks: int, at: datetime) -> None:
+    """``blanks`` cards received by ``office``, the ledger line dated when they arrived."""
+    movement = blank_receive(office=office, count=blanks, batch="B-2020-11")
+    BlankMovement.objects.filter(pk=movement.pk).update(at=at)
+
+
+def printer_broken(office) -> None:
+    printer = Printer.objects.create(office=office, name="Printer KTP-el 1")
+    printer_set_status(printer=printer, working=False, problem="Pita printer putus")
+
+
+def issue(election, *, state=KtpState.SENT_FOR_ENROLLMENT, village=KEDATON, at=None, name="Siti"):
+    resident = make_resident(village, ktp_state=state, name=name)
+    result = suket_issue(resident=resident, election=election, at=at or jakarta(2020, 12, 5))
+    assert result.suket is not None, result.decision
+    return result.suket
+
+
+def column(kind: str, title: str, election, user=None, **kw) -> list:
+    header, rows, _links = flag_records(election, user, kind, **kw)
+    return [row[header.index(title)] for row in rows]
+
+
+# suket_prr_with_blanks (R2)
+
+
+def test_a_suket_to_a_prr_resident_while_the_office_had_blanks_raises_it(pilkada, personas):
+    received(personas.bdl_office, 5, jakarta(2020, 11, 1))
+    printer_broken(personas.bdl_office)
+    flagged = issue(pilkada, state=PRR)
+    issue(pilkada, name="Budi")  # not PRR yet: a Suket is the rule
+    clear = issue(pilkada, state=PRR, village=HAJIMENA, name="Citra")  # no blank at all
+    assert (flagged.reason, clear.reason) == ("KENDALA_TEKNIS", "BLANKO_HABIS")
+
+    assert counts(pilkada)["suket_prr_with_blanks"] == 1
+    header, rows, links = flag_records(pilkada, None, "suket_prr_with_blanks")
+    assert [row[0] for row in rows] == [flagged.number]
+    assert rows[0][header.index("NIK")] == flagged.resident.nik
+    assert rows[0][header.index("Status KTP-el saat keputusan")] == PRR
+    assert rows[0][header.index("Blanko saat terbit")] == 5
+    assert rows[0][header.index("Alasan")] == "Kendala teknis pencetakan"
+    assert links == [reverse("resident_detail", kwargs={"nik": flagged.resident.nik})]
+
+
+def test_the_stock_is_read_from_the_ledger_as_it_was_at_issuance(pilkada, personas):
+    office = personas.bdl_office
+    suket = issue(pilkada, state=PRR)  # no blank then
+    assert suket.reason == "BLANKO_HABIS"
+    received(office, 5, jakarta(2020, 12, 6))  # arrived the day after
+    assert counts(pilkada)["suket_prr_with_blanks"] == 0
+    BlankMovement.objects.filter(office=office).update(at=jakarta(2020, 12, 4))
+    assert counts(pilkada)["suket_prr_with_blanks"] == 1
+
+
+def test_blanks_that_ran_out_before_issuance_do_not_raise_it(pilkada, personas):
+    office = personas.bdl_office
+    received(office, 2, jakarta(2020, 11, 1))
+    printer_broken(office)
+    spoiled = blank_spoil(office=office, count=2, reason="Blanko rusak terkena air")
+    BlankMovement.objects.filter(pk=spoiled.pk).update(at=jakarta(2020, 12, 1))
+    issue(pilkada, state=PRR)
+    assert counts(pilkada)["suket_prr_with_blanks"] == 0
+
+
+def test_a_record_prr_by_its_timeline_raises_it(pilkada, personas):
+    received(personas.bdl_office, 5, jakarta(2020, 11, 1))
+    early = issue(pilkada)
+    late = issue(pilkada, name="Budi")
+    printed = issue(pilkada, name="Citra")
+    assert {early.reason, late.reason, printed.reason} == {"BELUM_PRR"}
+    # SIAK's export, read after the Sukets were issued, dates each move when it happened.
+    for suket, moves in (
+        (early, [(PRR, jakarta(2020, 12, 4))]),
+        (late, [(PRR, jakarta(2020, 12, 6))]),
+        (printed, [(PRR, jakarta(2020, 12, 3)), (KtpState.CARD_PRINTED, jakarta(2020, 12, 4))]),
+    ):
+        for state, at in moves:
+            record_move(
+                resident=suket.resident,
+                to_state=state,
+                source=MoveSource.CENTRAL,
+                at=at,
+                actor_label="SIAK",
+            )
+    header, rows, _links = flag_records(pilkada, None, "suket_prr_with_blanks")
+    assert [row[0] for row in rows] == [early.number]
+    assert rows[0][header.index("Status KTP-el saat keputusan")] == KtpState.SENT_FOR_ENROLLMENT
+    assert rows[0][header.index("PRR menurut riwayat")] == jakarta(2020, 12, 4)
+
+
+# suket_late (R8)
+
+
+def test_issuance_after_the_last_day_is_judged_by_the_date_in_jakarta(pilkada):
+    on_time = issue(pilkada, at=datetime(2020, 12, 4, 23, 30, tzinfo=JAKARTA))
+    # 00:30 in Jakarta is still 4 December in UTC.
+    late = issue(pilkada, at=datetime(2020, 12, 5, 0, 30, tzinfo=JAKARTA), name="Budi")
+    assert counts(pilkada)["suket_late"] == 0
+    pilkada.suket_issue_until = date(2020, 12, 4)
+    pilkada.save()
+    assert counts(pilkada)["suket_late"] == 1
+    assert column("suket_late", "Nomor Suket", pilkada) == [late.number]
+    assert column("suket_late", "Pelanggaran", pilkada) == ["terbit setelah 04-12-2020"]
+    assert on_time.number not in column("suket_late", "Nomor Suket", pilkada)
+
+
+def test_validity_beyond_the_election_s_end_raises_it(pilkada):
+    issue(pilkada)
+    issue(pilkada, name="Budi")
+    assert counts(pilkada)["suket_late"] == 0
+    pilkada.suket_valid_until = date(2020, 12, 20)
+    pilkada.save()
+    assert column("suket_late", "Pelanggaran", pilkada) == ["berlaku melewati 20-12-2020"] * 2
+
+
+# suket_no_reason
+
+
+def test_a_suket_without_a_reason_raises_it(pilkada):
+    issue(pilkada)
+    bare = issue(pilkada, name="Budi")
+    assert counts(pilkada)["suket_no_reason"] == 0
+    # As a record brought over from another system may come.
+    Suket.objects.filter(pk=bare.pk).update(reason="")
+    assert counts(pilkada)["suket_no_reason"] == 1
+    assert column("suket_no_reason", "Nomor Suket", pilkada) == [bare.number]
+
+
+# closed_polling_day (R1)
+
+
+def test_a_region_whose_office_does_not_record_on_polling_day_raises_it(pilkada, personas):
+    # The office point follows the holiday rule: polling day is a holiday, so it closes.
+    office_point = make_point(personas.bdl_office, code="18.71-DINAS")
+    # Points that are not the office's own recording service do not count.
+    make_point(
+        personas.bdl_office,
+        code="18.71-UPT",
+        kind=ServicePoint.Kind.UPT,
+        holiday_opening=HolidayOpening.OPEN,
+    )
+    make_point(
+        personas.bdl_office,
+        code="18.71-LAMA",
+        is_active=False,
+        holiday_opening=HolidayOpening.OPEN,
+    )
+    make_point(
+        personas.bdl_office,
+        code="18.71-CETAK",
+        offers_recording=False,
+        holiday_opening=HolidayOpening.OPEN,
+    )
+    # Lampung Selatan has no office point at all. Rows follow the region codes.
+    header, rows, links = flag_records(pilkada, None, "closed_polling_day")
+    assert rows == [
+        [
+            Region.objects.get(code="18.01").display_name,
+            "",
+            "",
+            POLLING_DAY,
+            "Kantor dinas tidak punya tempat layanan perekaman aktif.",
+        ],
+        [
+            Region.objects.get(code="18.71").display_name,
+            office_point.name,
+            "18.71-DINAS",
+            POLLING_DAY,
+            "Libur: Hari Pemilihan Kepala Daerah.",
+        ],
+    ]
+    assert header[1] == "Tempat layanan"
+    assert links == [
+        reverse("antrean_points") + "?kantor=18.01",
+        reverse("antrean_figures", kwargs={"code": "18.71-DINAS"}) + "?tanggal=2020-12-09",
+    ]
+    calendar_day_set(
+        service_point=office_point, day=POLLING_DAY, is_open=True, reason="Buka sesuai R1"
+    )
+    assert counts(pilkada)["closed_polling_day"] == 1
+    assert column("closed_polling_day", "Kode", pilkada) == [""]
+
+
+def test_one_open_office_point_is_enough(pilkada, personas):
+    make_point(personas.bdl_office, code="18.71-DINAS")
+    make_point(personas.bdl_office, code="18.71-DINAS-2", holiday_opening=HolidayOpening.OPEN)
+    assert column("closed_polling_day", "Kode", pilkada) == [""]  # Lampung Selatan only
+
+
+# stock_short
+
+
+def test_a_stock_below_the_prr_backlog_raises_it(pilkada, personas):
+    received(personas.bdl_office, 2, jakarta(2020, 11, 1))
+    received(personas.lamsel_office, 5, jakarta(2020, 11, 1))
+    for n in range(3):
+        make_resident(KEDATON, ktp_state=PRR, name=f"Warga {n}")
+    make_resident(HAJIMENA, ktp_state=PRR)
+    make_resident(KEDATON, ktp_state=KtpState.CARD_PRINTED)  # printed: not waiting
+    header, rows, links = flag_records(pilkada, None, "stock_short", today=date(2020, 12, 5))
+    assert header[2:5] == ["Blanko", "Antrean PRR", "Kekurangan blanko"]
+    assert rows == [
+        [
+            Region.objects.get(code="18.71").display_name,
+            personas.bdl_office.name,
+            2,
+            3,
+            1,
+            None,  # nothing printed lately: no rate to measure days by
+        ]
+    ]
+    assert links == [reverse("suket_stock") + "?kantor=18.71"]
+    received(personas.bdl_office, 1, jakarta(2020, 11, 2))
+    assert counts(pilkada)["stock_short"] == 0
+
+
+# invitation_after_polling_day
+
+
+def _invite(run, point, when, *, state=Invitation.State.PLANNED, resident=None):
+    n = Invitation.objects.count()
+    (voter,) = add_voters(
+        run.election, KEDATON, VoterClass.NOT_RECORDED, 1, start=n, resident=resident
+    )
+    session = session_at(point, when)
+    return Invitation.objects.create(
+        run=run,
+        election=run.election,
+        voter=voter,
+        village_id=KEDATON,
+        service=Invitation.Service.RECORDING,
+        service_point=point,
+        session=session,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        km=1.0,
+        state=state,
+        reference=f"UJI{n:04d}",
+    )
+
+
+def _sent(invitation, at: datetime, personas) -> Message:
+    invitations_send(invitations=[invitation], acting_user=personas.bdl_admin, office="Disdukcapil")
+    Message.objects.filter(idempotency_key=f"invitation:{invitation.reference}").update(
+        state=MessageState.SENT, sent_at=at
+    )
+    return Message.objects.get(idempotency_key=f"invitation:{invitation.reference}")
+
+
+def test_invitations_that_come_after_the_polls_close_raise_it(pilkada, personas):
+    point = add_point(personas.bdl_office)  # open every day, polling day too
+    run = PlanRun.objects.create(election=pilkada, region_code="18.71", status="done")
+    dry = PlanRun.objects.create(election=pilkada, region_code="18.71", dry_run=True)
+
+    def at(d: int, hh: int) -> datetime:
+        return datetime.combine(date(2020, 12, d), time(hh), tzinfo=JAKARTA)
+
+    after_close = _invite(run, point, at(9, 14))
+    _invite(run, point, at(9, 12))
+    _invite(run, point, at(9, 13))  # the polls close at 13:00: still in time
+    _invite(dry, point, at(10, 9))  # a dry run invites no one
+    _invite(run, point, at(10, 9), state=Invitation.State.CANCELLED)
+    _invite(run, point, at(10, 10), state=Invitation.State.RESCHEDULED)  # replaced
+    told_late = _invite(run, point, at(8, 10), resident=make_resident(KEDATON, name="Budi"))
+    told_in_time = _invite(run, point, at(8, 11), resident=make_resident(KEDATON, name="Citra"))
+    late_message = _sent(told_late, at(9, 14), personas)
+    _sent(told_in_time, at(9, 12), personas)
+
+    header, rows, links = flag_records(pilkada, None, "invitation_after_polling_day")
+    assert [row[0] for row in rows] == [told_late.reference, after_close.reference]
+    assert [row[header.index("Pesan terkirim")] for row in rows] == [at(9, 14), None]
+    assert links == [
+        reverse("notifications:message", kwargs={"pk": late_message.pk}),
+        reverse("invitations_run", kwargs={"pk": run.pk}),
+    ]
+    assert counts(pilkada)["invitation_after_polling_day"] == 2
+
+
+# Every flag, and who sees what
+
+
+def test_a_clear_election_has_every_flag_at_zero_in_a_fixed_order(pilkada, personas):
+    for office, village in ((personas.bdl_office, KEDATON), (personas.lamsel_office, HAJIMENA)):
+        make_point(
+            office,
+            code=f"{office.code}-DINAS",
+            village=Region.objects.get(code=village),
+            holiday_opening=HolidayOpening.OPEN,
+        )
+    issue(pilkada)
+    flags = flags_for(pilkada, personas.province_admin)
+    assert (
+        [f.kind for f in flags]
+        == list(FLAG_KINDS)
+        == [
+            "suket_prr_with_blanks",
+            "suket_late",
+            "suket_no_reason",
+            "closed_polling_day",
+            "stock_short",
+            "invitation_after_polling_day",
+        ]
+    )
+    assert [f.count for f in flags] == [0] * 6
+    assert [f.rule for f in flags] == ["R2", "R8", "R6", "R1", "R2", "R4"]
+    assert all(f.title and f.explanation.endswith(".") for f in flags)
+
+
+@pytest.fixture
+def both_regions(pilkada, personas):
+    """In each regency/city: a Suket without a reason, and a short stock; neither office has
+    a recording point."""
+    for village, name in ((KEDATON, "Siti"), (HAJIMENA, "Citra")):
+        suket = issue(pilkada, village=village, name=name)
+        Suket.objects.filter(pk=suket.pk).update(reason="")
+        make_resident(village, ktp_state=PRR)
+    return pilkada
+
+
+def test_a_regency_sees_only_its_own_records(both_regions, personas, lamsel_admin):
+    election = both_regions
+    everything = {"suket_no_reason": 2, "closed_polling_day": 2, "stock_short": 2}
+    own = {"suket_no_reason": 1, "closed_polling_day": 1, "stock_short": 1}
+
+    def seen(user, **kw):
+        return {k: v for k, v in counts(election, user, **kw).items() if v}
+
+    assert seen(None) == everything
+    assert seen(personas.province_admin) == everything
+    assert seen(personas.province_admin, within="18.01") == own
+    assert seen(None, within="18.71") == own
+    for user, code in (
+        (personas.bdl_admin, "18.71"),
+        (personas.bdl_queue, "18.71"),
+        (lamsel_admin, "18.01"),
+        (personas.lamsel_operator, "18.01"),
+    ):
+        assert seen(user) == own
+        assert seen(user, within=code) == own
+        regencies = column("suket_no_reason", "Kabupaten/Kota", election, user)
+        assert regencies == [Region.objects.get(code=code).display_name]
+        niks = column("suket_no_reason", "NIK", election, user)
+        assert Suket.objects.get(resident__nik__in=niks).resident.regency_id == code
+
+
+def test_a_regency_may_not_look_into_another(both_regions, personas, lamsel_admin):
+    with pytest.raises(PermissionDenied, match="di luar wilayah kerja"):
+        flags_for(both_regions, personas.bdl_admin, within="18.01")
+    with pytest.raises(PermissionDenied, match="di luar wilayah kerja"):
+        flag_records(both_regions, lamsel_admin, "suket_no_reason", within="18.71")
+
+
+def test_someone_without_an_office_is_refused_and_an_unknown_flag_is_not_found(pilkada, db):
+    nobody = User.objects.create_user(username="tamu", password=PASSWORD)
+    with pytest.raises(PermissionDenied, match="tidak berwenang melihat laporan"):
+        flags_for(pilkada, nobody)
+    with pytest.raises(Http404):
+        flag_records(pilkada, None, "suket_forged")
+
+
+# Pages and downloads
+
+
+def test_the_list_shows_every_flag_with_its_count(both_regions, personas, client):
+    client.force_login(personas.province_admin)
+    url = reverse("dashboard_flags", kwargs={"slug": both_regions.slug})
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for flag in response.context["flags"]:
+        assert f'data-flag="{flag.kind}"' in html
+        assert flag.explanation in html
+        assert (
+            reverse("dashboard_flag", kwargs={"slug": both_regions.slug, "kind": flag.kind}) in html
+        )
+    assert {f.kind: f.count for f in response.context["flags"]}["suket_no_reason"] == 2
+    narrowed = client.get(url, {"wilayah": "18.71"})
+    assert {f.kind: f.count for f in narrowed.context["flags"]}["suket_no_reason"] == 1
+    assert response.context["nav"] == "dashboard"
+    assert f'href="{reverse("dashboard")}" aria-current="page"' in html
+
+
+def test_pages_refuse_outside_the_jurisdiction_and_know_no_other_flag(
+    both_regions, personas, client
+):
+    slug = both_regions.slug
+    client.force_login(personas.bdl_admin)
+    flags = reverse("dashboard_flags", kwargs={"slug": slug})
+    one = reverse("dashboard_flag", kwargs={"slug": slug, "kind": "suket_no_reason"})
+    assert client.get(flags).status_code == 200
+    assert client.get(flags, {"wilayah": "18.01"}).status_code == 403
+    assert client.get(one, {"wilayah": "18.01"}).status_code == 403
+    assert client.get(flags, {"wilayah": "lampung"}).status_code == 404
+    assert client.get(reverse("dashboard_flags", kwargs={"slug": "pemilu-1955"})).status_code == 404
+    unknown = reverse("dashboard_flag", kwargs={"slug": slug, "kind": "suket_forged"})
+    assert client.get(unknown).status_code == 404
+    pdf = reverse(
+        "dashboard_flag_export", kwargs={"slug": slug, "kind": "suket_no_reason", "fmt": "pdf"}
+    )
+    assert client.get(pdf).status_code == 404
+    client.logout()
+    assert client.get(flags).status_code == 302  # to the login page
+
+
+def test_the_detail_page_lists_fifty_records_a_page_with_links(pilkada, personas, client):
+    office = personas.bdl_office
+    for n in range(51):
+        make_point(office, code=f"18.71-DINAS-{n:02d}", name=f"Kantor {n:02d}")
+    client.force_login(personas.province_admin)
+    url = reverse("dashboard_flag", kwargs={"slug": pilkada.slug, "kind": "closed_polling_day"})
+    first = client.get(url, {"wilayah": "18.71"})
+    assert first.status_code == 200
+    assert first.context["page"].paginator.count == 51
+    assert len(first.context["rows"]) == 50
+    html = first.content.decode()
+    assert html.count(reverse("antrean_figures", kwargs={"code": "18.71-DINAS-00"})) == 1
+    assert "?wilayah=18.71&amp;page=2" in html
+    second = client.get(url, {"wilayah": "18.71", "page": 2})
+    assert [cells[2] for cells, _link in second.context["rows"]] == ["18.71-DINAS-50"]
+    assert "09-12-2020" in second.content.decode()
+
+
+def test_downloads_read_back_as_the_records(both_regions, personas, client):
+    client.force_login(personas.province_admin)
+    header, rows, _links = flag_records(both_regions, None, "suket_no_reason")
+    kw = {"slug": both_regions.slug, "kind": "suket_no_reason"}
+
+    response = client.get(reverse("dashboard_flag_export", kwargs={**kw, "fmt": "csv"}))
+    assert response.status_code == 200
+    assert "kepatuhan-pilkada-2020-suket_no_reason-provinsi.csv" in response["Content-Disposition"]
+    read = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert read[0] == header
+    assert [r[0] for r in read[1:]] == [row[0] for row in rows]
+    assert [r[header.index("NIK")] for r in read[1:]] == [row[1] for row in rows]
+    assert len(read) == 3
+
+    response = client.get(
+        reverse("dashboard_flag_export", kwargs={**kw, "fmt": "xlsx"}), {"wilayah": "18.01"}
+    )
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert table[0] == header
+    assert len(table) == 2
+    assert table[1][header.index("Kabupaten/Kota")] == Region.objects.get(code="18.01").display_name
+    # Times as people read them in Jakarta.
+    issued = Suket.objects.get(number=table[1][0]).issued_at
+    assert table[1][header.index("Diterbitkan")] == issued.astimezone(JAKARTA).replace(tzinfo=None)

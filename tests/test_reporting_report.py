@@ -1,0 +1,485 @@
+"""The daily report: the PDF's figures from a small hand-built province, its length, the
+schedule (idempotent, and its loop on a fake clock), and who may see which report."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from django.urls import reverse
+from pypdf import PdfReader
+
+from rekam.audit.models import AuditEntry
+from rekam.elections.models import Election
+from rekam.reporting.figures import Dashboard, DayProgress, OfficeFigures, Row
+from rekam.reporting.flags import Flag, flags_for
+from rekam.reporting.models import DailyReport
+from rekam.reporting.report import (
+    ON_DEMAND,
+    SCHEDULE,
+    ReportContent,
+    ReportRefused,
+    decimal_id,
+    number_id,
+    percent_id,
+    render_content,
+    report_make,
+    report_render,
+    reports_due,
+)
+from rekam.residents.services import record_move
+from rekam.residents.states import KtpState
+from rekam.suket.services import suket_issue
+from rekam.suket.stock import card_print
+from rekam.voters.importer import dpt_import
+from rekam.voters.reconcile import reconcile
+
+from .test_suket_support import JAKARTA, jakarta, ready_office
+from .test_voters_support import HAJIMENA, KEDATON, make_election, nik_for, resident, voter_row
+from .test_voters_support import write_dpt as write_dpt_file
+
+# Saturday 5 December 2020: four days before polling day (Wednesday 9 December).
+TODAY = date(2020, 12, 5)
+MADE_AT = datetime(2020, 12, 5, 6, 0, tzinfo=JAKARTA)
+
+
+def kedaton(serial: int) -> str:
+    return nik_for(KEDATON, date(1980, 1, 1), "L", serial)
+
+
+def hajimena(serial: int) -> str:
+    return nik_for(HAJIMENA, date(1980, 1, 1), "L", serial)
+
+
+@pytest.fixture
+def province(tmp_path, personas):
+    """Bandar Lampung: six voters (two unrecorded, one at the data centre, one PRR, one printed,
+    one not in the registry); Lampung Selatan: two (one unrecorded, one printed). Then, after the
+    reconciliation, Bandar Lampung prints the PRR card (3 Dec), records voter 1 (4 Dec) and issues
+    them a Suket."""
+    election = make_election()
+    states = {
+        1: KtpState.BELUM_REKAM,
+        2: KtpState.BELUM_REKAM,
+        3: KtpState.SENT_FOR_ENROLLMENT,
+        4: KtpState.PRINT_READY_RECORD,
+        5: KtpState.CARD_PRINTED,
+    }
+    people = {
+        s: resident(kedaton(s), birth_date=date(1980, 1, 1), sex="L", ktp_state=state)
+        for s, state in states.items()
+    }
+    for serial, state in ((7, KtpState.BELUM_REKAM), (8, KtpState.CARD_PRINTED)):
+        resident(
+            hajimena(serial),
+            village=HAJIMENA,
+            birth_date=date(1980, 1, 1),
+            sex="L",
+            ktp_state=state,
+        )
+    rows = [voter_row(kedaton(s), birth="01-01-1980", sex="L") for s in (1, 2, 3, 4, 5)]
+    rows.append(voter_row(kedaton(6), name="Budi Santoso", birth="01-01-1980", sex="L"))
+    rows += [voter_row(hajimena(s), birth="01-01-1980", sex="L", village=HAJIMENA) for s in (7, 8)]
+    dpt_import(path=write_dpt_file(tmp_path / "dpt.csv", rows), election=election)
+    reconcile(election=election)
+
+    ready_office(personas.bdl_office, blanks=5)
+    card_print(
+        resident=people[4],
+        card_serial="KTP-0001",
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 3),
+    )
+    record_move(
+        resident=people[1],
+        to_state=KtpState.BIO_CAPTURED,
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 4),
+    )
+    issued = suket_issue(
+        resident=people[1],
+        election=election,
+        acting_user=personas.bdl_operator,
+        at=jakarta(2020, 12, 4, 11),
+    )
+    assert issued.suket is not None
+    return election
+
+
+def pdf_text(data: bytes) -> tuple[int, str]:
+    """Pages and the text of a PDF, whitespace folded to single spaces."""
+    reader = PdfReader(io.BytesIO(data))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return len(reader.pages), re.sub(r"\s+", " ", text)
+
+
+def test_numbers_are_written_the_indonesian_way():
+    assert number_id(1234567) == "1.234.567"
+    assert decimal_id(1234.56) == "1.234,6"
+    assert decimal_id(0.5) == "0,5"
+    assert percent_id(1 / 8) == "12,5 %"
+    assert percent_id(None) == "—"
+
+
+def test_the_province_report_holds_the_figures(province):
+    pdf, pages = report_render(province, within="", day=TODAY, generated_at=MADE_AT)
+    read_pages, text = pdf_text(pdf)
+    assert pdf.startswith(b"%PDF") and pages == read_pages and 1 <= pages <= 2
+    assert "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL PROVINSI LAMPUNG" in text
+    assert "Laporan Harian Perekaman KTP-el dan Suket — Pilkada Uji" in text
+    assert "Sabtu, 5 Desember 2020" in text
+    assert "H-4: 4 hari lagi menuju hari pemungutan suara (Rabu, 9 Desember 2020)" in text
+    # Key totals: 8 voters; 3 unrecorded at the reconciliation, 2 now (25 %), 1 recorded since;
+    # 2 at the data centre, none PRR, 3 printed, 1 not in the registry; 1 Suket; 4 blanks left,
+    # 1 card printed in 7 days, so 28 days of stock.
+    for label, value in [
+        ("DPT (hasil rekonsiliasi)", "8"),
+        ("Belum rekam saat rekonsiliasi", "3"),
+        ("Belum rekam sekarang", "2"),
+        ("Bagian belum rekam sekarang", "25,0 %"),
+        ("Rekam sejak rekonsiliasi", "1"),
+        ("Menunggu penunggalan", "2"),
+        ("PRR belum cetak", "0"),
+        ("Sudah cetak", "3"),
+        ("Tidak ditemukan / NIK tidak valid", "1"),
+        ("Suket terbit", "1"),
+        ("Suket berlaku", "1"),
+        ("Suket dicabut", "0"),
+        ("Suket kedaluwarsa sebelum hari H", "0"),
+        ("Undangan", "0"),
+        ("Blanko tersedia", "4"),
+        ("Hari stok blanko", "28"),
+        ("Cetak per hari (7 hari terakhir)", "0,1"),
+    ]:
+        assert f"{label} {value} " in text, label
+    # One row per regency/city: name, DPT, unrecorded at the run and now, share, waiting for
+    # deduplication, PRR, printed, valid Sukets, blanks, days of stock.
+    assert "Kabupaten Lampung Selatan 2 1 1 50,0 % 0 0 1 0 0 —" in text
+    assert "Kota Bandar Lampung 6 2 1 16,7 % 2 0 2 1 4 28" in text
+    assert "Jumlah 8 3 2 25,0 % 2 0 3 1 4 28" in text
+    assert "wilayah lain" not in text
+    # Neither regency's office opens on polling day (no service point): R1 flagged twice.
+    closed = next(
+        f for f in flags_for(province, None, today=TODAY) if f.kind == "closed_polling_day"
+    )
+    assert closed.count == 2
+    assert closed.title in text
+    # The last 7 days (29 Nov to 5 Dec): voter 1 recorded on the 4th, the card printed on the
+    # 3rd; to finish by polling day 2 recordings and 4 cards are needed in 5 days: 1 a day each.
+    assert "29/11 30/11 01/12 02/12 03/12 04/12 05/12 Rata-rata Dibutuhkan per hari" in text
+    assert "Direkam 0 0 0 0 0 1 0 0,1 1" in text
+    assert "Dicetak 0 0 0 0 1 0 0 0,1 1" in text
+    assert "Dibuat 5 Desember 2020 pukul 06.00 WIB" in text
+    assert f"Halaman 1 dari {pages}" in text
+
+
+def test_a_regency_report_shows_its_kecamatan_under_its_office(province):
+    pdf, pages = report_render(province, within="18.71", day=TODAY, generated_at=MADE_AT)
+    read_pages, text = pdf_text(pdf)
+    assert pages == read_pages and 1 <= pages <= 2
+    assert "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL KOTA BANDAR LAMPUNG" in text
+    assert "Kota Bandar Lampung · Sabtu, 5 Desember 2020" in text
+    # Kedaton holds all six voters; the city's other kecamatan have none.
+    assert "Kedaton 6 2 1 16,7 % 2 0 2 1 0 0" in text
+    assert "Jumlah 6 2 1 16,7 % 2 0 2 1 0 0" in text
+    assert "Lampung Selatan" not in text
+    assert "Blanko tersedia 4 " in text and "Hari stok blanko 28 " in text
+
+
+def test_the_same_figures_give_the_same_bytes(province):
+    first = report_render(province, within="18.71", day=TODAY, generated_at=MADE_AT)
+    again = report_render(province, within="18.71", day=TODAY, generated_at=MADE_AT)
+    assert first == again
+
+
+def test_a_regency_not_holding_the_election_gets_no_report(province):
+    with pytest.raises(ReportRefused):
+        report_render(province, within="18.02", day=TODAY)
+
+
+def _content(regions: int) -> ReportContent:
+    """A made-up province with ``regions`` rows; row n has n % 50 of its 1000 voters
+    unrecorded."""
+    election = Election(
+        name="Pilkada Uji",
+        slug="uji",
+        polling_day=date(2020, 12, 9),
+        suket_issue_until=date(2020, 12, 9),
+        suket_valid_until=date(2020, 12, 31),
+    )
+    rows = [
+        Row(
+            code=f"99.{n:03d}",
+            name=f"Wilayah {n:03d}",
+            voters=1000,
+            unrecorded_at_run=50,
+            unrecorded_now=n % 50,
+            office=OfficeFigures(blanks=10),
+        )
+        for n in range(regions)
+    ]
+    total = Row(code="", name="", office=OfficeFigures(office_open_polling_day=True))
+    for row in rows:
+        total.add(row)
+    progress = [DayProgress(TODAY - timedelta(days=13 - n), n, n) for n in range(14)]
+    dash = Dashboard(
+        election=election,
+        within="",
+        within_name="Provinsi",
+        level="regency",
+        rows=rows,
+        total=total,
+        today=TODAY,
+        last_run=None,
+        progress=progress,
+    )
+    return ReportContent(
+        dash=dash,
+        office_name="Dinas Kependudukan dan Pencatatan Sipil Provinsi Uji",
+        office_address="",
+        area="Provinsi Uji",
+        stock=total.office or OfficeFigures(),
+        flags=[Flag("k", "Catatan uji", "R1", "Penjelasan.", 3)],
+        generated_at=MADE_AT,
+        row_names={},
+    )
+
+
+def test_too_many_regions_show_the_worst_first_on_two_pages():
+    pdf, pages = render_content(_content(200))
+    read_pages, text = pdf_text(pdf)
+    assert pages == read_pages == 2
+    shown = [int(n) for n in re.findall(r"Wilayah (\d{3}) ", text)]
+    hidden = int(re.search(r"… dan (\d+) wilayah lain", text)[1])  # type: ignore[index]
+    assert 20 < len(shown) < 200 and len(shown) + hidden == 200
+    # The worst (49 of 1000 unrecorded: rows 49, 99, 149, 199) come first.
+    assert shown[:4] == [49, 99, 149, 199]
+    shares = [n % 50 for n in shown]
+    assert shares == sorted(shares, reverse=True)
+    # The total still counts every region.
+    assert f"Jumlah {number_id(200_000)} {number_id(10_000)} " in text
+    assert "Halaman 2 dari 2" in text
+
+
+def test_a_small_province_fits_without_hiding_any_region():
+    content = _content(5)
+    pdf, pages = render_content(content)
+    _, text = pdf_text(pdf)
+    assert pages == 1 and "wilayah lain" not in text
+    assert re.findall(r"Wilayah (\d{3}) ", text) == ["000", "001", "002", "003", "004"]
+    # The flag and its count.
+    assert "Catatan uji Penjelasan. R1 3" in text
+    assert render_content(replace(content, flags=[]))[1] == 1
+
+
+def test_a_report_is_kept_with_its_hash_and_audited(province, personas):
+    report = report_make(
+        election=province,
+        within="",
+        day=TODAY,
+        acting_user=personas.province_admin,
+        trigger=ON_DEMAND,
+    )
+    report.refresh_from_db()
+    pages, _ = pdf_text(bytes(report.pdf))
+    assert report.pages == pages and report.created_by == personas.province_admin
+    assert report.pdf_sha256 == hashlib.sha256(bytes(report.pdf)).hexdigest()
+    entry = AuditEntry.objects.get(action="daily_report.make", object_id=str(report.pk))
+    assert entry.actor == personas.province_admin and entry.changes["trigger"] == [None, ON_DEMAND]
+    # A second one the same day is a new report; the first stays as it was.
+    second = report_make(
+        election=province,
+        within="",
+        day=TODAY,
+        acting_user=personas.province_admin,
+        trigger=ON_DEMAND,
+    )
+    assert second.pk != report.pk and DailyReport.objects.filter(region_code="").count() == 2
+
+
+def test_a_regency_user_cannot_make_the_province_or_another_regencys_report(province, personas):
+    with pytest.raises(PermissionDenied):
+        report_make(
+            election=province,
+            within="",
+            day=TODAY,
+            acting_user=personas.bdl_admin,
+            trigger=ON_DEMAND,
+        )
+    with pytest.raises(PermissionDenied):
+        report_make(
+            election=province,
+            within="18.71",
+            day=TODAY,
+            acting_user=personas.lamsel_operator,
+            trigger=ON_DEMAND,
+        )
+    assert not DailyReport.objects.exists()
+
+
+def test_the_schedule_makes_each_report_once(province):
+    # An election long over (polling day and Suket validity past) gets no report.
+    Election.objects.create(
+        name="Pilkada Lama",
+        slug="lama",
+        polling_day=date(2020, 10, 1),
+        suket_issue_until=date(2020, 10, 1),
+        suket_valid_until=date(2020, 11, 30),
+    )
+    made = reports_due(day=TODAY)
+    assert sorted((r.election.slug, r.region_code) for r in made) == [
+        ("pilkada-uji", ""),
+        ("pilkada-uji", "18.01"),
+        ("pilkada-uji", "18.71"),
+    ]
+    assert all(r.trigger == SCHEDULE and r.created_by is None for r in made)
+    assert reports_due(day=TODAY) == []
+    assert DailyReport.objects.count() == 3
+    # An on-demand report does not stand in for the scheduled one of the next day.
+    report_make(
+        election=province,
+        within="",
+        day=TODAY + timedelta(days=1),
+        acting_user=None,
+        trigger=ON_DEMAND,
+    )
+    assert len(reports_due(day=TODAY + timedelta(days=1))) == 3
+
+
+def test_the_command_makes_the_due_reports_and_writes_them(province, tmp_path):
+    out = io.StringIO()
+    call_command("daily_report", day="2020-12-05", out=str(tmp_path), stdout=out)
+    files = sorted(p.name for p in tmp_path.glob("*.pdf"))
+    assert len(files) == 3 and all(f.startswith("laporan-harian-pilkada-uji-") for f in files)
+    assert out.getvalue().count("halaman") == 3
+    for path in tmp_path.glob("*.pdf"):
+        pages, _ = pdf_text(path.read_bytes())
+        assert 1 <= pages <= 2
+    call_command("daily_report", day="2020-12-05", stdout=out)
+    assert "Tidak ada laporan baru untuk 2020-12-05." in out.getvalue()
+    assert DailyReport.objects.count() == 3
+
+
+def test_the_command_makes_one_on_demand(province):
+    out = io.StringIO()
+    call_command(
+        "daily_report", election="pilkada-uji", region="18.01", day="2020-12-05", stdout=out
+    )
+    report = DailyReport.objects.get()
+    assert (report.region_code, report.trigger, report.day) == ("18.01", ON_DEMAND, TODAY)
+    assert f"#{report.pk}" in out.getvalue()
+
+
+class FakeClock:
+    def __init__(self, start: datetime) -> None:
+        self.now_at = start
+        self.slept = 0.0
+
+    def now(self) -> datetime:
+        return self.now_at
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.now_at += timedelta(seconds=seconds)
+
+
+def test_the_loop_waits_for_the_report_time(province, settings):
+    settings.REPORT_DAILY_AT = "06:00"
+    clock = FakeClock(datetime(2020, 12, 5, 5, 0, tzinfo=JAKARTA))
+    out = io.StringIO()
+    call_command(
+        "daily_report", loop=True, max_runs=1, clock=clock.now, sleep=clock.sleep, stdout=out
+    )
+    assert clock.slept == 3600
+    assert sorted(DailyReport.objects.values_list("day", "region_code", "trigger")) == [
+        (TODAY, "", SCHEDULE),
+        (TODAY, "18.01", SCHEDULE),
+        (TODAY, "18.71", SCHEDULE),
+    ]
+
+
+def test_the_loop_catches_up_then_runs_next_morning(province):
+    # Started at 09:30, after the day's time: today's reports at once, then tomorrow's at 07:15.
+    clock = FakeClock(datetime(2020, 12, 5, 9, 30, tzinfo=JAKARTA))
+    call_command(
+        "daily_report",
+        loop=True,
+        at="07:15",
+        max_runs=2,
+        clock=clock.now,
+        sleep=clock.sleep,
+        stdout=io.StringIO(),
+    )
+    assert clock.now_at == datetime(2020, 12, 6, 7, 15, tzinfo=JAKARTA)
+    days = sorted(DailyReport.objects.values_list("day", flat=True))
+    assert days == [TODAY] * 3 + [TODAY + timedelta(days=1)] * 3
+
+
+def test_a_regency_user_sees_only_its_own_reports(client, province, personas):
+    made = {r.region_code: r for r in reports_due(day=TODAY)}
+    client.force_login(personas.bdl_operator)
+    page = client.get(reverse("dashboard_reports", kwargs={"slug": province.slug}))
+    assert page.status_code == 200
+    listed = [int(pk) for pk in re.findall(r'data-report="(\d+)"', page.content.decode())]
+    assert listed == [made["18.71"].pk]
+
+    def pdf(report: DailyReport):
+        return client.get(
+            reverse("dashboard_report_pdf", kwargs={"slug": province.slug, "pk": report.pk})
+        )
+
+    own = pdf(made["18.71"])
+    assert own.status_code == 200 and own["Content-Type"] == "application/pdf"
+    assert own.content == bytes(made["18.71"].pdf)
+    assert own["Content-Disposition"].startswith("inline;")
+    assert pdf(made[""]).status_code == 404
+    assert pdf(made["18.01"]).status_code == 404
+    client.force_login(personas.lamsel_operator)
+    assert pdf(made["18.71"]).status_code == 404
+    assert pdf(made["18.01"]).status_code == 200
+    client.force_login(personas.province_admin)
+    page = client.get(reverse("dashboard_reports", kwargs={"slug": province.slug}))
+    listed = [int(pk) for pk in re.findall(r'data-report="(\d+)"', page.content.decode())]
+    assert sorted(listed) == sorted(r.pk for r in made.values())
+    assert pdf(made["18.01"]).status_code == 200
+
+
+def test_the_button_makes_the_report_of_ones_own_regency(client, province, personas):
+    client.force_login(personas.bdl_admin)
+    url = reverse("dashboard_reports", kwargs={"slug": province.slug})
+    make = reverse("dashboard_report_make", kwargs={"slug": province.slug})
+    assert f'action="{make}"' in client.get(url).content.decode()
+    assert client.get(make).status_code == 405
+    response = client.post(make)
+    assert response.status_code == 302 and response["Location"] == url
+    report = DailyReport.objects.get()
+    assert (report.region_code, report.trigger, report.created_by) == (
+        "18.71",
+        ON_DEMAND,
+        personas.bdl_admin,
+    )
+    page = client.get(url).content.decode()
+    assert f'data-report="{report.pk}"' in page
+    client.force_login(personas.province_admin)
+    client.post(make)
+    assert (
+        DailyReport.objects.filter(region_code="", created_by=personas.province_admin).count() == 1
+    )
+
+
+def test_the_pages_refuse_who_may_not_see_reports(client, province, django_user_model):
+    outsider = django_user_model.objects.create_user(username="tamu", password="x")
+    client.force_login(outsider)
+    url = reverse("dashboard_reports", kwargs={"slug": province.slug})
+    assert client.get(url).status_code == 403
+    assert (
+        client.post(reverse("dashboard_report_make", kwargs={"slug": province.slug})).status_code
+        == 403
+    )
+    assert not DailyReport.objects.exists()
