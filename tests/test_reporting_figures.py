@@ -25,56 +25,18 @@ from rekam.voters.reconcile import reconcile
 from rekam.voters.services import candidate_confirm
 
 from .test_antrean_support import at, make_point, session_at
+from .test_reporting_support import build_province, kedaton
 from .test_suket_support import jakarta, ready_office
-from .test_voters_support import HAJIMENA, KEDATON, make_election, nik_for, resident, voter_row
-from .test_voters_support import write_dpt as write_dpt_file
+from .test_voters_support import HAJIMENA, KEDATON, resident
 
 # Wednesday 2 December 2020: a week before polling day (9 December).
 TODAY = date(2020, 12, 2)
 
 
-def kedaton(serial: int) -> str:
-    return nik_for(KEDATON, date(1980, 1, 1), "L", serial)
-
-
-def hajimena(serial: int) -> str:
-    return nik_for(HAJIMENA, date(1980, 1, 1), "L", serial)
-
-
 @pytest.fixture
 def province(tmp_path, personas):
-    """Bandar Lampung: six voters (two unrecorded, one at the data centre, one PRR, one printed,
-    one not in the registry); Lampung Selatan: two (one unrecorded, one printed)."""
-    election = make_election()
-    states = {
-        1: KtpState.BELUM_REKAM,
-        2: KtpState.BELUM_REKAM,
-        3: KtpState.SENT_FOR_ENROLLMENT,
-        4: KtpState.PRINT_READY_RECORD,
-        5: KtpState.CARD_PRINTED,
-    }
-    people = {
-        s: resident(kedaton(s), birth_date=date(1980, 1, 1), sex="L", ktp_state=state)
-        for s, state in states.items()
-    }
-    people[7] = resident(
-        hajimena(7), village=HAJIMENA, birth_date=date(1980, 1, 1), sex="L", ktp_state="BELUM_REKAM"
-    )
-    people[8] = resident(
-        hajimena(8),
-        village=HAJIMENA,
-        birth_date=date(1980, 1, 1),
-        sex="L",
-        ktp_state="CARD_PRINTED",
-    )
-    rows = [voter_row(kedaton(s), birth="01-01-1980", sex="L") for s in (1, 2, 3, 4, 5)]
-    rows.append(voter_row(kedaton(6), name="Budi Santoso", birth="01-01-1980", sex="L"))
-    rows += [voter_row(hajimena(s), birth="01-01-1980", sex="L", village=HAJIMENA) for s in (7, 8)]
-    from rekam.voters.importer import dpt_import
-
-    dpt_import(path=write_dpt_file(tmp_path / "dpt.csv", rows), election=election)
-    reconcile(election=election)
-    return election, people
+    """See :func:`build_province`."""
+    return build_province(tmp_path)
 
 
 def row(dash, code):

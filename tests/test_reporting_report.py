@@ -37,58 +37,20 @@ from rekam.residents.services import record_move
 from rekam.residents.states import KtpState
 from rekam.suket.services import suket_issue
 from rekam.suket.stock import card_print
-from rekam.voters.importer import dpt_import
-from rekam.voters.reconcile import reconcile
 
+from .test_reporting_support import build_province
 from .test_suket_support import JAKARTA, jakarta, ready_office
-from .test_voters_support import HAJIMENA, KEDATON, make_election, nik_for, resident, voter_row
-from .test_voters_support import write_dpt as write_dpt_file
 
 # Saturday 5 December 2020: four days before polling day (Wednesday 9 December).
 TODAY = date(2020, 12, 5)
 MADE_AT = datetime(2020, 12, 5, 6, 0, tzinfo=JAKARTA)
 
 
-def kedaton(serial: int) -> str:
-    return nik_for(KEDATON, date(1980, 1, 1), "L", serial)
-
-
-def hajimena(serial: int) -> str:
-    return nik_for(HAJIMENA, date(1980, 1, 1), "L", serial)
-
-
 @pytest.fixture
 def province(tmp_path, personas):
-    """Bandar Lampung: six voters (two unrecorded, one at the data centre, one PRR, one printed,
-    one not in the registry); Lampung Selatan: two (one unrecorded, one printed). Then, after the
-    reconciliation, Bandar Lampung prints the PRR card (3 Dec), records voter 1 (4 Dec) and issues
-    them a Suket."""
-    election = make_election()
-    states = {
-        1: KtpState.BELUM_REKAM,
-        2: KtpState.BELUM_REKAM,
-        3: KtpState.SENT_FOR_ENROLLMENT,
-        4: KtpState.PRINT_READY_RECORD,
-        5: KtpState.CARD_PRINTED,
-    }
-    people = {
-        s: resident(kedaton(s), birth_date=date(1980, 1, 1), sex="L", ktp_state=state)
-        for s, state in states.items()
-    }
-    for serial, state in ((7, KtpState.BELUM_REKAM), (8, KtpState.CARD_PRINTED)):
-        resident(
-            hajimena(serial),
-            village=HAJIMENA,
-            birth_date=date(1980, 1, 1),
-            sex="L",
-            ktp_state=state,
-        )
-    rows = [voter_row(kedaton(s), birth="01-01-1980", sex="L") for s in (1, 2, 3, 4, 5)]
-    rows.append(voter_row(kedaton(6), name="Budi Santoso", birth="01-01-1980", sex="L"))
-    rows += [voter_row(hajimena(s), birth="01-01-1980", sex="L", village=HAJIMENA) for s in (7, 8)]
-    dpt_import(path=write_dpt_file(tmp_path / "dpt.csv", rows), election=election)
-    reconcile(election=election)
-
+    """The province of :func:`build_province`; then Bandar Lampung prints the PRR card (3 Dec),
+    records voter 1 (4 Dec) and issues them a Suket."""
+    election, people = build_province(tmp_path)
     ready_office(personas.bdl_office, blanks=5)
     card_print(
         resident=people[4],
