@@ -285,8 +285,16 @@ def test_a_regency_sees_only_its_own(province, personas):
         dashboard(election, lamsel_admin, within="18.71.01", today=TODAY)
 
 
+def _live(election):
+    """The election with polling day ahead of today, so that today's moves count."""
+    election.polling_day = timezone.localdate() + timedelta(days=10)
+    election.save()
+    return election
+
+
 def test_a_reconciliation_counts_recent_days_from_the_records_history(province, personas):
     election, people = province
+    _live(election)
     two_days_ago = timezone.now() - timedelta(days=2)
     record_move(
         resident=people[1],
@@ -294,6 +302,9 @@ def test_a_reconciliation_counts_recent_days_from_the_records_history(province, 
         acting_user=personas.bdl_operator,
         at=two_days_ago,
     )
+    # Later moves of the same record count as neither a recording nor a printed card.
+    for state in (KtpState.SENT_FOR_ENROLLMENT, KtpState.RECEIVED_AT_CENTRAL):
+        record_move(resident=people[1], to_state=state, source=MoveSource.CENTRAL)
     day = timezone.localdate(two_days_ago)
     assert VoterDay.objects.get(village_id=KEDATON, day=day).recorded == 1
     # Moves made before a reconciliation matched the voter are counted by it; a second run
@@ -302,3 +313,49 @@ def test_a_reconciliation_counts_recent_days_from_the_records_history(province, 
     reconcile(election=election)
     reconcile(election=election)
     assert list(VoterDay.objects.values_list("day", "recorded", "printed")) == [(day, 1, 0)]
+
+
+def test_a_recording_older_than_the_history_is_left_as_counted(province, personas):
+    election, people = province
+    _live(election)
+    long_ago = timezone.now() - timedelta(days=40)
+    record_move(
+        resident=people[2],
+        to_state=KtpState.BIO_CAPTURED,
+        acting_user=personas.bdl_operator,
+        at=long_ago,
+    )
+    record_move(resident=people[2], to_state=KtpState.SENT_FOR_ENROLLMENT, source="central")
+    reconcile(election=election)
+    assert VoterDay.objects.get(day=timezone.localdate(long_ago)).recorded == 1
+    assert VoterDay.objects.count() == 1
+
+
+def test_a_move_made_while_a_reconciliation_runs_is_kept(province, personas):
+    election, people = province
+    _live(election)
+
+    def record_meanwhile(stage: str) -> None:
+        if stage == "mencocokkan":  # the registry has been read
+            record_move(
+                resident=people[2],
+                to_state=KtpState.BIO_CAPTURED,
+                acting_user=personas.bdl_operator,
+            )
+
+    reconcile(election=election, on_stage=record_meanwhile)
+    bdl = row(dashboard(election, personas.province_admin), "18.71")
+    assert (bdl.unrecorded_at_run, bdl.unrecorded_now, bdl.dedup_waiting) == (2, 1, 2)
+    # The next move of that record is not counted as a first recording again.
+    record_move(resident=people[2], to_state=KtpState.SENT_FOR_ENROLLMENT, source="central")
+    assert VoterDay.objects.get(day=timezone.localdate()).recorded == 1
+
+
+def test_moves_after_polling_day_leave_the_election_as_it_was(province, personas):
+    _, people = province  # polling day 9 December 2020, long past
+    before = {(c.village_id, c.ktp_state): c.voters for c in VoterStateCount.objects.all()}
+    record_move(
+        resident=people[1], to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator
+    )
+    after = {(c.village_id, c.ktp_state): c.voters for c in VoterStateCount.objects.all()}
+    assert before == after and not VoterDay.objects.exists()

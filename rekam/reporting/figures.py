@@ -86,21 +86,38 @@ class OfficeFigures:
     service_minutes: float | None = None
     most_inside: int = 0
 
+    # For a sum of offices: the shortfalls of those short (one office's spare blanks do not
+    # print another's backlog) and the fewest days of stock left.
+    summed_short: int | None = None
+    fewest_days: float | None = None
+
     @property
     def prints_per_day(self) -> float:
         return self.printed_recently / RATE_DAYS
 
     @property
     def stock_days(self) -> float | None:
-        """Days the blanks last at the recent print rate (``None``: nothing printed lately)."""
+        """Days the blanks last at the recent print rate: 0 without blanks, ``None`` when
+        nothing was printed lately."""
+        if self.summed_short is not None:
+            return self.fewest_days
+        if not self.blanks:
+            return 0.0
         return self.blanks / self.prints_per_day if self.prints_per_day else None
 
     @property
     def stock_short(self) -> int:
         """Blank cards missing to print the PRR backlog (0 when the stock covers it)."""
+        if self.summed_short is not None:
+            return self.summed_short
         return max(0, self.prr_backlog - self.blanks)
 
     def add(self, other: OfficeFigures) -> None:
+        """Add one office's figures to this sum of offices."""
+        short, days = self.stock_short if self.summed_short is not None else 0, other.stock_days
+        self.summed_short = short + other.stock_short
+        if days is not None:
+            self.fewest_days = days if self.fewest_days is None else min(self.fewest_days, days)
         waits = [(self.wait_minutes, self.queue_served), (other.wait_minutes, other.queue_served)]
         services = [
             (self.service_minutes, self.queue_served),
@@ -211,6 +228,8 @@ class Dashboard:
     last_run: ReconciliationRun | None
     progress: list[DayProgress] = field(default_factory=list)
     trail: list[tuple[str, str]] = field(default_factory=list)  # (code, name) above ``within``
+    # Below the province: the regency/city office's own figures (its rows are kecamatan).
+    office: OfficeFigures | None = None
 
     @property
     def days_left(self) -> int:
@@ -223,14 +242,19 @@ class Dashboard:
         return max(0, (self.election.polling_day - self.today).days + 1)
 
     @property
-    def needed_recorded_per_day(self) -> float:
-        days = self.service_days_left
-        return self.total.unrecorded_now / days if days else float(self.total.unrecorded_now)
+    def polling_passed(self) -> bool:
+        return self.today > self.election.polling_day
 
     @property
-    def needed_printed_per_day(self) -> float:
+    def needed_recorded_per_day(self) -> float | None:
+        """Recordings a day to finish by polling day (``None`` once it has passed)."""
         days = self.service_days_left
-        return self.total.without_card / days if days else float(self.total.without_card)
+        return self.total.unrecorded_now / days if days else None
+
+    @property
+    def needed_printed_per_day(self) -> float | None:
+        days = self.service_days_left
+        return self.total.without_card / days if days else None
 
     @property
     def has_offices(self) -> bool:
@@ -282,6 +306,9 @@ def dashboard(
         total.office = OfficeFigures(office_open_polling_day=True)
     for row in ordered:
         total.add(row)
+    office = total.office
+    if level != "regency" and within[:5] in regencies:
+        office = office_figures(election, [within[:5]], today)[within[:5]]
     return Dashboard(
         election=election,
         within=within,
@@ -297,6 +324,7 @@ def dashboard(
         .first(),
         progress=_progress(election, within, regencies, today),
         trail=_trail(within),
+        office=office,
     )
 
 
@@ -621,7 +649,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("no_shows", _("Invitation no-shows"), "sukets"),
     Column("blanks", _("Blank cards in stock"), "offices"),
     Column("prr_backlog", _("PRR backlog (all residents)"), "offices"),
-    Column("prints_per_day", _("Cards printed per day (7 days)"), "offices", "rate"),
+    Column("prints_per_day", _("Blank cards used per day (7 days)"), "offices", "rate"),
     Column("stock_days", _("Days of stock left"), "offices", "days"),
     Column("stock_short", _("Blank cards short of the backlog"), "offices"),
     Column("points", _("Recording service points"), "offices"),

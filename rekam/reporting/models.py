@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rekam.elections.models import Election
@@ -53,6 +54,23 @@ class VoterStateCount(models.Model):
         return f"{self.village_id} {self.ktp_state or '-'}: {self.voters}"
 
 
+class TallyLock(models.Model):
+    """One row per election that every change of its counts locks first.
+
+    Record moves of many residents shift many count rows; taking this one lock before them
+    puts every writer of an election's counts in one queue, so two transactions can never
+    wait for each other's rows (a deadlock), and a reconciliation's reset cannot interleave
+    with a move.
+    """
+
+    election = models.OneToOneField(
+        Election, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return str(self.election_id)
+
+
 class VoterMove(models.Model):
     """A voter whose record moved since their election's latest reconciliation, and the
     state it is in now (the reconciliation's own verdict holds the state it saw)."""
@@ -67,6 +85,8 @@ class VoterMove(models.Model):
         Region, on_delete=models.PROTECT, db_constraint=False, db_index=False, related_name="+"
     )
     ktp_state = models.CharField(max_length=20)
+    # When Rekam learnt of the move (not the moment the move carries).
+    moved_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["election", "regency"], name="voter_move_region")]

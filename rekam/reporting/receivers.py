@@ -21,8 +21,10 @@ def count_moves(
 
 
 @receiver(reconciled, dispatch_uid="reporting-reconciled")
-def count_reconciled(sender: Any, *, election: Any, regencies: list[str], **_: Any) -> None:
-    tallies.voter_counts_reset(election=election, regencies=regencies)
+def count_reconciled(
+    sender: Any, *, election: Any, regencies: list[str], read_from: datetime, **_: Any
+) -> None:
+    tallies.voter_counts_reset(election=election, regencies=regencies, read_from=read_from)
 
 
 @receiver(voter_matched, dispatch_uid="reporting-voter-matched")

@@ -49,8 +49,10 @@ def dashboard_home(request: HttpRequest) -> HttpResponse:
     """The dashboard of the next election (or the latest one when all are past)."""
     access.require(request.user, Action.VIEW_REPORTS)
     today = timezone.localdate()
+    chosen = request.GET.get("pemilihan", "")  # the election picker (works without script)
     election = (
-        Election.objects.filter(polling_day__gte=today).order_by("polling_day").first()
+        Election.objects.filter(slug=chosen).first()
+        or Election.objects.filter(polling_day__gte=today).order_by("polling_day").first()
         or Election.objects.order_by("-polling_day").first()
     )
     if election is None:
@@ -140,20 +142,18 @@ def dashboard_page(request: HttpRequest, slug: str) -> HttpResponse:
             "total": total,
             "drill": dash.level != "village",
             "pictures": _pictures(dash, slug),
-            "up": _up_link(slug, dash, request.user),
-            "sees_province": access.sees_province(request.user),
+            "crumbs": _crumbs(slug, dash, request.user),
         },
     )
 
 
-def _up_link(slug: str, dash: Dashboard, user: Any) -> str | None:
-    """The level above (for the breadcrumb), when the user may see it."""
-    if not dash.within:
-        return None
-    parent = dash.within[:5] if dash.level == "village" else ""
-    if not parent and not access.sees_province(user):
-        return None
-    return _link(slug, parent) if parent else reverse("dashboard_election", kwargs={"slug": slug})
+def _crumbs(slug: str, dash: Dashboard, user: Any) -> list[tuple[str, str]]:
+    """The levels above the page the user may open: (address, name)."""
+    crumbs = []
+    if dash.within and access.sees_province(user):
+        crumbs.append((reverse("dashboard_election", kwargs={"slug": slug}), _("Province")))
+    crumbs += [(_link(slug, code), name) for code, name in dash.trail]
+    return crumbs
 
 
 @login_required
@@ -161,9 +161,22 @@ def dashboard_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     election = _election(slug)
     dash = figures.dashboard(election, request.user, within=_within(request))
     columns = figures.columns_for(dash)
-    header = [_("Code"), _("Region"), *[str(c.label) for c in columns]]
-    rows = [[r.code, r.name, *[figures.column_value(r, c) for c in columns]] for r in dash.rows]
-    rows.append(["", _("Total"), *[figures.column_value(dash.total, c) for c in columns]])
+    header = [
+        _("Code"),
+        _("Region"),
+        *[f"{c.label} (%)" if c.kind == "share" else str(c.label) for c in columns],
+    ]
+
+    def values(row: figures.Row) -> list[Any]:
+        cells = [figures.column_value(row, c) for c in columns]
+        # Shares as percentages with one decimal, as the page shows them.
+        return [
+            round(100 * v, 1) if c.kind == "share" and v is not None else v
+            for c, v in zip(columns, cells, strict=True)
+        ]
+
+    rows = [[r.code, r.name, *values(r)] for r in dash.rows]
+    rows.append(["", _("Total"), *values(dash.total)])
     place = dash.within.replace(".", "") or "provinsi"
     name = f"dasbor-{election.slug}-{place}-{dash.today:%Y%m%d}"
     return table_response(fmt, name, header, rows)

@@ -251,7 +251,12 @@ def _carry_out(run: ReconciliationRun, say: Callable[[str], None]) -> None:
         now = timezone.now()
         with transaction.atomic():
             changed = _store(con, run, codes, marks, work, now)
-            reconciled.send(sender=ReconciliationRun, election=election, regencies=codes)
+            reconciled.send(
+                sender=ReconciliationRun,
+                election=election,
+                regencies=codes,
+                read_from=run.started_at,
+            )
             totals = _totals(con)
             (found,) = con.execute("SELECT count(*) FROM candidates").fetchone() or (0,)
             _progress(

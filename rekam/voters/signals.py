@@ -11,6 +11,8 @@ from django.dispatch import Signal
 # A reconciliation stored its verdicts and counts. Keyword arguments:
 #   election   Election   the election reconciled
 #   regencies  list[str]  the regency/city codes the run covered (their counts were replaced)
+#   read_from  datetime   when the run began reading the registry: moves since then may be
+#                         missing from its verdicts
 reconciled = Signal()
 
 # A person confirmed that a voter is a resident (a candidate match). Keyword arguments:
