@@ -1,5 +1,5 @@
 """Compliance flags: each one raised and not raised on small hand-built cases, who sees which
-records, the pages and the downloads."""
+records, the pages and the downloads, in Indonesian and in English."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from datetime import date, datetime, time
 
 import openpyxl
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
 
 from rekam.accounts.models import Role, User
 from rekam.accounts.services import user_create
@@ -39,6 +42,13 @@ from .test_suket_support import jakarta, make_pilkada, ready_office
 HAJIMENA = "18.01.04.2001"  # Lampung Selatan
 POLLING_DAY = date(2020, 12, 9)
 PRR = KtpState.PRINT_READY_RECORD
+
+
+@pytest.fixture(autouse=True)
+def indonesian():
+    """Flags read as the office reads them by default; English is asked for where tested."""
+    with translation.override("id"):
+        yield
 
 
 @pytest.fixture
@@ -85,6 +95,13 @@ def column(kind: str, title: str, election, user=None, **kw) -> list:
     return [row[header.index(title)] for row in rows]
 
 
+def suket_page(suket) -> str:
+    return (
+        reverse("suket_decision", kwargs={"nik": suket.resident.nik})
+        + f"?election={suket.election_id}"
+    )
+
+
 # suket_prr_with_blanks (R2)
 
 
@@ -100,10 +117,11 @@ def test_a_suket_to_a_prr_resident_while_the_office_had_blanks_raises_it(pilkada
     header, rows, links = flag_records(pilkada, None, "suket_prr_with_blanks")
     assert [row[0] for row in rows] == [flagged.number]
     assert rows[0][header.index("NIK")] == flagged.resident.nik
-    assert rows[0][header.index("Status KTP-el saat keputusan")] == PRR
+    # The state as people read it, not its code.
+    assert rows[0][header.index("Status KTP-el saat keputusan")] == "Siap cetak (PRR)"
     assert rows[0][header.index("Blanko saat terbit")] == 5
     assert rows[0][header.index("Alasan")] == "Kendala teknis pencetakan"
-    assert links == [reverse("resident_detail", kwargs={"nik": flagged.resident.nik})]
+    assert links == [suket_page(flagged)]
 
 
 def test_the_stock_is_read_from_the_ledger_as_it_was_at_issuance(pilkada, personas):
@@ -148,7 +166,7 @@ def test_a_record_prr_by_its_timeline_raises_it(pilkada, personas):
             )
     header, rows, _links = flag_records(pilkada, None, "suket_prr_with_blanks")
     assert [row[0] for row in rows] == [early.number]
-    assert rows[0][header.index("Status KTP-el saat keputusan")] == KtpState.SENT_FOR_ENROLLMENT
+    assert rows[0][header.index("Status KTP-el saat keputusan")] == "Dikirim ke pusat data"
     assert rows[0][header.index("PRR menurut riwayat")] == jakarta(2020, 12, 4)
 
 
@@ -433,7 +451,7 @@ def test_the_list_shows_every_flag_with_its_count(both_regions, personas, client
     html = response.content.decode()
     for flag in response.context["flags"]:
         assert f'data-flag="{flag.kind}"' in html
-        assert flag.explanation in html
+        assert escape(flag.explanation) in html
         assert (
             reverse("dashboard_flag", kwargs={"slug": both_regions.slug, "kind": flag.kind}) in html
         )
@@ -511,3 +529,130 @@ def test_downloads_read_back_as_the_records(both_regions, personas, client):
     # Times as people read them in Jakarta.
     issued = Suket.objects.get(number=table[1][0]).issued_at
     assert table[1][header.index("Diterbitkan")] == issued.astimezone(JAKARTA).replace(tzinfo=None)
+
+
+def test_a_regency_users_download_is_named_after_the_regency(both_regions, personas, client):
+    kw = {"slug": both_regions.slug, "kind": "suket_no_reason", "fmt": "csv"}
+    url = reverse("dashboard_flag_export", kwargs=kw)
+
+    def file_name(**query) -> str:
+        response = client.get(url, query)
+        assert response.status_code == 200
+        return response["Content-Disposition"]
+
+    client.force_login(personas.bdl_admin)
+    assert 'filename="kepatuhan-pilkada-2020-suket_no_reason-1871.csv"' in file_name()
+    client.force_login(personas.province_admin)
+    assert 'filename="kepatuhan-pilkada-2020-suket_no_reason-provinsi.csv"' in file_name()
+    assert "suket_no_reason-1801.csv" in file_name(wilayah="18.01")
+
+
+# Languages
+
+
+def test_the_flag_pages_speak_indonesian_and_english(both_regions, personas, client):
+    kw = {"slug": both_regions.slug}
+    flags_url = reverse("dashboard_flags", kwargs=kw)
+    one = reverse("dashboard_flag", kwargs={**kw, "kind": "suket_no_reason"})
+    csv_url = reverse(
+        "dashboard_flag_export", kwargs={**kw, "kind": "suket_no_reason", "fmt": "csv"}
+    )
+    client.force_login(personas.province_admin)
+
+    indonesian = client.get(flags_url)
+    html = indonesian.content.decode()
+    assert "Suket tanpa alasan" in html
+    assert (
+        "Suket hanya boleh terbit dengan alasan tercatat (belum PRR, blanko habis atau kendala "
+        "teknis): periksa dasar penerbitan Suket ini." in html
+    )
+    assert client.get(one).context["header"] == [
+        "Nomor Suket",
+        "NIK",
+        "Nama",
+        "Kabupaten/Kota",
+        "Kantor penerbit",
+        "Diterbitkan",
+        "Berlaku sampai",
+        "Alasan",
+    ]
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(flags_url)
+    html = english.content.decode()
+    assert "Suket without a reason" in html and "Suket tanpa alasan" not in html
+    assert (
+        "A Suket may be issued only with a recorded reason (not PRR yet, out of blank cards or "
+        "a technical problem): check on what grounds these Sukets were issued." in html
+    )
+    header = [
+        "Suket number",
+        "NIK",
+        "Name",
+        "Regency/city",
+        "Issuing office",
+        "Issued",
+        "Valid until",
+        "Reason",
+    ]
+    assert client.get(one).context["header"] == header
+    read = list(csv.reader(io.StringIO(client.get(csv_url).content.decode("utf-8-sig"))))
+    assert read[0] == header
+    # No flag keeps Indonesian text in English, nor a placeholder unfilled.
+    pairs = zip(indonesian.context["flags"], english.context["flags"], strict=True)
+    for id_flag, en_flag in pairs:
+        assert id_flag.kind == en_flag.kind and id_flag.count == en_flag.count
+        assert id_flag.title != en_flag.title, en_flag.kind
+        assert id_flag.explanation != en_flag.explanation, en_flag.kind
+        assert "%(" not in en_flag.explanation and "%(" not in id_flag.explanation
+
+
+def test_dates_in_the_texts_are_filled_in_both_languages(pilkada):
+    issue(pilkada)
+    pilkada.suket_valid_until = date(2020, 12, 20)
+    pilkada.save()
+    late = next(f for f in flags_for(pilkada, None) if f.kind == "suket_late")
+    issue_until = f"{pilkada.suket_issue_until:%d-%m-%Y}"
+    assert late.explanation == (
+        f"Suket pemilihan ini hanya terbit sampai {issue_until} dan berlaku sampai 20-12-2020: "
+        "periksa Suket ini dan cabut yang tidak sah."
+    )
+    with translation.override("en"):
+        late = next(f for f in flags_for(pilkada, None) if f.kind == "suket_late")
+        assert late.explanation == (
+            f"This election's Sukets are issued only until {issue_until} and are valid until "
+            "20-12-2020: check these Sukets and revoke those that are not lawful."
+        )
+        assert column("suket_late", "Breach", pilkada) == ["valid beyond 20-12-2020"]
+        closed = next(f for f in flags_for(pilkada, None) if f.kind == "closed_polling_day")
+        assert "keep recording open on 09-12-2020:" in closed.explanation
+
+
+def test_the_detail_page_shows_state_labels_and_links_each_suket(pilkada, personas, client):
+    received(personas.bdl_office, 5, jakarta(2020, 11, 1))
+    printer_broken(personas.bdl_office)
+    flagged = issue(pilkada, state=PRR)
+    url = reverse("dashboard_flag", kwargs={"slug": pilkada.slug, "kind": "suket_prr_with_blanks"})
+    client.force_login(personas.province_admin)
+    page = client.get(url)
+    (cells, link) = page.context["rows"][0]
+    header = page.context["header"]
+    assert cells[header.index("Status KTP-el saat keputusan")] == "Siap cetak (PRR)"
+    assert link == suket_page(flagged)
+    html = page.content.decode()
+    assert f'<a href="{suket_page(flagged)}">{flagged.number}</a>' in html.replace("&amp;", "&")
+    assert "PRINT_READY_RECORD" not in html
+    # The page it links to shows the Suket.
+    assert flagged.number in client.get(link).content.decode()
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(url)
+    (cells, _link) = page.context["rows"][0]
+    header = page.context["header"]
+    assert header[-3:] == [
+        "KTP-el state at the decision",
+        "PRR by the timeline",
+        "Blank cards at issuance",
+    ]
+    assert cells[header.index("KTP-el state at the decision")] == "Print ready (PRR)"
+    assert cells[header.index("Reason")] == "Kendala teknis pencetakan"  # the rule's own words

@@ -1,5 +1,5 @@
-"""The dashboard's pictures: the kecamatan map, bars per region, daily progress; the shared map
-drawing the invitation plan's map uses too."""
+"""The dashboard's pictures: the kecamatan map, bars per region, daily progress, in Indonesian and
+in English; the shared map drawing the invitation plan's map uses too."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 import pytest
+from django.utils import translation
 
 from rekam.invitations.svgmap import plan_map
 from rekam.regions.maps import Projection, path_data, rings
@@ -21,6 +22,13 @@ from rekam.reporting.pictures import (
 
 SVG = "{http://www.w3.org/2000/svg}"
 KEDATON, SUKARAME, TANJUNGKARANG_BARAT, NATAR = "18.71.01", "18.71.02", "18.71.03", "18.01.04"
+
+
+@pytest.fixture(autouse=True)
+def indonesian():
+    """Pictures as the office reads them by default; English is asked for where tested."""
+    with translation.override("id"):
+        yield
 
 
 def _svg(text: str) -> ET.Element:
@@ -92,12 +100,15 @@ def test_the_plan_map_still_draws_outlines_villages_and_their_colours(lampung) -
     [
         (0, 100, "0.0", "0"),
         (1, 100_000, "0.0", "1"),  # shown as 0,0 % but some are left: not "done"
-        (49, 1000, "4.9", "1"),
-        (496, 10_000, "5.0", "2"),  # 4.96 % is shown as 5,0 %, and coloured so
-        (99, 1000, "9.9", "2"),
-        (10, 100, "10.0", "3"),
-        (1999, 10_000, "20.0", "4"),
-        (199, 1000, "19.9", "3"),
+        (19, 1000, "1.9", "1"),
+        (194, 10_000, "1.9", "1"),
+        (196, 10_000, "2.0", "2"),  # 1.96 % is shown as 2,0 %, and coloured so
+        (37, 1000, "3.7", "2"),  # the province's average
+        (49, 1000, "4.9", "2"),
+        (496, 10_000, "5.0", "3"),
+        (99, 1000, "9.9", "3"),
+        (996, 10_000, "10.0", "4"),
+        (10, 100, "10.0", "4"),
         (1, 1, "100.0", "4"),
         (5, 0, "", "none"),
     ],
@@ -140,10 +151,10 @@ def test_the_map_has_a_legend_of_its_classes(lampung) -> None:
     ]
     assert items == [
         ("0", "0 %"),
-        ("1", "< 5 %"),
-        ("2", "5–10 %"),
-        ("3", "10–20 %"),
-        ("4", "≥ 20 %"),
+        ("1", "< 2 %"),
+        ("2", "2–5 %"),
+        ("3", "5–10 %"),
+        ("4", "≥ 10 %"),
         ("none", "tidak ada data"),
     ]
     assert legend.find(f"{SVG}text").text == "Pemilih belum rekam"  # type: ignore[union-attr]
@@ -352,3 +363,164 @@ def test_no_progress_chart_without_days_and_no_line_for_an_endless_need() -> Non
         line.get("data-needed") for line in root.iter(f"{SVG}line") if line.get("data-needed")
     ]
     assert needed == ["0.0"]
+
+
+def test_no_line_for_a_need_that_is_none_as_after_polling_day() -> None:
+    days = [(date(2020, 12, 10), 30, 20), (date(2020, 12, 11), 10, 0)]
+    root = _svg(progress_chart(days, needed_recorded=None, needed_printed=4.25))
+    needed = [line for line in root.iter(f"{SVG}line") if line.get("data-needed")]
+    assert [(line.get("data-series"), line.get("data-needed")) for line in needed] == [
+        ("printed", "4.3")
+    ]
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "perlu dicetak per hari: 4,3" in texts
+    assert not [t for t in texts if t and t.startswith("perlu direkam")]
+    bare = _svg(progress_chart(days, needed_recorded=None, needed_printed=None))
+    assert not [g for g in bare.iter(f"{SVG}g") if g.get("class") == "dash-needed"]
+    # The scale follows the bars alone: 0 to 30.
+    ticks = [t.text for t in bare.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert ticks == ["0", "10", "20", "30"]
+
+
+def _plot_edges(root: ET.Element) -> tuple[float, float]:
+    """The y of the highest and the lowest grid line (the axis)."""
+    grid = [
+        float(line.get("y1") or 0)
+        for line in root.iter(f"{SVG}line")
+        if line.get("stroke") == "#ddd"
+    ]
+    return min(grid), max(grid)
+
+
+def _needed_labels(root: ET.Element) -> list[float]:
+    return [
+        float(text.get("y") or 0)
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "dash-needed"
+        for text in g.iter(f"{SVG}text")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "printed"), [(0.0, 0.0), (0.4, 0.8), (0.0, 0.05), (0.05, 0.0)]
+)
+def test_the_needed_labels_of_an_empty_chart_stay_inside_the_plot(recorded, printed) -> None:
+    days = [(date(2020, 12, 1) + timedelta(days=n), 0, 0) for n in range(3)]
+    root = _svg(progress_chart(days, needed_recorded=recorded, needed_printed=printed))
+    top, axis = _plot_edges(root)
+    dates = {float(t.get("y") or 0) for t in root.iter(f"{SVG}text") if "/" in (t.text or "")}
+    assert dates == {axis + 16}
+    labels = _needed_labels(root)
+    assert len(labels) == 2
+    # Above the axis (not over the dates), below the legend, and apart from each other.
+    assert all(top - 4 <= y <= axis - 4 for y in labels), (top, axis, labels)
+    assert abs(labels[0] - labels[1]) >= 14
+
+
+def test_close_lines_with_room_below_put_the_second_label_under_its_line() -> None:
+    days = [(date(2020, 12, 1), 500, 400)]
+    root = _svg(progress_chart(days, needed_recorded=812.3, needed_printed=790.3))
+    lines = {
+        line.get("data-series"): float(line.get("y1") or 0)
+        for line in root.iter(f"{SVG}line")
+        if line.get("data-needed")
+    }
+    recorded_label, printed_label = _needed_labels(root)
+    assert recorded_label == pytest.approx(lines["recorded"] - 4)
+    assert printed_label == pytest.approx(lines["printed"] + 14)
+
+
+# --- languages -----------------------------------------------------------------------------
+
+
+def test_the_map_speaks_english(lampung) -> None:
+    shares = {KEDATON: (1234, 9872), SUKARAME: (0, 0)}
+    indonesian = _svg(district_map(shares))
+    assert indonesian.get("aria-label") == (
+        "Peta kecamatan menurut persentase pemilih yang belum merekam KTP-el"
+    )
+    with translation.override("en"):
+        root = _svg(district_map(shares))
+    assert root.get("aria-label") == (
+        "Map of the kecamatan by the share of voters who have not recorded their KTP-el"
+    )
+    paths = _by_code(root)
+    assert _title(paths[KEDATON]) == "Kedaton: 12.5 % (1,234 of 9,872)"
+    assert _title(paths[SUKARAME]) == "Sukarame: no data"
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "dash-legend")
+    texts = [t.text for t in legend.iter(f"{SVG}text")]
+    assert texts == ["Voters not recorded", "0 %", "< 2 %", "2–5 %", "5–10 %", "≥ 10 %", "no data"]
+
+
+def test_the_bars_speak_english_and_take_a_label() -> None:
+    rows = [("18.71", "Kota Bandar Lampung", {"unrecorded_now": 300, "prr": 100, "printed": 1600})]
+    assert _svg(region_bars(rows, series=SERIES)).get("aria-label") == "Angka per wilayah"
+    labelled = region_bars(rows, series=SERIES, label="Pemilih per kabupaten/kota")
+    assert _svg(labelled).get("aria-label") == "Pemilih per kabupaten/kota"
+    with translation.override("en"):
+        root = _svg(region_bars(rows, series=SERIES))
+    assert root.get("aria-label") == "Figures per region"
+    totals = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "dash-bar-total"]
+    assert totals == ["2,000"]
+    titles = [_title(r) for r in root.iter(f"{SVG}rect") if r.get("data-series")]
+    assert titles[-1] == "Kota Bandar Lampung – Tercetak: 1,600"
+
+
+def test_the_progress_chart_speaks_english() -> None:
+    first = date(2020, 11, 30)
+    days = [(first + timedelta(days=n), 100 * n, 50 * n) for n in range(10)]
+    with translation.override("en"):
+        root = _svg(progress_chart(days, needed_recorded=812.345, needed_printed=790.25))
+    assert root.get("aria-label") == (
+        "Recording and printing per day compared with what is needed per day until polling day"
+    )
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "to record per day: 812.3" in texts
+    assert "to print per day: 790.3" in texts
+    assert [
+        t.text
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "dash-legend"
+        for t in g.iter(f"{SVG}text")
+    ] == ["recorded", "printed"]
+    assert "1,000" in texts and "1.000" not in texts
+    bars = {
+        (r.get("data-day"), r.get("data-series")): r
+        for r in root.iter(f"{SVG}rect")
+        if r.get("data-day")
+    }
+    assert _title(bars[("2020-12-09", "printed")]) == "09/12: printed 450"
+    assert _title(bars[("2020-12-09", "recorded")]) == "09/12: recorded 900"
+
+
+def _data(text: str) -> list[tuple[str, dict[str, str]]]:
+    """Every element's data-* attributes, in order."""
+    return [
+        (e.tag, {k: v for k, v in e.attrib.items() if k.startswith("data-")})
+        for e in _svg(text).iter()
+    ]
+
+
+def test_each_language_draws_the_same_figures_and_the_same_bytes_each_time(lampung) -> None:
+    days = [(date(2020, 12, 1) + timedelta(days=n), 1000 * n, 7 * n) for n in range(5)]
+    shares = {KEDATON: (1234, 9872), SUKARAME: (37, 1000), NATAR: (0, 0)}
+    bar_rows = [("18.71", "Kota Bandar Lampung", {"unrecorded_now": 1300, "printed": 16})]
+
+    def drawn() -> list[str]:
+        return [
+            district_map(shares),
+            region_bars(bar_rows, series=SERIES),
+            progress_chart(days, needed_recorded=1234.56, needed_printed=None),
+        ]
+
+    indonesian = drawn()
+    assert drawn() == indonesian
+    with translation.override("en"):
+        english = drawn()
+        assert drawn() == english
+    for id_text, en_text in zip(indonesian, english, strict=True):
+        assert id_text != en_text
+        assert _data(id_text) == _data(en_text)
+    needed = [a for _tag, a in _data(english[2]) if "data-needed" in a]
+    assert needed == [{"data-series": "recorded", "data-needed": "1234.6"}]
+    assert "1.234,6" in indonesian[2] and "1,234.6" in english[2]

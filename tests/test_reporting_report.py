@@ -1,5 +1,6 @@
 """The daily report: the PDF's figures from a small hand-built province, its length, the
-schedule (idempotent, and its loop on a fake clock), and who may see which report."""
+schedule (idempotent, and its loop on a fake clock), who may see which report, its language
+(always Indonesian) and the short transaction that stores it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 from pypdf import PdfReader
 
 from rekam.audit.models import AuditEntry
@@ -29,6 +33,7 @@ from rekam.reporting.report import (
     number_id,
     percent_id,
     render_content,
+    report_content,
     report_make,
     report_render,
     reports_due,
@@ -85,6 +90,8 @@ def test_numbers_are_written_the_indonesian_way():
     assert number_id(1234567) == "1.234.567"
     assert decimal_id(1234.56) == "1.234,6"
     assert decimal_id(0.5) == "0,5"
+    assert decimal_id(0.25) == "0,3"  # half up, as the dashboard's pages round
+    assert decimal_id(2 / 3) == "0,7"
     assert percent_id(1 / 8) == "12,5 %"
     assert percent_id(None) == "—"
 
@@ -99,7 +106,8 @@ def test_the_province_report_holds_the_figures(province):
     assert "H-4: 4 hari lagi menuju hari pemungutan suara (Rabu, 9 Desember 2020)" in text
     # Key totals: 8 voters; 3 unrecorded at the reconciliation, 2 now (25 %), 1 recorded since;
     # 2 at the data centre, none PRR, 3 printed, 1 not in the registry; 1 Suket; 4 blanks left,
-    # 1 card printed in 7 days, so 28 days of stock.
+    # 1 card printed in 7 days, so 28 days of stock in Bandar Lampung; Lampung Selatan has no
+    # blank, 0 days, and the province counts the fewest days of its offices.
     for label, value in [
         ("DPT (hasil rekonsiliasi)", "8"),
         ("Belum rekam saat rekonsiliasi", "3"),
@@ -116,15 +124,15 @@ def test_the_province_report_holds_the_figures(province):
         ("Suket kedaluwarsa sebelum hari H", "0"),
         ("Undangan", "0"),
         ("Blanko tersedia", "4"),
-        ("Hari stok blanko", "28"),
+        ("Hari stok blanko", "0"),
         ("Cetak per hari (7 hari terakhir)", "0,1"),
     ]:
         assert f"{label} {value} " in text, label
     # One row per regency/city: name, DPT, unrecorded at the run and now, share, waiting for
     # deduplication, PRR, printed, valid Sukets, blanks, days of stock.
-    assert "Kabupaten Lampung Selatan 2 1 1 50,0 % 0 0 1 0 0 —" in text
+    assert "Kabupaten Lampung Selatan 2 1 1 50,0 % 0 0 1 0 0 0" in text
     assert "Kota Bandar Lampung 6 2 1 16,7 % 2 0 2 1 4 28" in text
-    assert "Jumlah 8 3 2 25,0 % 2 0 3 1 4 28" in text
+    assert "Jumlah 8 3 2 25,0 % 2 0 3 1 4 0" in text
     assert "wilayah lain" not in text
     # Neither regency's office opens on polling day (no service point): R1 flagged twice.
     closed = next(
@@ -133,10 +141,12 @@ def test_the_province_report_holds_the_figures(province):
     assert closed.count == 2
     assert closed.title in text
     # The last 7 days (29 Nov to 5 Dec): voter 1 recorded on the 4th, the card printed on the
-    # 3rd; to finish by polling day 2 recordings and 4 cards are needed in 5 days: 1 a day each.
+    # 3rd; to finish by polling day 2 recordings and 4 cards are needed in 5 days: 0,4 and 0,8
+    # a day, with one decimal as the dashboard shows them.
     assert "29/11 30/11 01/12 02/12 03/12 04/12 05/12 Rata-rata Dibutuhkan per hari" in text
-    assert "Direkam 0 0 0 0 0 1 0 0,1 1" in text
-    assert "Dicetak 0 0 0 0 1 0 0 0,1 1" in text
+    assert "Direkam 0 0 0 0 0 1 0 0,1 0,4 " in text
+    assert "Dicetak 0 0 0 0 1 0 0 0,1 0,8 " in text
+    assert "dibagi 5 hari layanan tersisa sampai hari pemungutan suara" in text
     assert "Dibuat 5 Desember 2020 pukul 06.00 WIB" in text
     assert f"Halaman 1 dari {pages}" in text
 
@@ -445,3 +455,101 @@ def test_the_pages_refuse_who_may_not_see_reports(client, province, django_user_
         == 403
     )
     assert not DailyReport.objects.exists()
+
+
+def test_after_polling_day_the_report_says_so_and_leaves_the_needs_out(province):
+    day = date(2020, 12, 10)  # the day after polling day
+    pdf, _pages = report_render(province, within="", day=day, generated_at=MADE_AT)
+    _, text = pdf_text(pdf)
+    assert "04/12 05/12 06/12 07/12 08/12 09/12 10/12 Rata-rata Direkam 1 0 0 0 0 0 0 0,1 " in text
+    assert "Dicetak 0 0 0 0 0 0 0 0,0 " in text
+    assert (
+        "Hari pemungutan suara telah lewat (9 Desember 2020): tidak ada lagi angka yang "
+        "dibutuhkan per hari." in text
+    )
+    assert "Dibutuhkan per hari" not in text and "hari layanan tersisa" not in text
+
+
+# Language
+
+
+def test_the_report_is_indonesian_whatever_the_language_asked_in(province):
+    indonesian = report_render(province, within="18.71", day=TODAY, generated_at=MADE_AT)
+    with translation.override("en"):
+        content = report_content(province, within="18.71", day=TODAY, generated_at=MADE_AT)
+        assert translation.get_language() == "en"
+        english = render_content(content)
+    assert english == indonesian
+    closed = next(f for f in content.flags if f.kind == "closed_polling_day")
+    assert closed.title == "Layanan perekaman kantor dinas tutup pada hari pemungutan suara"
+
+
+def test_a_report_asked_for_in_english_is_made_in_indonesian_and_kept(client, province, personas):
+    client.force_login(personas.province_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.post(
+        reverse("dashboard_report_make", kwargs={"slug": province.slug}), follow=True
+    )
+    report = DailyReport.objects.get()
+    assert (report.region_code, report.trigger, report.created_by) == (
+        "",
+        ON_DEMAND,
+        personas.province_admin,
+    )
+    assert AuditEntry.objects.filter(action="daily_report.make", object_id=str(report.pk)).exists()
+    # The page speaks English ...
+    page = response.content.decode()
+    assert "The report was made:" in page and f'data-report="{report.pk}"' in page
+    # ... the report Indonesian.
+    _, text = pdf_text(bytes(report.pdf))
+    assert "Laporan Harian Perekaman KTP-el dan Suket — Pilkada Uji" in text
+    assert "Layanan perekaman kantor dinas tutup pada hari pemungutan suara" in text
+    assert "Kantor dinas kabupaten/kota yang menyelenggarakan pemilihan" in text
+    assert "closed on polling day" not in text and "Daily report" not in text
+
+
+# Transactions: the figures and the drawing run outside any; storing takes a short one.
+
+
+def _statements(action) -> list[tuple[bool, str]]:
+    """(inside a transaction?, verb) of every statement ``action`` sends to the database."""
+    seen: list[tuple[bool, str]] = []
+
+    def watch(execute, sql, params, many, context):
+        seen.append((context["connection"].in_atomic_block, sql.split(None, 1)[0].upper()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        action()
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_making_a_report_holds_no_transaction_while_it_computes_and_draws(province, personas):
+    seen = _statements(
+        lambda: report_make(
+            election=province,
+            within="",
+            day=TODAY,
+            acting_user=personas.province_admin,
+            trigger=ON_DEMAND,
+        )
+    )
+    outside = [verb for inside, verb in seen if not inside]
+    assert outside.count("SELECT") > 20  # the figures
+    # Inside: the report and its audit entry, nothing else.
+    assert [verb for inside, verb in seen if inside] == ["INSERT", "INSERT"]
+    assert DailyReport.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_schedule_locks_only_to_store_and_still_makes_each_report_once(province):
+    seen = _statements(lambda: reports_due(day=TODAY))
+    inside = [verb for inside, verb in seen if inside]
+    # Per report: lock the election, look again for a scheduled report, store it and its audit.
+    assert inside == ["SELECT", "SELECT", "INSERT", "INSERT"] * 3
+    assert [verb for inside, verb in seen if not inside].count("SELECT") > 60
+    assert DailyReport.objects.filter(trigger=SCHEDULE).count() == 3
+    again = _statements(lambda: reports_due(day=TODAY))
+    assert not [verb for inside, verb in again if inside]  # nothing drawn, nothing locked
+    assert DailyReport.objects.count() == 3

@@ -19,6 +19,7 @@ from django.utils import formats, timezone
 from rekam.elections.models import Election
 
 from .exports import FORMATS, table_response
+from .figures import default_within
 from .flags import flag_regions, flag_table, flags_for
 
 PER_PAGE = 50
@@ -101,5 +102,6 @@ def flag_export(request: HttpRequest, slug: str, kind: str, fmt: str) -> HttpRes
     election = _election(slug)
     within = _within(request)
     header, rows, _links = flag_table(election, request.user, kind, within=within).records()
-    place = within.replace(".", "") or "provinsi"
+    # Named after what it holds: the region asked for, else the user's whole jurisdiction.
+    place = (within or default_within(request.user)).replace(".", "") or "provinsi"
     return table_response(fmt, f"kepatuhan-{election.slug}-{kind}-{place}", header, rows)

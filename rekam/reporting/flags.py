@@ -7,6 +7,9 @@ per flag (a page of records at a time), so the dashboard answers quickly at prov
 Who sees what is decided in ``rekam.accounts.access``: a user sees only the records of their
 jurisdiction, and ``within`` (a regency/city code) narrows further. ``user=None`` is Rekam
 itself (the scheduled report): no jurisdiction applies.
+
+Titles, explanations, column headers and remarks are in the active language (source strings in
+English, Indonesian from the catalog); a table's text is fixed when the table is made.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from django.db.models.functions import Substr
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
@@ -190,22 +195,43 @@ def _reason_label(code: str) -> str:
     return str(Reason(code).label) if code in Reason.values else code
 
 
-def _resident_link(nik: str) -> str:
-    return reverse("resident_detail", kwargs={"nik": nik})
+def _state_label(code: str | None) -> str:
+    """A KTP-el state as people read it (``SENT_FOR_ENROLLMENT`` → "Sent to the data centre")."""
+    if code is None:
+        return ""
+    return str(KtpState(code).label) if code in KtpState.values else code
+
+
+def _suket_link(nik: str, election: Election) -> str:
+    """Where a Suket is shown with its PDF and actions: its resident's Suket page (there is no
+    page per Suket), opened on the election."""
+    return f"{reverse('suket_decision', kwargs={'nik': nik})}?election={election.pk}"
+
+
+# Column headers carry the context "flag column": their Indonesian (e.g. "Kabupaten/Kota",
+# "Tempat layanan") differs from the same English words elsewhere in the catalog.
+
+
+def _regency_column() -> str:
+    return pgettext("flag column", "Regency/city")
 
 
 # Sukets
 
-_SUKET_HEADER = [
-    "Nomor Suket",
-    "NIK",
-    "Nama",
-    "Kabupaten/Kota",
-    "Kantor penerbit",
-    "Diterbitkan",
-    "Berlaku sampai",
-    "Alasan",
-]
+
+def _suket_header() -> list[str]:
+    return [
+        pgettext("flag column", "Suket number"),
+        pgettext("flag column", "NIK"),
+        pgettext("flag column", "Name"),
+        _regency_column(),
+        pgettext("flag column", "Issuing office"),
+        pgettext("flag column", "Issued"),
+        pgettext("flag column", "Valid until"),
+        pgettext("flag column", "Reason"),
+    ]
+
+
 _SUKET_FIELDS = (
     "number",
     "resident__nik",
@@ -219,6 +245,7 @@ _SUKET_FIELDS = (
 
 
 def _suket_table(
+    view: _View,
     kind: str,
     title: str,
     rule: str,
@@ -230,7 +257,8 @@ def _suket_table(
     extra: Callable[[dict[str, Any]], list[Any]] | None = None,
     row_annotations: dict[str, Any] | None = None,
 ) -> FlagTable:
-    """A flag whose records are Sukets: the common columns, then the flag's own."""
+    """A flag whose records are Sukets: the common columns, then the flag's own; each row links
+    to the Suket's page."""
 
     def fetch(start: int, stop: int | None) -> tuple[Rows, Links]:
         listed = found.annotate(**row_annotations) if row_annotations else found
@@ -252,14 +280,14 @@ def _suket_table(
             ]
             for s in page
         ]
-        return rows, [_resident_link(s["resident__nik"]) for s in page]
+        return rows, [_suket_link(s["resident__nik"], view.election) for s in page]
 
     return FlagTable(
         kind=kind,
         title=title,
         rule=rule,
         explanation=explanation,
-        header=[*_SUKET_HEADER, *extra_header],
+        header=[*_suket_header(), *extra_header],
         count=found.count,
         fetch=fetch,
     )
@@ -290,16 +318,23 @@ def _suket_prr_with_blanks(view: _View) -> FlagTable:
     )
     found = view.sukets().annotate(blanks_then=blanks_then).filter(blanks_then__gt=0)
     return _suket_table(
+        view,
         "suket_prr_with_blanks",
-        "Suket untuk data PRR padahal blanko tersedia",
+        _("Suket for a PRR record while blank cards were available"),
         "R2",
-        "Data PRR harus dicetak di tempat selama blanko ada: periksa apakah kendala teknis "
-        "benar terjadi dan cetak KTP-el penduduk ini.",
+        _(
+            "A PRR record must be printed on the spot while blank cards are available: check "
+            "whether the technical problem really occurred and print these residents' KTP-el."
+        ),
         found,
-        extra_header=["Status KTP-el saat keputusan", "PRR menurut riwayat", "Blanko saat terbit"],
+        extra_header=[
+            pgettext("flag column", "KTP-el state at the decision"),
+            pgettext("flag column", "PRR by the timeline"),
+            pgettext("flag column", "Blank cards at issuance"),
+        ],
         extra_fields=("decision__inputs__ktp_state", "prr_since", "blanks_then"),
         extra=lambda s: [
-            s["decision__inputs__ktp_state"],
+            _state_label(s["decision__inputs__ktp_state"]),
             _local(s["prr_since"]),
             s["blanks_then"],
         ],
@@ -318,33 +353,43 @@ def _suket_late(view: _View) -> FlagTable:
     late_from = local_datetime(issue_until + timedelta(days=1), time.min)
     found = view.sukets().filter(Q(issued_at__gte=late_from) | Q(valid_until__gt=valid_until))
 
+    issued_late = _("issued after %(day)s") % {"day": f"{issue_until:%d-%m-%Y}"}
+    valid_long = _("valid beyond %(day)s") % {"day": f"{valid_until:%d-%m-%Y}"}
+
     def breach(s: dict[str, Any]) -> list[Any]:
         parts = []
         if s["issued_at"] >= late_from:
-            parts.append(f"terbit setelah {issue_until:%d-%m-%Y}")
+            parts.append(issued_late)
         if s["valid_until"] > valid_until:
-            parts.append(f"berlaku melewati {valid_until:%d-%m-%Y}")
+            parts.append(valid_long)
         return ["; ".join(parts)]
 
     return _suket_table(
+        view,
         "suket_late",
-        "Suket di luar masa penerbitan atau berlaku",
+        _("Suket outside the period of issuance or validity"),
         "R8",
-        f"Suket pemilihan ini hanya terbit sampai {issue_until:%d-%m-%Y} dan berlaku sampai "
-        f"{valid_until:%d-%m-%Y}: periksa Suket ini dan cabut yang tidak sah.",
+        _(
+            "This election's Sukets are issued only until %(issue_until)s and are valid until "
+            "%(valid_until)s: check these Sukets and revoke those that are not lawful."
+        )
+        % {"issue_until": f"{issue_until:%d-%m-%Y}", "valid_until": f"{valid_until:%d-%m-%Y}"},
         found,
-        extra_header=["Pelanggaran"],
+        extra_header=[pgettext("flag column", "Breach")],
         extra=breach,
     )
 
 
 def _suket_no_reason(view: _View) -> FlagTable:
     return _suket_table(
+        view,
         "suket_no_reason",
-        "Suket tanpa alasan",
+        _("Suket without a reason"),
         "R6",
-        "Suket hanya boleh terbit dengan alasan tercatat (belum PRR, blanko habis atau kendala "
-        "teknis): periksa dasar penerbitan Suket ini.",
+        _(
+            "A Suket may be issued only with a recorded reason (not PRR yet, out of blank cards "
+            "or a technical problem): check on what grounds these Sukets were issued."
+        ),
         view.sukets().filter(reason=""),
     )
 
@@ -396,6 +441,8 @@ def _office_codes(regencies: list[str]) -> dict[str, tuple[str, str]]:
 def _closed_polling_day(view: _View) -> FlagTable:
     day = view.election.polling_day
 
+    no_point = _("The office has no active recording service point.")
+
     def compute() -> tuple[Rows, Links]:
         regencies = view.regencies()
         points: dict[str, list[ServicePoint]] = {code: [] for code in regencies}
@@ -416,9 +463,7 @@ def _closed_polling_day(view: _View) -> FlagTable:
                 continue
             name = names.get(code, code)
             if not mine:
-                rows.append(
-                    [name, "", "", day, "Kantor dinas tidak punya tempat layanan perekaman aktif."]
-                )
+                rows.append([name, "", "", day, no_point])
                 office = offices.get(code)
                 links.append(f"{reverse('antrean_points')}?kantor={office[0]}" if office else None)
             for point in mine:
@@ -431,11 +476,20 @@ def _closed_polling_day(view: _View) -> FlagTable:
 
     return _listed(
         kind="closed_polling_day",
-        title="Layanan perekaman kantor dinas tutup pada hari pemungutan suara",
+        title=_("The office's recording service is closed on polling day"),
         rule="R1",
-        explanation=f"Kantor dinas kabupaten/kota yang menyelenggarakan pemilihan tetap membuka "
-        f"perekaman pada {day:%d-%m-%Y}: buka tempat layanannya pada kalender hari itu.",
-        header=["Kabupaten/Kota", "Tempat layanan", "Kode", "Hari pemungutan suara", "Keterangan"],
+        explanation=_(
+            "The offices of the regencies/cities holding the election keep recording open on "
+            "%(day)s: open their service points on that day's calendar."
+        )
+        % {"day": f"{day:%d-%m-%Y}"},
+        header=[
+            _regency_column(),
+            pgettext("flag column", "Service point"),
+            pgettext("flag column", "Code"),
+            pgettext("flag column", "Polling day"),
+            pgettext("flag column", "Remarks"),
+        ],
         compute=compute,
     )
 
@@ -471,17 +525,20 @@ def _stock_short(view: _View) -> FlagTable:
 
     return _listed(
         kind="stock_short",
-        title="Stok blanko kurang dari antrean PRR",
+        title=_("Blank card stock below the PRR backlog"),
         rule="R2",
-        explanation="Setiap data PRR dicetak di tempat, jadi stok blanko kantor harus menutup "
-        "antrean PRR wilayahnya: minta kiriman Ditjen Dukcapil atau pindahkan blanko antarkantor.",
+        explanation=_(
+            "Every PRR record is printed on the spot, so an office's blank card stock must cover "
+            "its region's PRR backlog: ask Ditjen Dukcapil for a delivery or move blank cards "
+            "between offices."
+        ),
         header=[
-            "Kabupaten/Kota",
-            "Kantor",
-            "Blanko",
-            "Antrean PRR",
-            "Kekurangan blanko",
-            "Stok cukup untuk (hari)",
+            _regency_column(),
+            pgettext("flag column", "Office"),
+            pgettext("flag column", "Blank cards"),
+            pgettext("flag column", "PRR backlog"),
+            pgettext("flag column", "Blank cards short"),
+            pgettext("flag column", "Stock lasts (days)"),
         ],
         compute=compute,
     )
@@ -575,20 +632,22 @@ def _invitation_after_polling_day(view: _View) -> FlagTable:
 
     return FlagTable(
         kind="invitation_after_polling_day",
-        title="Undangan setelah pemungutan suara ditutup",
+        title=_("Invitations after the polls have closed"),
         rule="R4",
-        explanation=f"Undangan yang sesinya dimulai atau pesannya terkirim setelah pemungutan "
-        f"suara ditutup ({closed:%d-%m-%Y %H.%M} WIB) tidak lagi membantu pemilih: jadwalkan "
-        "ulang lebih awal atau batalkan.",
+        explanation=_(
+            "Invitations whose session starts or whose message was sent after the polls closed "
+            "(%(closed)s WIB) no longer help the voters: reschedule them earlier or cancel them."
+        )
+        % {"closed": f"{closed:%d-%m-%Y %H.%M}"},
         header=[
-            "Referensi",
-            "Nama",
-            "Kabupaten/Kota",
-            "Kelurahan/Desa",
-            "Tempat layanan",
-            "Mulai sesi",
-            "Pesan terkirim",
-            "Status",
+            pgettext("flag column", "Reference"),
+            pgettext("flag column", "Name"),
+            _regency_column(),
+            pgettext("flag column", "Village"),
+            pgettext("flag column", "Service point"),
+            pgettext("flag column", "Session starts"),
+            pgettext("flag column", "Message sent"),
+            pgettext("flag column", "Status"),
         ],
         count=lambda: found().count(),
         fetch=fetch,

@@ -2,9 +2,10 @@
 
 Each picture carries its figures in ``data-*`` attributes of the elements that draw them (counts as
 plain integers, shares and rates rounded half up to 0.1 with a ``.``), so what is drawn can be
-checked against the table. Text inside the pictures is Indonesian, numbers in Indonesian format
-(``1.234``, ``12,5``). The pictures have a ``viewBox`` and no pixel size: they fit their box, on
-screen and on paper. Same input, same bytes.
+checked against the table, whatever the language. Text inside the pictures is in the active
+language, and so are its numbers (``1.234`` and ``12,5`` in Indonesian, ``1,234`` and ``12.5`` in
+English). The pictures have a ``viewBox`` and no pixel size: they fit their box, on screen and on
+paper. Same input and language, same bytes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
-from django.utils import numberformat
+from django.utils import formats
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rekam.regions.maps import Projection, Ring, number, path_data, rings
 from rekam.regions.models import Boundary, Level
@@ -32,20 +36,19 @@ MIN_STEP = 0.5
 
 
 def _count(n: int) -> str:
-    """``1234`` as ``1.234``."""
-    return numberformat.format(n, ",", grouping=3, thousand_sep=".", force_grouping=True)
+    """``1234`` as the active language writes it: ``1.234`` in Indonesian, ``1,234`` in English."""
+    return formats.number_format(n, use_l10n=True, force_grouping=True)
 
 
-def _tenths(value: float) -> Decimal:
-    """``value`` rounded half up to 0.1, as the ``floatformat:1`` filter of the table rounds."""
-    return Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+def half_up(value: float, places: int = 1) -> Decimal:
+    """``value`` rounded half up to ``places`` decimals, as the ``floatformat`` filter of the
+    table rounds (``0.25`` → ``0.3``)."""
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _decimal(value: Decimal) -> str:
-    """``Decimal("1234.5")`` as ``1.234,5``."""
-    return numberformat.format(
-        value, ",", decimal_pos=1, grouping=3, thousand_sep=".", force_grouping=True
-    )
+    """``Decimal("1234.5")`` as the active language writes it: ``1.234,5`` or ``1,234.5``."""
+    return formats.number_format(value, 1, use_l10n=True, force_grouping=True)
 
 
 def _text_width(text: str) -> float:
@@ -87,21 +90,22 @@ def _legend(items: Sequence[tuple[str, str]], top: float, width: float) -> tuple
 @dataclass(frozen=True)
 class ShareClass:
     key: str
-    label: str
+    label: str | Promise  # a Promise is read in the active language
     colour: str
 
 
 # Colours from ColorBrewer's YlOrRd (sequential, safe for colour-blind readers and in print).
+# Fine classes at the low end: the province as a whole has about 4 % of its voters unrecorded.
 SHARE_CLASSES: tuple[ShareClass, ...] = (
     ShareClass("0", "0 %", "#ffffb2"),
-    ShareClass("1", "< 5 %", "#fecc5c"),
-    ShareClass("2", "5–10 %", "#fd8d3c"),
-    ShareClass("3", "10–20 %", "#f03b20"),
-    ShareClass("4", "≥ 20 %", "#bd0026"),
+    ShareClass("1", "< 2 %", "#fecc5c"),
+    ShareClass("2", "2–5 %", "#fd8d3c"),
+    ShareClass("3", "5–10 %", "#f03b20"),
+    ShareClass("4", "≥ 10 %", "#bd0026"),
 )
-NO_DATA = ShareClass("none", "tidak ada data", "#bdbdbd")
+NO_DATA = ShareClass("none", gettext_lazy("no data"), "#bdbdbd")
 # Upper bounds (exclusive, in tenths of a percent) of classes 1-3; class 4 has none.
-_CLASS_BOUNDS = (50, 100, 200)
+_CLASS_BOUNDS = (20, 50, 100)
 
 
 def share_tenths(unrecorded: int, voters: int) -> int:
@@ -111,7 +115,7 @@ def share_tenths(unrecorded: int, voters: int) -> int:
 
 def share_class(unrecorded: int, voters: int) -> ShareClass:
     """The colour class of a kecamatan. Non-zero shares are classed by the share as shown
-    (rounded to 0.1 %), so a label of "5,0 %" is never coloured as "< 5 %"."""
+    (rounded to 0.1 %), so a label of "2,0 %" is never coloured as "< 2 %"."""
     if voters <= 0:
         return NO_DATA
     if unrecorded <= 0:
@@ -198,7 +202,12 @@ def district_map(
         if voters > 0:
             tenths = Decimal(share_tenths(unrecorded, voters)).scaleb(-1)
             share = str(tenths)
-            title = f"{name}: {_decimal(tenths)} % ({_count(unrecorded)} dari {_count(voters)})"
+            title = _("%(name)s: %(share)s %% (%(unrecorded)s of %(voters)s)") % {
+                "name": name,
+                "share": _decimal(tenths),
+                "unrecorded": _count(unrecorded),
+                "voters": _count(voters),
+            }
         else:
             share, title = "", f"{name}: {NO_DATA.label}"
         extra = ' class="dash-map-highlight" stroke="#000" stroke-width="2.5"'
@@ -216,7 +225,7 @@ def district_map(
             (
                 f'<rect width="14" height="14" fill="{c.colour}" stroke="#999" '
                 f'stroke-width=".5" data-class="{c.key}"/>',
-                c.label,
+                str(c.label),
             )
             for c in (*SHARE_CLASSES, NO_DATA)
         ],
@@ -226,7 +235,7 @@ def district_map(
     parts = [
         _svg_open(
             "dash-map",
-            "Peta kecamatan menurut persentase pemilih yang belum merekam KTP-el",
+            _("Map of the kecamatan by the share of voters who have not recorded their KTP-el"),
             WIDTH + 8,
             legend_top + 18 + legend_height + 8,
             x=-4,
@@ -246,9 +255,10 @@ def district_map(
     # The highlighted kecamatan comes last so that no neighbour or outline covers its outline.
     if highlight in districts:
         parts.append(f'<g fill-rule="evenodd">{district(highlight)}</g>')
+    legend_title = _("Voters not recorded")
     parts.append(
         f'<g class="dash-legend"><text x="0" y="{number(legend_top + 10)}" font-weight="bold">'
-        "Pemilih belum rekam</text>"
+        f"{escape(legend_title)}</text>"
     )
     parts.extend(legend)
     parts.append("</g></svg>")
@@ -267,9 +277,12 @@ def region_bars(
     *,
     series: Sequence[tuple[str, str, str]],
     links: Mapping[str, str] | None = None,
+    label: str | None = None,
 ) -> str:
     """A horizontal bar per region, stacked by ``series`` (key, label, colour) in order, scaled to
-    the largest total; ``rows`` are (code, name, value per series key). ``""`` without rows."""
+    the largest total; ``rows`` are (code, name, value per series key). ``label`` says what the
+    picture shows to those who cannot see it (default "Figures per region"). ``""`` without
+    rows."""
     if not rows:
         return ""
     links = links or {}
@@ -288,7 +301,7 @@ def region_bars(
     top = legend_height + 8
     height = top + BAR_STEP * len(rows)
     parts = [
-        _svg_open("dash-bars", "Angka per wilayah", WIDTH, height),
+        _svg_open("dash-bars", label or _("Figures per region"), WIDTH, height),
         '<g class="dash-legend">',
         *legend,
         "</g>",
@@ -304,7 +317,7 @@ def region_bars(
             )
         )
         done = 0
-        for key, label, colour in series:
+        for key, series_label, colour in series:
             value = values.get(key, 0)
             # Ends rounded before widths are taken, so that segments meet without a gap.
             x0 = round(label_width + done / largest * bar_width, 1)
@@ -314,7 +327,7 @@ def region_bars(
                 f'<rect x="{number(x0)}" y="{number(y)}" width="{number(round(x1 - x0, 1))}" '
                 f'height="{BAR_HEIGHT}" fill="{escape(colour)}" data-code="{escape(code)}" '
                 f'data-series="{escape(key)}" data-value="{value}">'
-                f"<title>{escape(f'{name} – {label}: {_count(value)}')}</title></rect>"
+                f"<title>{escape(f'{name} – {series_label}: {_count(value)}')}</title></rect>"
             )
         end = label_width + total / largest * bar_width
         parts.append(
@@ -330,6 +343,8 @@ def region_bars(
 PROGRESS_HEIGHT = 300
 RECORDED_COLOUR, RECORDED_LINE = "#3182bd", "#08306b"
 PRINTED_COLOUR, PRINTED_LINE = "#fd8d3c", "#7f2704"
+# Vertical room a label of the needed lines takes, so that two never overlap.
+LABEL_GAP = 16
 
 
 def _ticks(highest: float) -> list[int]:
@@ -342,26 +357,34 @@ def _ticks(highest: float) -> list[int]:
 
 
 def progress_chart(
-    days: Sequence[tuple[date, int, int]], *, needed_recorded: float, needed_printed: float
+    days: Sequence[tuple[date, int, int]],
+    *,
+    needed_recorded: float | None,
+    needed_printed: float | None,
 ) -> str:
     """Voters recorded and cards printed per day (grouped bars) against what is needed per day to
-    finish by polling day (dashed lines). ``""`` without days."""
+    finish by polling day (dashed lines; none for a need of ``None``, as once polling day has
+    passed). ``""`` without days."""
     if not days:
         return ""
+    recorded_label, printed_label = _("recorded"), _("printed")
     needed = [
-        ("recorded", "perlu direkam per hari", needed_recorded, RECORDED_LINE),
-        ("printed", "perlu dicetak per hari", needed_printed, PRINTED_LINE),
+        (key, text % {"count": _decimal(half_up(value))}, value, colour)
+        for key, text, value, colour in (
+            ("recorded", _("to record per day: %(count)s"), needed_recorded, RECORDED_LINE),
+            ("printed", _("to print per day: %(count)s"), needed_printed, PRINTED_LINE),
+        )
+        if value is not None and math.isfinite(value)
     ]
-    needed = [item for item in needed if math.isfinite(item[2])]
     legend, legend_height = _legend(
         [
-            (f'<rect width="14" height="14" fill="{RECORDED_COLOUR}"/>', "direkam"),
-            (f'<rect width="14" height="14" fill="{PRINTED_COLOUR}"/>', "dicetak"),
+            (f'<rect width="14" height="14" fill="{RECORDED_COLOUR}"/>', recorded_label),
+            (f'<rect width="14" height="14" fill="{PRINTED_COLOUR}"/>', printed_label),
         ],
         0,
         WIDTH,
     )
-    ticks = _ticks(max([v for _, r, p in days for v in (r, p)] + [n[2] for n in needed]))
+    ticks = _ticks(max([v for _day, r, p in days for v in (r, p)] + [n[2] for n in needed]))
     left, right = 56.0, WIDTH - 8.0
     top, bottom = legend_height + 16, PROGRESS_HEIGHT - 24.0
 
@@ -371,8 +394,10 @@ def progress_chart(
     parts = [
         _svg_open(
             "dash-progress",
-            "Perekaman dan pencetakan per hari dibanding yang perlu per hari "
-            "sampai hari pemungutan suara",
+            _(
+                "Recording and printing per day compared with what is needed per day until "
+                "polling day"
+            ),
             WIDTH,
             PROGRESS_HEIGHT,
         ),
@@ -389,7 +414,7 @@ def progress_chart(
         )
     slot = (right - left) / len(days)
     every = math.ceil(len(days) / 16)  # label at most 16 days, so that labels never overlap
-    for index, (day, _, _) in enumerate(days):
+    for index, (day, _recorded, _printed) in enumerate(days):
         if index % every == 0:
             parts.append(
                 f'<text x="{number(left + (index + 0.5) * slot)}" y="{number(bottom + 16)}" '
@@ -399,9 +424,10 @@ def progress_chart(
     bar = slot * 0.4
     for index, (day, recorded, printed) in enumerate(days):
         x = left + index * slot + slot * 0.1
-        for offset, key, label, count, colour in (
-            (0.0, "recorded", "direkam", recorded, RECORDED_COLOUR),
-            (bar, "printed", "dicetak", printed, PRINTED_COLOUR),
+        shown = {"day": f"{day:%d/%m}"}
+        for offset, key, title, count, colour in (
+            (0.0, "recorded", _("%(day)s: recorded %(count)s"), recorded, RECORDED_COLOUR),
+            (bar, "printed", _("%(day)s: printed %(count)s"), printed, PRINTED_COLOUR),
         ):
             # Heights from the rounded top, so that every bar stands exactly on the axis.
             bar_top = round(y_of(count), 1)
@@ -409,20 +435,24 @@ def progress_chart(
                 f'<rect x="{number(x + offset)}" y="{number(bar_top)}" width="{number(bar)}" '
                 f'height="{number(round(bottom - bar_top, 1))}" fill="{colour}" '
                 f'data-day="{day.isoformat()}" data-series="{key}" data-value="{count}">'
-                f"<title>{day:%d/%m}: {label} {_count(count)}</title></rect>"
+                f"<title>{escape(title % {**shown, 'count': _count(count)})}</title></rect>"
             )
     parts.append("</g>")
     placed: list[float] = []
-    for key, label, value, colour in needed:
+    for key, text, value, colour in needed:
         y = y_of(value)
-        # A label goes under its line when the line above it is close enough to collide.
-        label_y = y + 14 if any(abs(y - other) < 14 for other in placed) else y - 4
-        placed.append(y)
-        text = f"{label}: {_decimal(_tenths(value))}"
+        # A label stands on its line. Where another label is in the way it goes under the line,
+        # unless that would put it under the axis, over the dates (lines at zero): then above
+        # the other label. Either way it stays inside the plot.
+        label_y = y - 4
+        if any(abs(label_y - other) < LABEL_GAP for other in placed):
+            below = y + 14
+            label_y = below if below <= bottom - 4 else min(placed) - LABEL_GAP
+        placed.append(label_y)
         parts.append(
             f'<g class="dash-needed"><line x1="{number(left)}" x2="{number(right)}" '
             f'y1="{number(y)}" y2="{number(y)}" stroke="{colour}" stroke-width="1.5" '
-            f'stroke-dasharray="6 4" data-series="{key}" data-needed="{_tenths(value)}">'
+            f'stroke-dasharray="6 4" data-series="{key}" data-needed="{half_up(value)}">'
             f"<title>{escape(text)}</title></line>"
             f'<text x="{number(right - 2)}" y="{number(label_y)}" text-anchor="end" '
             f'fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke">'

@@ -1,17 +1,19 @@
 """The daily report: one election's dashboard for the province or one regency/city as a PDF of one
-or two A4 pages in Indonesian, for the head of the region, KPU and Bawaslu.
+or two A4 pages in Indonesian (whatever the language of who asks), for the head of the region, KPU
+and Bawaslu.
 
 The figures come from :func:`figures.dashboard` and :func:`flags.flags_for`, so the report says
 what the pages say. A report is stored once made (:class:`DailyReport`) and never overwritten: what
 was sent on a day can be shown again. The schedule (``rekam daily_report --loop``) calls
-:func:`reports_due`, which makes each day's set once however often it runs.
+:func:`reports_due`, which makes each day's set once however often it runs. A report is computed
+and drawn outside any transaction; only storing it takes one, short (on SQLite a transaction
+holds the write lock from its start).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,7 +23,7 @@ from xml.sax.saxutils import escape
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -43,6 +45,7 @@ from . import figures
 from .figures import Dashboard, OfficeFigures, Row
 from .flags import Flag, flags_for
 from .models import DailyReport
+from .pictures import half_up
 
 SCHEDULE = "schedule"
 ON_DEMAND = "on demand"
@@ -67,7 +70,9 @@ class ReportRefused(Exception):
         self.message = message
 
 
-# Numbers as Indonesian readers write them: 1.234 and 12,5 %.
+# Numbers as Indonesian readers write them: 1.234 and 12,5 %. Decimals are rounded half up, as
+# the dashboard's pages round them.
+REPORT_LANGUAGE = "id"
 
 
 def number_id(n: int) -> str:
@@ -75,7 +80,8 @@ def number_id(n: int) -> str:
 
 
 def decimal_id(x: float, places: int = 1) -> str:
-    return f"{x:,.{places}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    rounded = half_up(x, places)
+    return f"{rounded:,.{places}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
 def percent_id(share: float | None) -> str:
@@ -89,11 +95,6 @@ def stock_days_id(days: float | None) -> str:
     if days > STOCK_DAYS_SHOWN:
         return f"> {STOCK_DAYS_SHOWN}"
     return number_id(round(days))
-
-
-def per_day_id(x: float) -> str:
-    """A daily need, rounded up: 12,1 a day is 13 people to serve."""
-    return number_id(math.ceil(x))
 
 
 @dataclass
@@ -130,7 +131,14 @@ def report_content(
     election: Election, *, within: str, day: date, generated_at: datetime | None = None
 ) -> ReportContent:
     """What the report of ``election`` for the province (``within=""``) or one regency/city
-    holding it says on ``day``."""
+    holding it says on ``day``, in Indonesian (flag titles and explanations too)."""
+    with translation.override(REPORT_LANGUAGE):
+        return _content(election, within=within, day=day, generated_at=generated_at)
+
+
+def _content(
+    election: Election, *, within: str, day: date, generated_at: datetime | None
+) -> ReportContent:
     _place_check(election, within)
     # Rekam itself reads the figures: who may see the report is checked where it is made/shown.
     dash = figures.dashboard(election, None, within=within, today=day)
@@ -421,57 +429,63 @@ def _flags(content: ReportContent) -> list[Flowable]:
 def _trend(content: ReportContent) -> list[Flowable]:
     dash = content.dash
     days = dash.progress[-TREND_DAYS:]
-    header: list[Any] = (
-        [""] + [f"{d.day:%d/%m}" for d in days] + ["Rata-rata", "Dibutuhkan per hari"]
-    )
-    recorded = [d.recorded for d in days]
-    printed = [d.printed for d in days]
+    polling_day = dash.election.polling_day
+    # Once polling day has passed nothing is needed "per day until polling day" any more.
+    passed = dash.polling_passed
+    needed_title = [] if passed else ["Dibutuhkan per hari"]
+    header: list[Any] = [""] + [f"{d.day:%d/%m}" for d in days] + ["Rata-rata", *needed_title]
+
+    def line(label: str, counts: list[int], needed: float | None) -> list[Any]:
+        return [
+            _p(label, CELL),
+            *(number_id(n) for n in counts),
+            decimal_id(sum(counts) / len(days)) if days else "—",
+            *([] if passed else [_needed_id(needed)]),
+        ]
+
     data: list[list[Any]] = [
         [_p(h, HEAD_CELL) if h else "" for h in header],
-        [
-            _p("Direkam", CELL),
-            *(number_id(n) for n in recorded),
-            decimal_id(sum(recorded) / len(days)) if days else "—",
-            per_day_id(dash.needed_recorded_per_day),
-        ],
-        [
-            _p("Dicetak", CELL),
-            *(number_id(n) for n in printed),
-            decimal_id(sum(printed) / len(days)) if days else "—",
-            per_day_id(dash.needed_printed_per_day),
-        ],
+        line("Direkam", [d.recorded for d in days], dash.needed_recorded_per_day),
+        line("Dicetak", [d.printed for d in days], dash.needed_printed_per_day),
     ]
-    first, last = 22 * mm, 2 * 20 * mm
-    table = Table(
-        data, colWidths=[first, *[(WIDTH - first - last) / len(days)] * len(days), 20 * mm, 20 * mm]
-    )
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.25, GRID),
-                ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-                ("BACKGROUND", (-1, 1), (-1, -1), SHADE),
-                ("FONTNAME", (1, 1), (-1, -1), FONT),
-                ("FONTNAME", (-1, 1), (-1, -1), BOLD),
-                ("FONTSIZE", (1, 1), (-1, -1), 7.5),
-                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-            ]
+    first, last = 22 * mm, [20 * mm] * (1 + len(needed_title))
+    day_width = (WIDTH - first - sum(last)) / max(len(days), 1)
+    table = Table(data, colWidths=[first, *[day_width] * len(days), *last])
+    style = [
+        ("GRID", (0, 0), (-1, -1), 0.25, GRID),
+        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+        ("FONTNAME", (1, 1), (-1, -1), FONT),
+        ("FONTSIZE", (1, 1), (-1, -1), 7.5),
+        ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if not passed:  # the needed figures stand out
+        style += [("BACKGROUND", (-1, 1), (-1, -1), SHADE), ("FONTNAME", (-1, 1), (-1, -1), BOLD)]
+    table.setStyle(TableStyle(style))
+    if passed:
+        note = (
+            f"Hari pemungutan suara telah lewat ({date_id(polling_day)}): tidak ada lagi angka "
+            "yang dibutuhkan per hari."
         )
-    )
-    note = (
-        f"Dibutuhkan per hari: pemilih yang belum rekam dan yang belum memegang KTP-el, dibagi "
-        f"{number_id(dash.service_days_left)} hari layanan tersisa sampai hari pemungutan suara "
-        "(termasuk hari H)."
-    )
+    else:
+        note = (
+            "Dibutuhkan per hari: pemilih yang belum rekam dan yang belum memegang KTP-el, "
+            f"dibagi {number_id(dash.service_days_left)} hari layanan tersisa sampai hari "
+            "pemungutan suara (termasuk hari H)."
+        )
     return [
         _p(f"Perekaman dan pencetakan {TREND_DAYS} hari terakhir", SECTION),
         table,
         Spacer(1, 2),
         _p(note, NOTE),
     ]
+
+
+def _needed_id(x: float | None) -> str:
+    """A daily need with one decimal, as the dashboard shows it (0,7 a day)."""
+    return "—" if x is None else decimal_id(x)
 
 
 def _story(content: ReportContent, rows: Sequence[Row], hidden: int) -> list[Flowable]:
@@ -575,7 +589,6 @@ def _require_place(user: Any, within: str) -> None:
         raise PermissionDenied(access.OUTSIDE_JURISDICTION)
 
 
-@transaction.atomic
 def report_make(
     *, election: Election, within: str, day: date, acting_user: Any, trigger: str
 ) -> DailyReport:
@@ -588,6 +601,29 @@ def report_make(
     if acting_user is not None:
         _require_place(acting_user, within)
     pdf, pages = report_render(election, within=within, day=day)
+    with transaction.atomic():
+        return _store(
+            election=election,
+            within=within,
+            day=day,
+            acting_user=acting_user,
+            trigger=trigger,
+            pdf=pdf,
+            pages=pages,
+        )
+
+
+def _store(
+    *,
+    election: Election,
+    within: str,
+    day: date,
+    acting_user: Any,
+    trigger: str,
+    pdf: bytes,
+    pages: int,
+) -> DailyReport:
+    """Keep a rendered report and its audit entry (inside the caller's transaction)."""
     digest = hashlib.sha256(pdf).hexdigest()
     report = DailyReport.objects.create(
         election=election,
@@ -622,6 +658,12 @@ def elections_reported(day: date) -> QuerySet[Election]:
     ).order_by("polling_day", "pk")
 
 
+def _scheduled(election: Election, within: str, day: date) -> bool:
+    return DailyReport.objects.filter(
+        election=election, region_code=within, day=day, trigger=SCHEDULE
+    ).exists()
+
+
 def reports_due(*, day: date, acting_user: Any = None) -> list[DailyReport]:
     """Make the scheduled reports of ``day`` not made yet: for each election still reported, the
     province's and one per regency/city holding it. Running it again makes nothing new."""
@@ -629,21 +671,26 @@ def reports_due(*, day: date, acting_user: Any = None) -> list[DailyReport]:
     for election in elections_reported(day):
         places = ["", *election.regions.order_by("code").values_list("code", flat=True)]
         for within in places:
+            if _scheduled(election, within, day):
+                continue
+            if acting_user is not None:
+                _require_place(acting_user, within)
+            pdf, pages = report_render(election, within=within, day=day)
             with transaction.atomic():
-                # Two schedulers running at once wait for each other here, so each report is
-                # made once.
+                # Two schedulers running at once wait for each other here and look again, so
+                # each report is kept once (the later one's drawing is dropped).
                 Election.objects.select_for_update().only("pk").get(pk=election.pk)
-                if DailyReport.objects.filter(
-                    election=election, region_code=within, day=day, trigger=SCHEDULE
-                ).exists():
+                if _scheduled(election, within, day):
                     continue
                 made.append(
-                    report_make(
+                    _store(
                         election=election,
                         within=within,
                         day=day,
                         acting_user=acting_user,
                         trigger=SCHEDULE,
+                        pdf=pdf,
+                        pages=pages,
                     )
                 )
     return made
