@@ -8,6 +8,7 @@ import sys
 # name -> module with ``main(argv: list[str]) -> int``
 BENCHMARKS = {
     "antrean": "bench.antrean",
+    "dashboard": "bench.dashboard",
     "import_registry": "bench.import_registry",
     "invitations": "bench.invitations",
     "suket": "bench.suket",

@@ -472,7 +472,9 @@ def office_figures(
     for code, n in (
         Resident.objects.filter(regency_id__in=codes, ktp_state=KtpState.PRINT_READY_RECORD)
         .values("regency_id")
-        .annotate(n=Count("id"))
+        # COUNT(*): answered from the (regency, state) index alone; counting a column made
+        # PostgreSQL read 200,000 rows from the table at province scale (0.8-1.9 s vs 65 ms).
+        .annotate(n=Count("*"))
         .order_by()
         .values_list("regency_id", "n")
     ):
