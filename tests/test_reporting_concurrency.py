@@ -52,7 +52,11 @@ def counted() -> Counter[tuple[str, str]]:
     )
 
 
-def test_parallel_moves_crossing_villages_keep_exact_counts(tmp_path, parallel_db):  # noqa: F811
+def test_parallel_moves_crossing_villages_keep_exact_counts(
+    lampung,
+    tmp_path,
+    parallel_db,  # noqa: F811
+):
     election = make_election()
     election.polling_day = timezone.localdate() + timedelta(days=10)
     election.save()
