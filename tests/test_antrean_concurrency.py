@@ -258,11 +258,16 @@ def test_parallel_online_and_gate_requests_never_overbook_a_session(personas, se
 
 
 def test_parallel_counters_never_call_the_same_person(personas, serve):
-    point, _ = _one_session_today(personas)
+    point, session = _one_session_today(personas)
 
+    # Issued at the day's start, so that late in the evening the projected wait cannot pass
+    # closing time and stop walk-ins.
     for _ in range(30):
         ticket_issue_walkin(
-            service_point=point, service="recording", acting_user=personas.bdl_queue
+            service_point=point,
+            service="recording",
+            acting_user=personas.bdl_queue,
+            at=session.starts_at,
         )
     operator = Client()
     operator.force_login(personas.bdl_operator)
