@@ -13,15 +13,21 @@ next request as soon as the last one was answered, for S seconds per case:
 
 - bare: a Django view doing one database round trip, on the same server: the baseline;
 - many sessions: ``POST /antrean/ambil/`` (proven identity cookie, CSRF, rate limit, then one
-  statement: seat, number and ticket under the session's and the day counter's row locks, and
-  its commit) spread over 800 sessions of 100 service points, as on a real morning;
+  prepared statement: seat, number and ticket under the session's and the day counter's row
+  locks, and its commit) spread over 800 sessions of 100 service points, as on a real morning;
 - one session: the same, all on one session (every request waits for the same row lock);
 - board: ``GET /antrean/papan/<point>/data.json`` at a point with a live morning.
 
 Each case prints requests/s, p50 and p99 latency, errors, and its ratio to the bare view at the
-same number of clients; after each issuance case the database is checked: no number twice, no
-session over its capacity. The server module is this file: gunicorn loads it as the settings
-(``rekam.settings`` plus the bare view's URL) when ``REKAM_BENCH_SERVER=1``.
+same number of clients, then the server side's CPU per answered request (gunicorn, PostgreSQL's
+backends for this database, the confirmation worker, Redis; read from ``/proc``, warm-up and
+the worker's catching up included) and its ratio to the bare view's: on a machine shared with
+other work, requests/s move with whatever else runs, the CPU a request costs much less. After
+each issuance case the database is checked: no number twice, no session over its capacity,
+every confirmation in the outbox. Before each case the database is vacuumed and checkpointed
+(untimed), and the server has answered a few pages first. The server module is this file:
+gunicorn loads it as the settings (``rekam.settings`` plus the bare view's URL) when
+``REKAM_BENCH_SERVER=1``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -110,7 +117,7 @@ class Fixture:
 def _prepare() -> Fixture:
     """Regions, offices, 40 service points with tomorrow's sessions, one huge session, a board
     point with a morning, and residents to book."""
-    from datetime import date, timedelta
+    from datetime import date, datetime, timedelta
     from datetime import time as dtime
 
     from django.conf import settings
@@ -172,13 +179,25 @@ def _prepare() -> Fixture:
         username="bench_operator", password=secrets.token_hex(8), role=Role.OPERATOR, office=office
     )
     sessions_ensure(service_point=board, day=today)
-    for _ in range(15):
-        ticket_issue_walkin(service_point=board, service="recording", acting_user=operator)
+    # This morning's, whatever the hour the benchmark runs (late in the evening walk-ins stop).
+    morning = timezone.make_aware(datetime.combine(today, dtime(8, 0)))
+    for n in range(15):
+        ticket_issue_walkin(
+            service_point=board,
+            service="recording",
+            acting_user=operator,
+            at=morning + timedelta(minutes=n),
+        )
+    called_at = morning + timedelta(minutes=20)
     for counter in range(1, 6):
-        called = ticket_call_next(service_point=board, counter=counter, acting_user=operator)
+        called = ticket_call_next(
+            service_point=board, counter=counter, acting_user=operator, at=called_at
+        )
         if called is not None and counter <= 3:
-            ticket_close(ticket=called, outcome="recorded", acting_user=operator)
-            ticket_call_next(service_point=board, counter=counter, acting_user=operator)
+            ticket_close(ticket=called, outcome="recorded", acting_user=operator, at=called_at)
+            ticket_call_next(
+                service_point=board, counter=counter, acting_user=operator, at=called_at
+            )
 
     born = date(1985, 3, 14)
     rows = []
@@ -223,6 +242,19 @@ def _reset_bookings() -> None:
             "seq_other = 0 WHERE id NOT IN (SELECT s.day_counter_id FROM antrean_session s "
             "JOIN antrean_ticket t ON t.session_id = s.id)"
         )
+
+
+def _settle(*, checkpoint: bool = False) -> None:
+    """Vacuum (untimed) before a case, so that autovacuum does not start on the last case's
+    dead rows in the middle of this one; after the setup also a checkpoint, so that the setup's
+    writes are not flushed during the first cases (later ones meet checkpoints as a server
+    does, every few minutes)."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("VACUUM ANALYZE")
+        if checkpoint:
+            c.execute("CHECKPOINT")
 
 
 def _drain_confirmations(limit_seconds: float = 120.0) -> float:
@@ -299,8 +331,19 @@ class Result:
     latencies: list[float]
     errors: int
     seconds: float
+    answered: int = 0  # good answers, warm-up included
     booked: int | None = None  # numbers in the database after the case (warm-up included)
     drain: float | None = None  # seconds the confirmation worker needed after the load
+    # Server-side CPU seconds by part over the case (warm-up and the worker's drain included).
+    cpu: dict[str, float] | None = None
+
+    def cpu_per_request(self, part: str | None = None) -> float:
+        """Milliseconds of server-side CPU (of one part) per answered request."""
+        done = self.booked if self.booked is not None else self.answered
+        if self.cpu is None or not done:
+            return float("nan")
+        used = sum(self.cpu.values()) if part is None else self.cpu.get(part, 0.0)
+        return used / done * 1000
 
     @property
     def rate(self) -> float:
@@ -330,13 +373,13 @@ async def _one(port: int, payload: bytes) -> tuple[int, bytes]:
 
 async def _load(port: int, make: Request, clients: int, seconds: float, warmup: float) -> Result:
     latencies: list[float] = []
-    errors = 0
+    errors = answered = 0
     start = time.perf_counter()
     measure_from = start + warmup
     stop = measure_from + seconds
 
     async def client() -> None:
-        nonlocal errors
+        nonlocal errors, answered
         while True:
             now = time.perf_counter()
             if now >= stop:
@@ -349,6 +392,7 @@ async def _load(port: int, make: Request, clients: int, seconds: float, warmup: 
             except (OSError, TimeoutError):
                 good = False
             t1 = time.perf_counter()
+            answered += good
             if t0 >= measure_from and t1 <= stop:
                 if good:
                     latencies.append(t1 - t0)
@@ -356,7 +400,80 @@ async def _load(port: int, make: Request, clients: int, seconds: float, warmup: 
                     errors += 1
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    return Result("", clients, latencies, errors, seconds)
+    return Result("", clients, latencies, errors, seconds, answered)
+
+
+class CpuMeter:
+    """CPU seconds the server side uses, by part: gunicorn's processes (web), PostgreSQL's
+    backends for the benchmark's database (db), the confirmation worker, Redis; from ``/proc``.
+    A cost per request that other load on a shared machine moves far less than requests per
+    second. Sampled twice a second, so a backend that exits (a connection reaching
+    ``CONN_MAX_AGE``) loses at most its last half second."""
+
+    def __init__(self, roots: dict[str, int], database: str) -> None:
+        self.roots = roots  # part -> the process (with its children)
+        self.title = f" {database}".encode()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.base: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.part: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _pids(self) -> dict[int, str]:
+        pids = {}
+        for part, root in self.roots.items():
+            pids[root] = part
+            try:
+                children = Path(f"/proc/{root}/task/{root}/children").read_text().split()
+            except OSError:
+                continue
+            pids.update((int(c), part) for c in children)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if command.startswith(b"postgres: ") and (
+                self.title + b" " in command or command.rstrip(b"\0").endswith(self.title)
+            ):
+                pids[int(entry.name)] = "db"
+        return pids
+
+    def _sample(self) -> dict[int, int]:
+        ticks = {}
+        for pid, part in self._pids().items():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+            self.part[pid] = part
+        return ticks
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.last.update(self._sample())
+
+    def start(self) -> None:
+        self.base = self._sample()
+        self.last = dict(self.base)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        """Seconds used by each part since :meth:`start`."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.last.update(self._sample())
+        used = dict.fromkeys([*self.roots, "db"], 0.0)
+        for pid, ticks in self.last.items():
+            used[self.part[pid]] += (ticks - self.base.get(pid, 0)) / self.tick
+        return used
 
 
 def _post(path: str, form: dict[str, str], cookies: dict[str, str]) -> bytes:
@@ -461,6 +578,36 @@ def _start_server(
     raise SystemExit("gunicorn did not start")
 
 
+def _wait_until_idle(pid: int, limit_seconds: float = 60.0) -> None:
+    """Wait until process ``pid`` uses less than 5 % of a core (it has started and polls)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    deadline = time.monotonic() + limit_seconds
+    last = used()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = used()
+        if now - last < 0.05:
+            return
+        last = now
+
+
+def _warm_up(port: int, rounds: int = 4, parallel: int = 32) -> None:
+    """Let every server process do its first-request work (the URL resolver's reverse map takes
+    a second or more on a busy machine) before anything is measured: pages that build links,
+    many at once so that each process gets some."""
+
+    async def run() -> None:
+        for _ in range(rounds):
+            await asyncio.gather(*(_one(port, _get("/antrean/")) for _ in range(parallel)))
+
+    asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.antrean")
     parser.add_argument("--database-url", default=DEFAULT_URL, help="PostgreSQL; recreated")
@@ -500,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     fixture = _prepare()
+    _settle(checkpoint=True)
     print(
         f"Set up in {time.perf_counter() - started:.1f} s: {len(fixture.many)} sessions at "
         f"{POINTS} points, one session of {HOT_CAPACITY}, {len(fixture.residents)} residents"
@@ -522,17 +670,22 @@ def main(argv: list[str] | None = None) -> int:
             "LOG_LEVEL": "ERROR",
         }
         server, port = _start_server(env, args.workers, args.worker_class, args.threads)
+        _warm_up(port)
         # The confirmations' worker runs beside the server on the same cores, as deployed.
         worker = None
         if args.confirm == "worker":
             worker = subprocess.Popen(
                 [
-                    sys.executable, "-m", "rekam", "antrean_confirm", "--poll-ms", "200",
+                    sys.executable, "-m", "rekam", "antrean_confirm",
                     "--max-seconds", "1800", "--verbosity", "0",
                 ],
                 cwd=PROJECT,
                 env={**env, "DJANGO_SETTINGS_MODULE": "rekam.settings"},
             )  # fmt: skip
+            _wait_until_idle(worker.pid)  # its start-up is no case's cost
+        roots = {"web": server.pid}
+        roots |= {part: p.pid for part, p in (("worker", worker), ("redis", redis)) if p}
+        meter = CpuMeter(roots, args.database_url.rsplit("/", 1)[1])
         print(
             f"gunicorn rekam.wsgi: {args.workers} {args.worker_class} workers"
             f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}, "
@@ -557,16 +710,20 @@ def main(argv: list[str] | None = None) -> int:
                     board = _get(f"/antrean/papan/{fixture.board_point}/data.json")
                     cases.append(("board refresh", _fixed(board)))
                 for case, make in cases:
-                    if case in ("many sessions", "one session"):
+                    booking = case in ("many sessions", "one session")
+                    if booking:
                         _reset_bookings()
+                    _settle()
+                    meter.start()
                     result = asyncio.run(_load(port, make, n, seconds, warmup))
                     result.case = case
                     results.append(result)
-                    if case in ("many sessions", "one session"):
+                    if booking and args.confirm == "worker":
+                        result.drain = _drain_confirmations()
+                    result.cpu = meter.stop()  # with the worker's drain, without "after"
+                    if booking:
                         if args.confirm == "after":
                             result.drain = _confirm_here()
-                        elif args.confirm == "worker":
-                            result.drain = _drain_confirmations()
                         result.booked, problems = _check_bookings()
                         if problems:
                             failed = True
@@ -587,6 +744,7 @@ def main(argv: list[str] | None = None) -> int:
 def _print(result: Result, results: list[Result]) -> None:
     base = next((r for r in results if r.case == "bare view" and r.clients == result.clients), None)
     ratio = result.rate / base.rate if base and base.rate else float("nan")
+    cpu_ratio = base.cpu_per_request() / result.cpu_per_request() if base else float("nan")
     notes = []
     if result.booked is not None:
         notes.append(f"{result.booked} numbers, all checked")
@@ -595,7 +753,10 @@ def _print(result: Result, results: list[Result]) -> None:
     print(
         f"  {result.clients:>3} clients  {result.case:<14} {result.rate:8.0f} req/s  "
         f"p50 {result.pct(0.5):6.1f} ms  p99 {result.pct(0.99):6.1f} ms  "
-        f"errors {result.errors:<3} ratio {ratio:.2f}"
+        f"errors {result.errors:<3} ratio {ratio:.2f}  "
+        f"cpu {result.cpu_per_request():5.2f} ms/req (ratio {cpu_ratio:.2f}: "
+        + ", ".join(f"{part} {result.cpu_per_request(part):.2f}" for part in (result.cpu or {}))
+        + ")"
         + (f"  ({'; '.join(notes)})" if notes else ""),
         flush=True,
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from rekam.antrean import services
 from rekam.antrean.models import Channel, Session, State, Ticket, TicketEvent
 from rekam.antrean.services import (
     InvitationClaim,
@@ -71,6 +74,64 @@ def test_a_number_left_unconfirmed_is_confirmed_once_by_the_worker(point, settin
     assert tickets_confirm_due() == 1
     assert tickets_confirm_due() == 0
     assert Message.objects.get().idempotency_key == f"antrean:{ticket.public_code}"
+
+
+def test_the_worker_confirms_a_batch_in_the_same_few_statements_however_large(point, settings):
+    settings.ANTREAN_CONFIRM_ON_COMMIT = False
+    statements = []
+    for hours in ([9], [10, 11, 12]):
+        tickets = [
+            book(point, make_resident(name=f"R{h}{i}"), hh=h) for h in hours for i in range(4)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            assert tickets_confirm_due() == len(tickets)
+        statements.append(len(queries))
+    # A savepoint, the tickets claimed and read, marked, the e-mail lookup, one insert, release.
+    assert statements == [6, 6]
+    assert not Ticket.objects.filter(confirm_due=True).exists()
+    messages = {m.idempotency_key: m for m in Message.objects.all()}
+    assert len(messages) == 16
+    names = dict(Ticket.objects.values_list("public_code", "resident__name"))
+    for ticket in Ticket.objects.all():
+        message = messages[f"antrean:{ticket.public_code}"]
+        assert message.resident_id == ticket.resident_id
+        assert message.recipient_name == names[ticket.public_code]
+        assert message.data["ticket"] == ticket.label and message.data["place"] == point.name
+        assert message.channels == ["whatsapp", "sms"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements")
+def test_a_connection_prepares_the_booking_statement_once(point):
+    with connection.cursor() as cursor:  # as a new connection, whatever ran before
+        cursor.execute("DEALLOCATE ALL")
+    services._prepared_on.pop(connection.connection, None)
+    prepared = []
+    for name in ("R1", "R2"):
+        with CaptureQueriesContext(connection) as queries:
+            book(point, make_resident(name=name))
+        prepared.append(
+            [q["sql"].split(" (")[0] for q in queries if q["sql"].startswith("PREPARE")]
+        )
+    assert prepared == [["PREPARE antrean_issue_recording_011"], []]
+
+
+def test_a_confirmation_the_outbox_refuses_does_not_hold_back_the_others(point, settings):
+    settings.ANTREAN_CONFIRM_ON_COMMIT = False
+    good = [book(point, make_resident(name=f"R{i}")) for i in range(2)]
+    book(point, make_resident(name=""))  # a message needs the name
+    assert tickets_confirm_due() == 2
+    assert tickets_confirm_due() == 0
+    assert sorted(Message.objects.values_list("idempotency_key", flat=True)) == sorted(
+        f"antrean:{t.public_code}" for t in good
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements")
+def test_a_booking_survives_a_database_session_that_forgot_its_prepared_statements(point):
+    assert book(point, make_resident(name="R1")).label == "A-001"
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert book(point, make_resident(name="R2")).label == "A-002"
 
 
 def test_numbers_count_up_per_service_and_estimates_per_counter_round(point):

@@ -7,13 +7,21 @@ from io import StringIO
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from rekam.antrean.models import Session
-from rekam.invitations.models import Invitation
+from rekam.invitations.models import Invitation, PlanRun
 from rekam.invitations.services import deadline_of, plan_run_create
 from rekam.voters.models import VoterClass
 
-from .test_invitations_support import KEDATON, SURABAYA, add_point, add_voters, plan_now
+from .test_invitations_support import (
+    KEDATON,
+    SRENGSEM,
+    SURABAYA,
+    add_point,
+    add_voters,
+    plan_now,
+)
 from .test_voters_support import POLLING_DAY, make_election
 
 
@@ -101,3 +109,55 @@ def test_the_command_prints_the_comparison(scene) -> None:
     )
     assert "Rata-rata km per orang" in out.getvalue()
     assert "Terlayani sebelum batas" in out.getvalue()
+
+
+def _command(election, *args: str) -> str:
+    out = StringIO()
+    call_command(
+        "plan_invitations", "--election", election.slug, "--regency", "18.71", *args, stdout=out
+    )
+    return out.getvalue()
+
+
+def test_the_command_without_dry_run_plans_approves_and_sends(scene) -> None:
+    out = _command(scene, "--start", POLLING_DAY.isoformat())
+    run = PlanRun.objects.get()
+    assert (run.status, run.dry_run, run.approved_by) == (PlanRun.Status.SENT, False, None)
+    assert f"Rencana #{run.pk} disetujui oleh sistem dan dikirim." in out
+    assert "Undangan ditulis: 14" in out
+    assert Invitation.objects.count() == 15
+
+
+def test_the_command_places_the_mobile_units_it_is_given(scene) -> None:
+    add_voters(scene, SRENGSEM, VoterClass.NOT_RECORDED, 12, start=300)
+    out = _command(
+        scene,
+        "--dry-run",
+        "--start",
+        "2020-12-07",
+        "--mobile-units",
+        "1",
+        "--mobile-capacity",
+        "10",
+    )
+    run = PlanRun.objects.get()
+    assert run.options["mobile_units"] == 1 and run.options["mobile_per_day"] == 10
+    assert "+ keliling" in out
+    assert "1 unit per kabupaten/kota, 10 orang per hari; 2 dari 2 hari-unit terpakai" in out
+    assert "Metode: MIP (SCIP" in out and "dari optimal (batas terbaik)" in out
+    assert out.count(f"{SRENGSEM} Srengsem") == 2
+    assert f"Pratinjau #{run.pk}: belum ada yang ditulis atau dikirim." in out
+
+
+def test_the_command_uses_the_reference_units_unless_told_none(scene) -> None:
+    _command(scene, "--dry-run", "--start", "2020-12-07")
+    _command(scene, "--dry-run", "--start", "2020-12-07", "--mobile-units", "0")
+    first, second = PlanRun.objects.order_by("pk")
+    assert (first.options["mobile_units"], first.options["mobile_per_day"]) == (2, 60)
+    assert "mobile" in first.summary["recording"]
+    assert "mobile" not in second.summary["recording"]
+
+
+def test_the_command_refuses_a_negative_number_of_units(scene) -> None:
+    with pytest.raises(CommandError):
+        _command(scene, "--dry-run", "--mobile-units", "-1")

@@ -8,13 +8,19 @@ from datetime import datetime, timedelta
 import pytest
 
 from rekam.invitations.planner import (
+    MobilePlacement,
     Point,
     Settings,
     Slot,
+    UnitDay,
     Village,
     baseline,
     haversine_km,
+    mobile_points,
+    place_mobile_units,
     plan,
+    schedule_visits,
+    split_seats,
 )
 
 DAY = datetime(2020, 12, 8, 8, 0)
@@ -156,8 +162,6 @@ def test_its_lower_bound_holds_when_the_graph_is_pruned() -> None:
 
 
 def test_a_mobile_unit_goes_to_the_far_village_left_without_seats() -> None:
-    from rekam.invitations.planner import mobile_points, place_mobile_units
-
     near = Village("A", "R", 0.0, 0.0, (0, 0, 10))
     far = Village("B", "R", 0.0, 0.5, (0, 0, 10))
     points = [Point(1, 0.0, 0.0, "kecamatan", slots(1, 10))]
@@ -166,7 +170,60 @@ def test_a_mobile_unit_goes_to_the_far_village_left_without_seats() -> None:
     )
     assert placement.visits == {"B": 1}
     assert placement.gap < 0.01
-    extra = mobile_points([near, far], placement, per_day=10, first_day=DAY, first_id=100)
+    assert placement.method.startswith("MIP (SCIP")
+    schedule = schedule_visits(placement, [near, far], {"R": [[0, 1, 2]]})
+    assert schedule == [UnitDay("R", 0, 0, "B")]
+    extra = mobile_points([near, far], schedule, per_day=10, first_day=DAY, first_id=100)
+    assert [s.seats for s in extra[0].slots] == [2, 2, 1, 1, 1, 1, 1, 1]
     result = plan([near, far], points + extra, settings())
     assert result.served == 20
     assert result.total_km == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_unit_stays_where_its_days_save_most() -> None:
+    # Two unit-days of 10: a second day at the far village (2 more people, 0.5 degrees away)
+    # saves more than a first day at the near one (10 people, 0.01 degrees away).
+    near = Village("A", "R", 0.0, 0.01, (0, 0, 10))
+    far = Village("B", "R", 0.0, 0.5, (0, 0, 12))
+    points = [Point(1, 0.0, 0.0, "kecamatan", slots(1, 22))]
+    placement = place_mobile_units(
+        [near, far], points, settings(), units={"R": 1}, per_day=10, days=2
+    )
+    assert placement.visits == {"B": 2}
+
+
+def test_busy_days_are_not_placed() -> None:
+    far = Village("B", "R", 0.0, 0.5, (0, 0, 30))
+    points = [Point(1, 0.0, 0.0, "kecamatan", slots(1, 30))]
+    placement = place_mobile_units(
+        [far], points, settings(), units={"R": 2}, per_day=10, days=3, unit_days={"R": 2}
+    )
+    assert placement.visits == {"B": 2}
+
+
+def test_visits_wrap_from_one_unit_to_the_next_on_free_days() -> None:
+    villages = [Village(c, "R", 0.0, 0.0, (0, 0, 1)) for c in ("V1", "V2", "V3")]
+    placement = MobilePlacement({"V1": 2, "V2": 3, "V3": 2}, 0.0, 0.0, 0.0, "optimal")
+    # Unit 0 works days 0, 2 and 3 (day 1 it is elsewhere); unit 1 days 0 to 3.
+    schedule = schedule_visits(placement, villages, {"R": [[0, 2, 3], [0, 1, 2, 3]]})
+    assert [(u.unit, u.day, u.village) for u in schedule] == [
+        (0, 0, "V1"),
+        (0, 2, "V1"),
+        (0, 3, "V2"),
+        (1, 0, "V2"),
+        (1, 1, "V2"),
+        (1, 2, "V3"),
+        (1, 3, "V3"),
+    ]
+
+
+def test_unit_days_beyond_the_free_ones_are_left_out() -> None:
+    villages = [Village("V1", "R", 0.0, 0.0, (0, 0, 1))]
+    placement = MobilePlacement({"V1": 5}, 0.0, 0.0, 0.0, "optimal")
+    assert len(schedule_visits(placement, villages, {"R": [[0, 1]]})) == 2
+
+
+def test_seats_are_split_as_evenly_as_whole_seats_go() -> None:
+    assert split_seats(60, 8) == [8, 8, 8, 8, 7, 7, 7, 7]
+    assert split_seats(3, 4) == [1, 1, 1, 0]
+    assert split_seats(5, 0) == []

@@ -16,6 +16,8 @@ from .test_voters_support import make_election
 
 KEDATON = "18.71.01.1003"
 SURABAYA = "18.71.01.1004"
+# The village of Bandar Lampung farthest from the test point (Srengsem, Panjang: 15.9 km).
+SRENGSEM = "18.71.04.1002"
 
 
 def add_voters(
@@ -81,8 +83,16 @@ def new_election() -> Election:
     return make_election()
 
 
-def plan_now(election: Election, user: Any, start: date, *, dry_run: bool = False) -> PlanRun:
+def plan_now(
+    election: Election, user: Any, start: date, *, dry_run: bool = False, **options: Any
+) -> PlanRun:
+    """Plan for Bandar Lampung: a preview when ``dry_run``, else planned, approved and sent."""
     run = plan_run_create(
-        election=election, region_code="18.71", acting_user=user, dry_run=dry_run, start=start
+        election=election,
+        region_code="18.71",
+        acting_user=user,
+        dry_run=dry_run,
+        start=start,
+        **options,
     )
     return plan_run_execute(run=run, acting_user=user)

@@ -13,14 +13,24 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 import secrets
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, F, IntegerField, ProtectedError, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +38,7 @@ from django.utils import timezone
 from rekam.accounts.access import Action, require
 from rekam.audit.services import audit_record
 from rekam.lib.nik import NikError, mask_nik, parse_nik
+from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
 from rekam.servicepoints.models import SERVICE_PREFIX, MobileVisit, Service, ServicePoint
 
@@ -387,18 +398,99 @@ def _one_statement_sql(service: str, *, invitation: bool, horizon: bool, residen
     """
 
 
-def _issue_in_one_statement(spec: _Issue, code: str) -> Ticket | None:
+# The booking statement's parameters and their types, for PREPARE.
+_PARAM_TYPES = {
+    "session": "bigint",
+    "at": "timestamptz",
+    "last_day": "date",
+    "resident": "bigint",
+    "service": "text",
+    "prefix": "text",
+    "channel": "text",
+    "state": "text",
+    "priority": "text",
+    "nik": "text",
+    "code": "text",
+    "ref": "text",
+    "floor": "timestamptz",
+    "checked_in": "timestamptz",
+    "issued_by": "bigint",
+    "confirm_due": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    name: str
+    prepare: str  # PREPARE name (types) AS the statement
+    params: tuple[str, ...]  # in the order EXECUTE takes them
+
+
+@functools.cache
+def _prepared_statement(
+    service: str, *, invitation: bool, horizon: bool, resident: bool
+) -> _Prepared:
+    """The booking statement as a server-side prepared statement: PostgreSQL plans it once per
+    connection instead of at every booking (planning took as long as running it)."""
+    sql = _one_statement_sql(service, invitation=invitation, horizon=horizon, resident=resident)
+    params = tuple(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+    for n, param in enumerate(params, 1):
+        sql = sql.replace(f"%({param})s", f"${n}")
+    name = f"antrean_issue_{service}_{int(invitation)}{int(horizon)}{int(resident)}"
+    types = ", ".join(_PARAM_TYPES[param] for param in params)
+    return _Prepared(
+        name=name,
+        prepare=f"PREPARE {name} ({types}) AS {sql}",
+        params=params,
+    )
+
+
+# Statements prepared on each open database connection (they live as long as its session).
+_prepared_on: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _statement_gone(exc: DatabaseError) -> bool:
+    """Whether the server no longer knows a prepared statement (its session was reset)."""
+    return getattr(exc.__cause__, "sqlstate", None) == "26000"
+
+
+def _execute_with(statement: _Prepared, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The EXECUTE of ``statement`` with ``values``: those that read the same whatever the
+    connection (NULL, true, false, '') written into it, the others as parameters (the driver
+    quotes each parameter anew at every booking, and about half of them are these). Choices
+    go as plain strings: the driver finds no adapter for their class and searches its bases
+    at every use."""
+    args: list[str] = []
+    params: list[Any] = []
+    for name in statement.params:
+        value = values[name]
+        if value is None:
+            args.append("NULL")
+        elif value is True or value is False:
+            args.append(str(value).lower())
+        elif isinstance(value, str) and not value:
+            args.append("''")
+        else:
+            args.append("%s")
+            params.append(str(value) if isinstance(value, str) else value)
+    return f"EXECUTE {statement.name}({', '.join(args)})", params
+
+
+_TICKET_FIELDS = [f.attname for f in Ticket._meta.concrete_fields]
+
+
+def _issue_in_one_statement(db: BaseDatabaseWrapper, spec: _Issue, code: str) -> Ticket | None:
     """PostgreSQL: seat, number and ticket in one statement, so a booking in autocommit costs one
     round trip and holds the session's row lock only for that statement and its commit."""
     service = Service(spec.service)
-    sql = _one_statement_sql(
+    statement = _prepared_statement(
         service.value,
         invitation=spec.invitation,
         horizon=spec.last_day is not None,
         resident=spec.resident_id is not None and spec.nik is None,
     )
     checked_in = spec.at if spec.state == State.WAITING else None
-    params: dict[str, Any] = {
+    values: dict[str, Any] = {
         "session": spec.session_id,
         "at": spec.at,
         "last_day": spec.last_day,
@@ -416,36 +508,51 @@ def _issue_in_one_statement(spec: _Issue, code: str) -> Ticket | None:
         "issued_by": spec.issued_by_id,
         "confirm_due": spec.confirm_due,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with db.cursor() as cursor:
+        prepared = _prepared_on.setdefault(db.connection, set())
+        if statement.name not in prepared:
+            cursor.execute(statement.prepare)
+            prepared.add(statement.name)
+        try:
+            cursor.execute(*_execute_with(statement, values))
+        except DatabaseError as exc:
+            if _statement_gone(exc):
+                prepared.clear()
+            raise
         row = cursor.fetchone()
     if row is None:
         return None
-    ticket = Ticket(
-        id=row[0],
-        session_id=spec.session_id,
-        service_point_id=row[1],
-        day=row[2],
-        window_start=row[3],
-        window_end=row[4],
-        service=service.value,
-        label=row[5],
-        channel=spec.channel,
-        state=spec.state,
-        priority=spec.priority,
-        nik=row[6],
-        resident_id=spec.resident_id,
-        public_code=code,
-        invitation_ref=spec.invitation_ref,
-        estimated_at=row[7],
-        issued_at=spec.at,
-        checked_in_at=checked_in,
-        issued_by_id=spec.issued_by_id,
-        confirm_due=spec.confirm_due,
-    )
-    ticket._state.adding = False
-    ticket._state.db = connection.alias
-    return ticket
+    ticket_id, point_id, day, window_start, window_end, label, nik, estimated_at = row
+    # Built from the row as a query result is (positional arguments: half the cost of names).
+    fields = {
+        "id": ticket_id,
+        "session_id": spec.session_id,
+        "service_point_id": point_id,
+        "day": day,
+        "window_start": window_start,
+        "window_end": window_end,
+        "service": service.value,
+        "label": label,
+        "channel": spec.channel,
+        "state": spec.state,
+        "priority": spec.priority,
+        "nik": nik,
+        "resident_id": spec.resident_id,
+        "public_code": code,
+        "invitation_ref": spec.invitation_ref,
+        "estimated_at": estimated_at,
+        "issued_at": spec.at,
+        "checked_in_at": checked_in,
+        "called_at": None,
+        "closed_at": None,
+        "counter": None,
+        "calls": 0,
+        "outcome": "",
+        "note": "",
+        "issued_by_id": spec.issued_by_id,
+        "confirm_due": spec.confirm_due,
+    }
+    return Ticket.from_db(db.alias, _TICKET_FIELDS, [fields[f] for f in _TICKET_FIELDS])
 
 
 def _issue_in_steps(spec: _Issue, code: str) -> Ticket | None:
@@ -502,13 +609,24 @@ def _issue(spec: _Issue) -> Ticket | None:
     if spec.service not in SERVICES:
         return None
     code = _new_code()
-    if connection.vendor != "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]  # looked up once: the proxy costs a lookup per use
+    if db.vendor != "postgresql":
         return _issue_in_steps(spec, code)
-    if connection.in_atomic_block:
-        # A savepoint, so that a refusal by a constraint leaves the caller's transaction usable.
-        with transaction.atomic():
-            return _issue_in_one_statement(spec, code)
-    return _issue_in_one_statement(spec, code)
+    try:
+        return _issue_once(db, spec, code)
+    except DatabaseError as exc:
+        if not _statement_gone(exc):
+            raise
+    # The session lost its prepared statements (reset by a pooler): prepare them again.
+    return _issue_once(db, spec, code)
+
+
+def _issue_once(db: BaseDatabaseWrapper, spec: _Issue, code: str) -> Ticket | None:
+    if not db.in_atomic_block:
+        return _issue_in_one_statement(db, spec, code)
+    # A savepoint, so that a refusal by a constraint leaves the caller's transaction usable.
+    with transaction.atomic(using=db.alias):
+        return _issue_in_one_statement(db, spec, code)
 
 
 def _why_not(spec: _Issue) -> QueueRefused:
@@ -619,12 +737,25 @@ def _confirm_quietly(ticket_id: int, base_url: str) -> None:
         log.exception("confirmation of queue ticket %s left to the worker", ticket_id)
 
 
-def _send_confirmation(ticket: Ticket, base_url: str) -> None:
-    from rekam.notifications.services import message_send
+# What a confirmation reads of a ticket, its point and its resident (a batch reads only these).
+_CONFIRMATION_FIELDS = (
+    "label",
+    "day",
+    "estimated_at",
+    "public_code",
+    "service_point__name",
+    "resident__name",
+    "resident__phone",
+    "resident__village",
+    "resident__regency",
+)
 
+
+def _confirmation(ticket: Ticket, base_url: str) -> Outgoing | None:
+    """The WhatsApp (else SMS) message confirming an online number, if it has a resident."""
     resident = ticket.resident
     if resident is None:
-        return
+        return None
     data: dict[str, Any] = {
         "name": resident.name,
         "ticket": ticket.label,
@@ -635,7 +766,7 @@ def _send_confirmation(ticket: Ticket, base_url: str) -> None:
     base = (base_url or settings.ANTREAN_PUBLIC_URL).rstrip("/")
     if base:
         data["status_url"] = base + reverse("antrean_status", args=[ticket.public_code])
-    message_send(
+    return Outgoing(
         recipient=resident,
         template="queue_ticket",
         data=data,
@@ -651,34 +782,53 @@ def ticket_confirm(*, ticket_id: int, base_url: str = "") -> bool:
         if not Ticket.objects.filter(pk=ticket_id, confirm_due=True).update(confirm_due=False):
             return False
         ticket = Ticket.objects.select_related("service_point", "resident").get(pk=ticket_id)
-        _send_confirmation(ticket, base_url)
+        outgoing = _confirmation(ticket, base_url)
+        if outgoing is not None:
+            message_send_many([outgoing])
     return True
 
 
 def tickets_confirm_due(*, limit: int = 100) -> int:
-    """Confirm up to ``limit`` numbers still waiting for their message, in one transaction
-    (one commit for the batch); several workers take disjoint batches. How many were sent."""
-    done = 0
+    """Confirm up to ``limit`` numbers still waiting for their message, in one transaction:
+    the tickets claimed and read in one query, their messages put in the outbox in one insert,
+    one commit. Several workers take disjoint batches. How many were confirmed."""
     with transaction.atomic():
         due = list(
-            Ticket.objects.select_for_update(skip_locked=True)
+            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(confirm_due=True)
-            .order_by("id")
-            .values_list("pk", flat=True)[:limit]
+            .select_related("service_point", "resident")
+            .only(*_CONFIRMATION_FIELDS)
+            .order_by("id")[:limit]
         )
         if not due:
             return 0
-        Ticket.objects.filter(pk__in=due).update(confirm_due=False)
-        batch = Ticket.objects.filter(pk__in=due).select_related("service_point", "resident")
-        for ticket in batch.order_by("id"):
+        Ticket.objects.filter(pk__in=[t.pk for t in due]).update(confirm_due=False)
+        outgoing: list[Outgoing] = []
+        done = 0
+        for ticket in due:
             try:
-                _send_confirmation(ticket, "")
-            except DatabaseError:
-                raise  # the batch rolls back and stays due for the next pass
+                confirmation = _confirmation(ticket, "")
             except Exception:  # bad data in one ticket must not hold back the others
                 log.exception("could not confirm queue ticket %s", ticket.pk)
-            else:
-                done += 1
+                continue
+            if confirmation is not None:
+                outgoing.append(confirmation)
+            done += 1
+        try:
+            message_send_many(outgoing)
+        except DatabaseError:
+            raise  # the batch rolls back and stays due for the next pass
+        except Exception:
+            # A message the outbox refuses: the others one by one (a key already written
+            # above stands for its message, so none goes in twice).
+            for confirmation in outgoing:
+                try:
+                    message_send_many([confirmation])
+                except DatabaseError:
+                    raise
+                except Exception:
+                    log.exception("could not confirm %s", confirmation.idempotency_key)
+                    done -= 1
     return done
 
 

@@ -41,6 +41,16 @@ _OFFERS: dict[str, str] = {
 }
 
 
+def invitation_place(invitation: Invitation) -> tuple[str, str]:
+    """Where the invitee goes, name and address: a mobile unit's visit (a village hall) when
+    the session is one, else the service point."""
+    visit = invitation.session.visit if invitation.session.visit_id else None
+    if visit is not None:
+        return visit.place_name, visit.address or visit.place_name
+    point = invitation.service_point
+    return point.name, point.address or point.name
+
+
 def checkin_token(invitation: Invitation) -> str:
     """The QR text that checks the invitee in (valid until a while after the session)."""
     expires = invitation.ends_at + tokens.CHECKIN_GRACE
@@ -183,7 +193,7 @@ def _ics_text(value: str) -> str:
 
 def invitation_ics(invitation: Invitation, *, now: datetime | None = None) -> str:
     """The invitation as an iCalendar (RFC 5545) event, CRLF line ends."""
-    point = invitation.service_point
+    place = ", ".join(dict.fromkeys(invitation_place(invitation)))
     what = (
         "Perekaman KTP-el"
         if invitation.service == Invitation.Service.RECORDING
@@ -200,7 +210,7 @@ def invitation_ics(invitation: Invitation, *, now: datetime | None = None) -> st
         f"DTSTART:{_ics_time(invitation.starts_at)}",
         f"DTEND:{_ics_time(invitation.ends_at)}",
         f"SUMMARY:{_ics_text(what)}",
-        f"LOCATION:{_ics_text(', '.join(x for x in (point.name, point.address) if x))}",
+        f"LOCATION:{_ics_text(place)}",
         f"DESCRIPTION:{_ics_text('Bawa fotokopi Kartu Keluarga.')}",
         "END:VEVENT",
         "END:VCALENDAR",
@@ -326,14 +336,15 @@ def invitations_send(
         resident = people.get(residents.get(inv.voter_id, -1))
         if resident is None:
             continue
-        point = inv.service_point
+        place, address = invitation_place(inv)
         data: dict[str, Any] = {
             "name": resident.name,
             "starts_at": inv.starts_at,
-            "place": point.name,
-            "address": point.address or point.name,
+            "place": place,
+            "address": address,
             "office": office,
-            "code": inv.reference[:8].upper(),
+            # The reference's random tail: its head is the plan's run and a count.
+            "code": inv.reference[-8:].upper(),
         }
         if reschedule_base:
             data["reschedule_url"] = reschedule_base + reschedule_token(inv)

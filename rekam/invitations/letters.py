@@ -20,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 from rekam.lib.pdf import date_id
 from rekam.lib.qr import qr_matrix
 
-from .invites import checkin_token, reschedule_token
+from .invites import checkin_token, invitation_place, reschedule_token
 from .models import Invitation
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
@@ -53,7 +53,8 @@ def _qr(c: Canvas, text: str, x: float, y: float, side: float) -> None:
 
 
 def _page(c: Canvas, inv: Invitation, office: str, reschedule_base: str) -> None:
-    voter, point = inv.voter, inv.service_point
+    voter = inv.voter
+    place, address = invitation_place(inv)
     top = A4[1] - 20 * mm
     c.setFont(BOLD, 13)
     c.drawCentredString(A4[0] / 2, top, office.upper())
@@ -85,8 +86,8 @@ def _page(c: Canvas, inv: Invitation, office: str, reschedule_base: str) -> None
     for label, value in (
         ("Hari, tanggal", day),
         ("Pukul", hours),
-        ("Tempat", point.name),
-        ("Alamat", point.address or "-"),
+        ("Tempat", place),
+        ("Alamat", address),
         ("Membawa", "Fotokopi Kartu Keluarga (KK)"),
     ):
         c.drawString(LEFT + 8 * mm, y, label)
@@ -138,6 +139,6 @@ def letters_for_village(election_id: int, village: str) -> list[Invitation]:
             village_id=village,
             state__in=(Invitation.State.PLANNED, Invitation.State.ATTENDED),
         )
-        .select_related("voter", "voter__village", "service_point")
+        .select_related("voter", "voter__village", "service_point", "session__visit")
         .order_by("rw", "rt", "voter__name_key", "id")
     )

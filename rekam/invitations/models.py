@@ -1,7 +1,10 @@
 """Invitation plans and the invitations they write.
 
 A :class:`PlanRun` is one planning of an election for a region (a regency/city, or the whole
-province): its settings, progress and the comparison against the by-hand baseline. Each
+province): its settings, progress and the comparison against the by-hand baseline. A plan made
+on the planning page is a preview (``dry_run``) until a supervisor approves it; sending then
+plans again against the seats and invitations of that moment, writes the invitations and puts
+their messages in the outbox, and the run is no longer a dry run. Each
 :class:`Invitation` asks one voter to one queue session; its check-in and reschedule tokens are
 signed and name the invitation's ``reference``, and each may be used once.
 """
@@ -23,12 +26,16 @@ class PlanRun(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
+        DONE = "done", _("Preview ready")
+        APPROVED = "approved", _("Approved, waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
     election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+")
     # "" for the whole province, else a regency/city code.
     region_code = models.CharField(max_length=13, blank=True)
+    # Nothing written (yet): a preview. Its invitations exist only once it is sent.
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
@@ -42,6 +49,15 @@ class PlanRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Who approved sending it (empty with a time: the system, e.g. the command), and when.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # When its invitations were written and their messages put in the outbox.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The summary of the preview that was approved (``summary`` is then what was sent).
+    preview = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -64,8 +80,16 @@ class Invitation(models.Model):
         RECORDING = "recording", _("KTP-el recording")
         PRINTING = "printing", _("Card printing and pick-up")
 
-    run = models.ForeignKey(PlanRun, on_delete=models.CASCADE, related_name="invitations")
-    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+")
+    # Invitations are written a million at a time, like the voter list, so the database checks
+    # none of their keys (the writer takes them from rows it has just read; deletes cascade or
+    # are refused by Django): on PostgreSQL each checked key costs a trigger per row at commit,
+    # which for 1.5 million invitations took longer than everything else.
+    run = models.ForeignKey(
+        PlanRun, on_delete=models.CASCADE, db_constraint=False, related_name="invitations"
+    )
+    election = models.ForeignKey(
+        Election, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
     voter = models.ForeignKey(
         Voter, on_delete=models.CASCADE, db_constraint=False, related_name="+"
     )
@@ -77,8 +101,12 @@ class Invitation(models.Model):
     service = models.CharField(max_length=10, choices=Service.choices)
     # 0 first-time voters, 1 holders of a Suket (earliest expiry first), 2 everyone else.
     rank = models.PositiveSmallIntegerField(default=2)
-    service_point = models.ForeignKey(ServicePoint, on_delete=models.PROTECT, related_name="+")
-    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="+")
+    service_point = models.ForeignKey(
+        ServicePoint, on_delete=models.PROTECT, db_constraint=False, related_name="+"
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, db_constraint=False, related_name="+"
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     km = models.FloatField()

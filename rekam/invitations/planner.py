@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time as _time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -478,6 +478,15 @@ def _to_sessions(
     )
 
 
+def _first_then(first: int | None, ordered: list[int]) -> Iterator[int]:
+    """``first`` (when given), then the others in ``ordered``, drawn only as far as needed."""
+    if first is not None:
+        yield first
+    for j in ordered:
+        if j != first:
+            yield j
+
+
 def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Settings) -> Plan:
     """How offices plan by hand: villages in code order, each to its nearest kecamatan office,
     first come first served into the earliest session with room, overflow to the next nearest
@@ -498,18 +507,22 @@ def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Set
     slot_load: dict[int, int] = {}
     unserved: dict[str, int] = {}
     total_km = 0.0
-    kecamatan = [j for j, p in enumerate(points) if p.kind == "kecamatan"]
+    kecamatan = np.array([j for j, p in enumerate(points) if p.kind == "kecamatan"], dtype=np.int64)
     in_order = sorted(villages, key=lambda x: x.code)
     for lo in range(0, len(in_order), _BLOCK):
         chunk = in_order[lo : lo + _BLOCK]
         matrix = _metres_matrix(chunk, points, settings) if points else None
+        # Points by distance (a stable sort: equals in index order) and the nearest kecamatan
+        # office (the first of equals), for the whole block at once.
+        by_km = np.argsort(matrix, axis=1, kind="stable") if matrix is not None else None
+        firsts: list[int | None] = [None] * len(chunk)
+        if matrix is not None and kecamatan.size:
+            firsts = kecamatan[np.argmin(matrix[:, kecamatan], axis=1)].tolist()
         for r_, v in enumerate(chunk):
-            full = matrix[r_].tolist() if matrix is not None else []
-            by_km = sorted(range(len(points)), key=full.__getitem__)
-            first = min(kecamatan, key=full.__getitem__) if kecamatan else None
-            order = ([first] if first is not None else []) + [j for j in by_km if j != first]
+            first = firsts[r_]
+            ordered = by_km[r_].tolist() if by_km is not None else []
             for r, n in enumerate(v.invitees):
-                for j in order:
+                for j in _first_then(first, ordered):
                     if n <= 0:
                         break
                     slots = ordered_slots[j]
@@ -517,7 +530,8 @@ def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Set
                         s = slots[cursor[j]]
                         take = min(n, left[s.id])
                         if take:
-                            km = full[j] / 1000
+                            assert matrix is not None
+                            km = int(matrix[r_, j]) / 1000
                             assignments.append(Assignment(v.code, r, points[j].id, s.id, take, km))
                             left[s.id] -= take
                             slot_load[s.id] = slot_load.get(s.id, 0) + take
@@ -549,6 +563,7 @@ class MobilePlacement:
     bound: float  # the MIP's best bound on that objective
     seconds: float
     status: str
+    method: str = ""  # the solver, e.g. "MIP (SCIP 10.0.0 through OR-Tools)"
 
     @property
     def gap(self) -> float:
@@ -565,6 +580,7 @@ def place_mobile_units(
     units: Mapping[str, int],
     per_day: int,
     days: int,
+    unit_days: Mapping[str, int] | None = None,
     nearest: int = 8,
     time_limit_s: float = 60.0,
 ) -> MobilePlacement:
@@ -575,11 +591,13 @@ def place_mobile_units(
         s.t. village: sum_p x_vp + m_v + u_v = invitees_v
              point:   sum_v x_vp <= seats_p
              visit:   m_v <= per_day * k_v,   k_v integer >= 0
-             regency: sum_{v in R} k_v <= units_R * days
+             regency: sum_{v in R} k_v <= unit-days_R
 
     with each village linked to its ``nearest`` open points (the exact flow then re-plans
-    everyone with the chosen visits as extra points). Villages far from offices with many
-    invitees are where visits save most, which is what the objective rewards."""
+    everyone with the chosen visits as extra points). A regency's unit-days are
+    ``units_R x days`` unless ``unit_days`` says fewer (days its units already work elsewhere).
+    Villages far from offices with many invitees are where visits save most, which is what the
+    objective rewards."""
     started = _time.perf_counter()
     solver = pywraplp.Solver.CreateSolver("SCIP")
     if solver is None:
@@ -604,7 +622,7 @@ def place_mobile_units(
                 objective.SetCoefficient(x, float(row[col]))
                 by_point[open_idx[col]].append(x)
                 served_terms.append(x)
-        cap_units = units.get(v.regency, 0) * days
+        cap_units = _unit_days_of(v.regency, units, days, unit_days)
         k = solver.IntVar(0, cap_units, "") if cap_units and d else None
         if k is not None:
             m = solver.NumVar(0, d, "")
@@ -620,7 +638,7 @@ def place_mobile_units(
     for j, xs in by_point.items():
         solver.Add(solver.Sum(xs) <= seats[j])
     for regency, ks in by_regency.items():
-        solver.Add(solver.Sum(ks) <= units.get(regency, 0) * days)
+        solver.Add(solver.Sum(ks) <= _unit_days_of(regency, units, days, unit_days))
     objective.SetMinimization()
     status = solver.Solve()
     names = {
@@ -640,28 +658,92 @@ def place_mobile_units(
         bound=objective.BestBound(),
         seconds=_time.perf_counter() - started,
         status=names[status],
+        method=f"MIP ({solver.SolverVersion().split(' [')[0]} through OR-Tools)",
     )
+
+
+def _unit_days_of(
+    regency: str, units: Mapping[str, int], days: int, unit_days: Mapping[str, int] | None
+) -> int:
+    most = units.get(regency, 0) * days
+    return most if unit_days is None else min(most, unit_days.get(regency, 0))
+
+
+@dataclass(frozen=True)
+class UnitDay:
+    """One day's work of one mobile unit: the village it serves that day."""
+
+    regency: str
+    unit: int  # the regency's unit, from 0
+    day: int  # days after the first day of the plan
+    village: str
+
+
+def schedule_visits(
+    placement: MobilePlacement,
+    villages: Sequence[Village],
+    free_days: Mapping[str, Sequence[Sequence[int]]],
+) -> list[UnitDay]:
+    """The placement's unit-days as dated work for each unit. ``free_days[regency][unit]`` are
+    the days that unit can work. Per regency the units' free days are taken in turn (unit 0's
+    first, then unit 1's) and each village, in code order, takes the next ones: its visits fall
+    on consecutive free days of one unit, split over two units only at a unit's last day
+    (McNaughton's wrap-around). Unit-days beyond the free ones are left out."""
+    regency_of = {v.code: v.regency for v in villages}
+    wanted: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for code, n in sorted(placement.visits.items()):
+        wanted[regency_of[code]].append((code, n))
+    out: list[UnitDay] = []
+    for regency, visits in sorted(wanted.items()):
+        pairs = [
+            (unit, day)
+            for unit, days in enumerate(free_days.get(regency, ()))
+            for day in sorted(days)
+        ]
+        turn = iter(pairs)
+        for code, n in visits:
+            # range first: zip stops on it without drawing one more day from ``turn``.
+            for _, (unit, day) in zip(range(n), turn, strict=False):
+                out.append(UnitDay(regency, unit, day, code))
+    return sorted(out, key=lambda u: (u.regency, u.unit, u.day))
+
+
+def split_seats(total: int, parts: int) -> list[int]:
+    """``total`` seats over ``parts`` sessions, as evenly as whole seats go (earlier ones get
+    the remainder)."""
+    if parts <= 0:
+        return []
+    base, extra = divmod(max(0, total), parts)
+    return [base + (1 if k < extra else 0) for k in range(parts)]
 
 
 def mobile_points(
     villages: Sequence[Village],
-    placement: MobilePlacement,
+    schedule: Sequence[UnitDay],
     *,
     per_day: int,
     first_day: datetime,
     first_id: int,
+    sessions_per_day: int = 8,
 ) -> list[Point]:
-    """The chosen visits as points of kind ``mobile`` (one all-day session per unit-day, from
-    ``first_day`` on), to plan with the offices' points."""
+    """The scheduled visits as points of kind ``mobile`` to plan with the offices' points: one
+    per unit and village, whose slots are that unit's days there, each day ``sessions_per_day``
+    hourly sessions from ``first_day``'s time of day sharing ``per_day`` seats. Point ids are
+    negative, slot ids count up from ``first_id``."""
+    where = {v.code: v for v in villages}
+    days: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    for u in schedule:
+        days[(u.regency, u.unit, u.village)].append(u.day)
+    seats = split_seats(per_day, sessions_per_day)
     out = []
     slot_id = first_id
-    where = {v.code: v for v in villages}
-    for n, (code, unit_days) in enumerate(sorted(placement.visits.items())):
+    for n, ((regency, _unit, code), on) in enumerate(sorted(days.items())):
         v = where[code]
         slots = []
-        for d in range(unit_days):
-            start = first_day + timedelta(days=d)
-            slots.append(Slot(slot_id, start, start + timedelta(hours=8), per_day))
-            slot_id += 1
-        out.append(Point(-(n + 1), v.lat, v.lon, "mobile", tuple(slots), v.regency))
+        for d in sorted(on):
+            for k, n_seats in enumerate(seats):
+                start = first_day + timedelta(days=d, hours=k)
+                slots.append(Slot(slot_id, start, start + timedelta(hours=1), n_seats))
+                slot_id += 1
+        out.append(Point(-(n + 1), v.lat, v.lon, "mobile", tuple(slots), regency))
     return out

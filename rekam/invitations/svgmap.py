@@ -1,30 +1,28 @@
 """An offline map of a plan: outlines from the stored boundaries, villages as circles (area by
-invitees, red where some are left out), service points as squares. Plain SVG, no tile server."""
+invitees, red where some are left out), service points as squares, villages a mobile unit visits
+as orange diamonds. Plain SVG, no tile server."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
 from html import escape
-from typing import Any
 
+from rekam.regions.maps import Projection, polygon_points, rings
 from rekam.regions.models import Boundary, Region
 from rekam.servicepoints.models import ServicePoint
 
 WIDTH = 640
 
 
-def _rings(geometry: Mapping[str, Any]) -> Iterable[list[list[float]]]:
-    kind, coords = geometry.get("type"), geometry.get("coordinates") or []
-    if kind == "Polygon":
-        yield from coords
-    elif kind == "MultiPolygon":
-        for polygon in coords:
-            yield from polygon
-
-
-def plan_map(region_code: str, villages: Mapping[str, list[int]], point_ids: Iterable[int]) -> str:
-    """The SVG text for ``villages`` (code -> [invitees, left out]) and the points used."""
+def plan_map(
+    region_code: str,
+    villages: Mapping[str, list[int]],
+    point_ids: Iterable[int],
+    visited: Iterable[str] = (),
+) -> str:
+    """The SVG text for ``villages`` (code -> [invitees, left out]), the points used and the
+    villages mobile units visit."""
     outlines = Boundary.objects.filter(
         region__code__startswith=(region_code + ".") if region_code else "18.",
         region__level="district",
@@ -33,7 +31,7 @@ def plan_map(region_code: str, villages: Mapping[str, list[int]], point_ids: Ite
         outlines = Boundary.objects.filter(region__level="regency").values_list(
             "geometry", flat=True
         )
-    rings = [ring for g in outlines for ring in _rings(g)]
+    outline_rings = [ring for g in outlines for ring in rings(g)]
     places = {
         c: (lat, lon)
         for c, lat, lon in Region.objects.filter(code__in=list(villages)).values_list(
@@ -46,30 +44,19 @@ def plan_map(region_code: str, villages: Mapping[str, list[int]], point_ids: Ite
         for p in ServicePoint.objects.filter(pk__in=list(point_ids))
         if p.lat is not None and p.lon is not None
     ]
-    lons = [x for ring in rings for x, _ in ring] + [lon for _, lon in places.values()]
-    lats = [y for ring in rings for _, y in ring] + [lat for lat, _ in places.values()]
-    if not lons:
+    projection = Projection.fit_rings(outline_rings, WIDTH, places.values())
+    if projection is None:
         return ""
-    west, east, south, north = min(lons), max(lons), min(lats), max(lats)
-    squash = math.cos(math.radians((north + south) / 2))
-    span_x = max((east - west) * squash, 1e-6)
-    span_y = max(north - south, 1e-6)
-    height = round(WIDTH * span_y / span_x)
-
-    def xy(lat: float, lon: float) -> tuple[float, float]:
-        return (
-            round((lon - west) * squash / span_x * WIDTH, 1),
-            round((north - lat) / span_y * height, 1),
-        )
-
+    xy = projection.xy
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-8 -8 {WIDTH + 16} {height + 16}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-8 -8 {WIDTH + 16} '
+        f'{projection.height + 16}" '
         'class="plan-map" role="img" aria-label="Peta desa dan tempat layanan">'
     ]
-    for ring in rings:
-        path = " ".join(f"{a},{b}" for a, b in (xy(y, x) for x, y in ring))
+    for ring in outline_rings:
         parts.append(
-            f'<polygon points="{path}" fill="#f4f1ea" stroke="#9a9385" stroke-width=".5"/>'
+            f'<polygon points="{polygon_points(projection.ring(ring))}" '
+            'fill="#f4f1ea" stroke="#9a9385" stroke-width=".5"/>'
         )
     biggest = max((n for n, _ in villages.values()), default=1) or 1
     for code, (n, left) in sorted(villages.items()):
@@ -87,6 +74,14 @@ def plan_map(region_code: str, villages: Mapping[str, list[int]], point_ids: Ite
         parts.append(
             f'<rect x="{x - 3}" y="{y - 3}" width="6" height="6" fill="#1a4f8b">'
             f"<title>{escape(name)}</title></rect>"
+        )
+    for code in sorted(set(visited)):
+        if code not in places:
+            continue
+        x, y = xy(*places[code])
+        parts.append(
+            f'<polygon points="{x},{y - 5} {x + 5},{y} {x},{y + 5} {x - 5},{y}" fill="#e67e22" '
+            f'class="mobile-visit"><title>{escape(code)}</title></polygon>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -1,4 +1,5 @@
-"""Background task (``django.tasks``): an invitation plan started from the planning page."""
+"""Background tasks (``django.tasks``): an invitation plan started from the planning page, and
+the sending of one once approved."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.tasks import task
 
 from .models import PlanRun
-from .services import plan_run_execute
+from .services import plan_run_execute, plan_run_send
 
 
 @task(backend=settings.VOTERS_TASK_BACKEND)
@@ -14,5 +15,11 @@ def plan_invitations(run_id: int) -> str:
     run = PlanRun.objects.select_related("election", "created_by").get(pk=run_id)
     if run.status != PlanRun.Status.QUEUED:
         return run.status  # delivered twice
-    plan_run_execute(run=run, acting_user=run.created_by)
-    return PlanRun.Status.DONE
+    return plan_run_execute(run=run, acting_user=run.created_by).status
+
+
+@task(backend=settings.VOTERS_TASK_BACKEND)
+def send_invitations(run_id: int) -> str:
+    run = PlanRun.objects.select_related("election", "approved_by").get(pk=run_id)
+    # Only an approved run is sent; a second delivery finds it sending or sent and stops.
+    return plan_run_send(run=run).status

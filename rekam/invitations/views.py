@@ -1,5 +1,6 @@
-"""The planning page: choose election, region, first day and over-booking; preview (dry run) or
-plan and write; follow the run's progress; see the comparison and the map; letters per village."""
+"""The planning page: choose election, region, first day, over-booking and mobile units; preview
+the plan; follow the run's progress; see the comparison and the map; approve and send; letters
+per village."""
 
 from __future__ import annotations
 
@@ -23,9 +24,16 @@ from rekam.regions.models import Region
 
 from .letters import letters_for_village, render_letters
 from .models import PlanRun
-from .services import plan_run_create
+from .services import (
+    MOBILE_PER_DAY,
+    MOBILE_UNITS,
+    PlanRefused,
+    plan_jurisdiction,
+    plan_run_approve,
+    plan_run_create,
+)
 from .svgmap import plan_map
-from .tasks import plan_invitations
+from .tasks import plan_invitations, send_invitations
 
 
 class PlanForm(forms.Form):
@@ -37,7 +45,18 @@ class PlanForm(forms.Form):
     no_show_rate = forms.FloatField(
         required=False, min_value=0, max_value=0.9, label=_("No-show rate (over-booking)")
     )
-    dry_run = forms.BooleanField(required=False, initial=True, label=_("Preview only"))
+    mobile_units = forms.IntegerField(
+        min_value=0,
+        max_value=50,
+        initial=MOBILE_UNITS,
+        label=_("Mobile units per regency/city (0: none)"),
+    )
+    mobile_per_day = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        initial=MOBILE_PER_DAY,
+        label=_("People a mobile unit serves a day"),
+    )
 
 
 def _home_region(user: Any) -> str:
@@ -46,8 +65,10 @@ def _home_region(user: Any) -> str:
 
 
 def _run_for(request: HttpRequest, pk: int) -> PlanRun:
-    run = get_object_or_404(PlanRun.objects.select_related("election"), pk=pk)
-    access.require(request.user, Action.VIEW_REPORTS, run.region_code or None)
+    run = get_object_or_404(PlanRun.objects.select_related("election", "approved_by"), pk=pk)
+    access.require(
+        request.user, Action.VIEW_REPORTS, plan_jurisdiction(run.election, run.region_code) or None
+    )
     return run
 
 
@@ -69,6 +90,7 @@ def plan_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def plan_start(request: HttpRequest) -> HttpResponse:
+    """Start a preview: nothing is written until a supervisor approves it."""
     form = PlanForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Isian rencana undangan belum benar.")
@@ -83,9 +105,11 @@ def plan_start(request: HttpRequest) -> HttpResponse:
             election=data["election"],
             region_code=region,
             acting_user=request.user,
-            dry_run=data["dry_run"],
+            dry_run=True,
             start=data["start"],
             no_show_rate=data["no_show_rate"],
+            mobile_units=data["mobile_units"],
+            mobile_per_day=data["mobile_per_day"],
         )
     except PermissionDenied as exc:
         messages.error(request, str(exc))
@@ -94,7 +118,34 @@ def plan_start(request: HttpRequest) -> HttpResponse:
     return redirect("invitations_run", pk=run.pk)
 
 
+@login_required
+@require_POST
+def plan_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve a finished preview; it is sent in the background."""
+    run = _run_for(request, pk)
+    try:
+        plan_run_approve(run=run, acting_user=request.user)
+    except PlanRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("invitations_run", pk=run.pk)
+    transaction.on_commit(lambda: send_invitations.enqueue(run.pk))
+    messages.success(request, "Rencana undangan disetujui; undangan sedang dikirim.")
+    return redirect("invitations_run", pk=run.pk)
+
+
 LABELS = {"recording": _("Not recorded: recording"), "printing": _("Print ready: card pick-up")}
+FINISHED = (PlanRun.Status.DONE, PlanRun.Status.SENT, PlanRun.Status.FAILED)
+
+
+def _mobile(part: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None:
+    mobile = part.get("mobile")
+    if not mobile:
+        return None
+    return mobile | {
+        "gap_percent": round(100 * mobile.get("gap", 0.0), 4),
+        "km_saved": round(plan["total_km"] - mobile["plan"]["total_km"], 1),
+        "served_more": mobile["plan"]["served"] - plan["served"],
+    }
 
 
 @login_required
@@ -108,17 +159,25 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
                 "label": LABELS.get(service, service),
                 "plan": plan,
                 "baseline": base,
+                "mobile": _mobile(part, plan),
                 "km_saved": round(base["total_km"] - plan["total_km"], 1),
                 "gap_percent": round(100 * plan.get("gap", 0.0), 5),
                 "shortfall": part.get("shortfall", {}),
                 "sessions_to_close_gap": part.get("sessions_to_close_gap", 0),
                 "written": part.get("written"),
+                "messages": part.get("messages"),
                 "villages": sorted(part.get("villages", {}))[:2000],
                 "map": mark_safe(  # built from numbers and escaped names only
-                    plan_map(run.region_code, part.get("villages", {}), part.get("points", []))
+                    plan_map(
+                        run.region_code,
+                        part.get("villages", {}),
+                        part.get("points", []),
+                        visited=[v["village"] for v in part.get("mobile", {}).get("visits", [])],
+                    )
                 ),
             }
         )
+    where = plan_jurisdiction(run.election, run.region_code) or None
     return render(
         request,
         "invitations/run.html",
@@ -126,7 +185,11 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
             "nav": "invitations",
             "run": run,
             "parts": parts,
-            "finished": run.status in (PlanRun.Status.DONE, PlanRun.Status.FAILED),
+            "finished": run.status in FINISHED,
+            "can_approve": run.status == PlanRun.Status.DONE
+            and run.dry_run
+            and run.approved_at is None
+            and access.can(request.user, Action.APPROVE, where),
         },
     )
 

@@ -1,5 +1,7 @@
 """Put the confirmations of online numbers in the outbox, for deployments that do not do it in
-the request (``ANTREAN_CONFIRM_ON_COMMIT=0``). Several may run: each ticket is claimed once."""
+the request (``ANTREAN_CONFIRM_ON_COMMIT=0``). Each pass claims up to ``--batch`` numbers and
+writes their messages in one transaction (one insert); it pauses only when a pass found fewer,
+so a busy morning gets full batches. Several may run: each ticket is claimed once."""
 
 from __future__ import annotations
 
