@@ -86,8 +86,9 @@ def test_the_worker_confirms_a_batch_in_the_same_few_statements_however_large(po
         with CaptureQueriesContext(connection) as queries:
             assert tickets_confirm_due() == len(tickets)
         statements.append(len(queries))
-    # A savepoint, the tickets claimed and read, marked, the e-mail lookup, one insert, release.
-    assert statements == [6, 6]
+    # A savepoint, the tickets claimed and read, marked, the e-mail lookup, then the outbox's
+    # savepoint around one insert, and the releases.
+    assert statements == [8, 8]
     assert not Ticket.objects.filter(confirm_due=True).exists()
     messages = {m.idempotency_key: m for m in Message.objects.all()}
     assert len(messages) == 16
@@ -132,6 +133,16 @@ def test_a_booking_survives_a_database_session_that_forgot_its_prepared_statemen
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
     assert book(point, make_resident(name="R2")).label == "A-002"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements")
+def test_losing_one_prepared_statement_leaves_the_others_usable(point):
+    book(point, make_resident(name="R1"))
+    book(point, make_resident(name="P1"), service=Service.PRINTING)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE antrean_issue_recording_011")
+    assert book(point, make_resident(name="R2")).label == "A-002"
+    assert book(point, make_resident(name="P2"), service=Service.PRINTING).label == "B-002"
 
 
 def test_numbers_count_up_per_service_and_estimates_per_counter_round(point):

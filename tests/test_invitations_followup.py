@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import re
+import signal
 from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
+from django.db.models import F
+from django.utils import timezone
 
+from rekam.accounts.models import Role
+from rekam.accounts.services import user_create
+from rekam.antrean.models import Session
 from rekam.antrean.services import checkin_invitation, invitation_resolver_set
+from rekam.elections.models import Election
 from rekam.invitations.invites import (
+    FollowUp,
     checkin_token,
     counts_by_village,
+    free_sessions,
     home_visits,
+    invitation_reschedule,
     invitations_follow_up,
+    reschedule_token,
     resolve_checkin,
 )
 from rekam.invitations.models import Invitation
-from rekam.voters.models import VoterClass
+from rekam.notifications.models import Message
+from rekam.voters.models import VoterCheck, VoterClass
 
+from .factories import make_resident
 from .test_antrean_support import at
 from .test_invitations_support import KEDATON, add_point, add_voters, new_election, plan_now
 
@@ -79,6 +97,7 @@ def test_a_checked_in_invitee_counts_as_attended(planned, personas, clock) -> No
         "attended": 1,
         "no_show": 1,
         "reinvited": 1,
+        "home_visit": 0,
     }
 
 
@@ -86,3 +105,239 @@ def test_it_refuses_follow_up_for_a_user_who_may_not_invite(planned, personas) -
     election, _ = planned
     with pytest.raises(PermissionDenied):
         invitations_follow_up(election=election, acting_user=personas.bdl_operator)
+
+
+# Re-invitations: their messages, and who counts as missing twice
+
+
+def _link_residents() -> dict[int, int]:
+    """A registry entry for every invitee, so that each gets messages."""
+    for n, voter_id in enumerate(Invitation.objects.values_list("voter_id", flat=True)):
+        resident = make_resident(KEDATON, name=f"Warga Undangan {n}")
+        VoterCheck.objects.filter(voter_id=voter_id).update(resident=resident)
+    return dict(VoterCheck.objects.values_list("voter_id", "resident_id"))
+
+
+def test_a_reinvitation_gets_its_own_message_with_the_new_time(planned, personas, clock) -> None:
+    election, _ = planned
+    _link_residents()
+    _after_first_session(clock)
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    again = list(Invitation.objects.filter(replaces__isnull=False))
+    assert len(again) == 2
+    for inv in again:
+        message = Message.objects.get(idempotency_key=f"invitation:{inv.reference}")
+        assert message.template == "invitation"
+        assert message.data["starts_at"] == inv.starts_at.isoformat()
+        assert message.data["code"] == inv.reference[-8:].upper()
+
+
+def test_a_rescheduled_invitation_missed_is_still_reinvited_once(planned, personas, clock) -> None:
+    election, _ = planned
+    first = Invitation.objects.select_related("election").order_by("id")[0]
+    moved = invitation_reschedule(
+        token=reschedule_token(first), session=free_sessions(first)[0], now=clock["at"]
+    )
+    clock["at"] = moved.ends_at + timedelta(minutes=5)
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert Invitation.objects.filter(replaces=moved).exists()
+    clock["at"] = max(Invitation.objects.values_list("ends_at", flat=True)) + timedelta(minutes=1)
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert first.voter_id in {i.voter_id for i in home_visits(election)}
+    assert Invitation.objects.filter(voter_id=first.voter_id).count() == 3
+
+
+def test_a_no_show_without_a_free_session_goes_on_the_home_visit_list(
+    planned, personas, clock
+) -> None:
+    election, _ = planned
+    Session.objects.update(invitation_taken=F("invitation_capacity"))
+    _after_first_session(clock)
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert (result.no_show, result.reinvited, result.home_visit) == (2, 0, 2)
+    assert len(home_visits(election)) == 2
+
+
+def test_follow_up_stays_in_the_users_regency(planned, personas, clock) -> None:
+    election, _ = planned
+    lamsel_admin = user_create(
+        username="lamsel_admin",
+        password="uji-rahasia-123",
+        role=Role.REGENCY_ADMIN,
+        office=personas.lamsel_office,
+    )
+    _after_first_session(clock)
+    result = invitations_follow_up(election=election, acting_user=lamsel_admin)
+    assert result == FollowUp()
+    assert not Invitation.objects.exclude(state=Invitation.State.PLANNED).exists()
+    with pytest.raises(PermissionDenied):
+        invitations_follow_up(election=election, acting_user=lamsel_admin, region_code="18.71")
+
+
+# The command
+
+
+def test_the_command_reinvites_a_no_show_once_then_lists_a_home_visit(
+    planned, clock, capsys
+) -> None:
+    election, _ = planned
+    _after_first_session(clock)
+    out = io.StringIO()
+    call_command("invitations_follow_up", election=election.slug, stdout=out)
+    assert "0 hadir, 2 tidak hadir, 2 diundang ulang, 0 kunjungan rumah" in out.getvalue()
+    clock["at"] = max(Invitation.objects.values_list("ends_at", flat=True)) + timedelta(minutes=1)
+    out = io.StringIO()
+    call_command("invitations_follow_up", election=election.slug, stdout=out)
+    assert "0 hadir, 2 tidak hadir, 0 diundang ulang, 2 kunjungan rumah" in out.getvalue()
+    assert len(home_visits(election)) == 2
+    assert Invitation.objects.count() == 4
+
+
+def test_the_command_loops_with_a_bounded_sleep(planned, clock) -> None:
+    election, _ = planned
+    _after_first_session(clock)
+    slept: list[float] = []
+    out = io.StringIO()
+    call_command(
+        "invitations_follow_up",
+        election=election.slug,
+        loop=True,
+        every=1,
+        max_runs=2,
+        sleep=slept.append,
+        stdout=out,
+    )
+    assert out.getvalue().count("tidak hadir") == 2
+    assert sum(slept) == 60 and max(slept) <= 5
+    # The second run found nothing new: every invitation was settled once.
+    assert "0 hadir, 0 tidak hadir, 0 diundang ulang, 0 kunjungan rumah" in out.getvalue()
+
+
+def test_the_command_refuses_an_unknown_election(db) -> None:
+    with pytest.raises(CommandError, match="tidak ada"):
+        call_command("invitations_follow_up", election="tidak-ada")
+
+
+# The follow-up page
+
+
+@pytest.fixture
+def followed(planned, personas, clock):
+    election, _ = planned
+    _link_residents()
+    _after_first_session(clock)
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    clock["at"] = max(Invitation.objects.values_list("ends_at", flat=True)) + timedelta(minutes=1)
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    return election
+
+
+def _cells(body: str, village: str) -> list[str]:
+    row = re.search(rf'<tr data-village="{re.escape(village)}">(.*?)</tr>', body, re.S)
+    assert row, f"no row for {village}"
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row[1])]
+
+
+def test_the_page_counts_per_village(client, personas, followed) -> None:
+    client.force_login(personas.bdl_operator)
+    response = client.get(f"/undangan/tindak-lanjut/?pemilihan={followed.slug}")
+    assert response.status_code == 200
+    cells = _cells(response.content.decode(), KEDATON)
+    assert cells[2:] == ["2", "0", "4", "2", "2"]
+    assert "Run the follow-up now" not in response.content.decode()
+
+
+def test_another_regencys_staff_do_not_see_its_villages(client, personas, followed) -> None:
+    client.force_login(personas.lamsel_operator)
+    own = client.get(f"/undangan/tindak-lanjut/?pemilihan={followed.slug}")
+    assert own.status_code == 200 and KEDATON not in own.content.decode()
+    asked = f"pemilihan={followed.slug}&wilayah=18.71"
+    assert client.get(f"/undangan/tindak-lanjut/?{asked}").status_code == 403
+    assert client.get(f"/undangan/tindak-lanjut/kunjungan-rumah/?{asked}").status_code == 403
+    assert client.get(f"/undangan/tindak-lanjut/desa.csv?{asked}").status_code == 403
+    assert client.get(f"/undangan/tindak-lanjut/kunjungan-rumah.csv?{asked}").status_code == 403
+    assert (
+        client.post(
+            "/undangan/tindak-lanjut/jalankan/", {"pemilihan": followed.slug, "wilayah": "18.71"}
+        ).status_code
+        == 403
+    )
+
+
+def _csv(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content if response.streaming else [response.content])
+    return list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
+
+
+def test_the_village_counts_download_as_csv(client, personas, followed) -> None:
+    client.force_login(personas.bdl_operator)
+    response = client.get(f"/undangan/tindak-lanjut/desa.csv?pemilihan={followed.slug}")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = _csv(response)
+    assert rows[0] == [
+        "Kode desa/kelurahan",
+        "Desa/Kelurahan",
+        "Kecamatan",
+        "Diundang",
+        "Hadir",
+        "Tidak hadir",
+        "Diundang ulang",
+        "Kunjungan rumah",
+    ]
+    assert rows[1:] == [[KEDATON, "Kedaton", "Kedaton", "2", "0", "4", "2", "2"]]
+
+
+def test_the_home_visit_list_downloads_with_names_and_addresses(client, personas, followed) -> None:
+    client.force_login(personas.bdl_operator)
+    page = client.get(f"/undangan/tindak-lanjut/kunjungan-rumah/?pemilihan={followed.slug}")
+    assert "Warga 0" in page.content.decode() and "Warga 1" in page.content.decode()
+    response = client.get(
+        f"/undangan/tindak-lanjut/kunjungan-rumah.csv?pemilihan={followed.slug}&wilayah=18.71"
+    )
+    rows = _csv(response)
+    assert rows[0][:6] == ["Kode desa/kelurahan", "Desa/Kelurahan", "Kecamatan", "RW", "RT", "Nama"]
+    assert sorted((r[0], r[3], r[4], r[5]) for r in rows[1:]) == [
+        (KEDATON, "001", "001", "Warga 0"),
+        (KEDATON, "001", "002", "Warga 1"),
+    ]
+
+
+def test_a_planner_runs_the_follow_up_from_the_page(client, personas, planned, clock) -> None:
+    election, _ = planned
+    _after_first_session(clock)
+    client.force_login(personas.bdl_operator)
+    form = {"pemilihan": election.slug, "wilayah": "18.71"}
+    assert client.post("/undangan/tindak-lanjut/jalankan/", form).status_code == 403
+    client.force_login(personas.bdl_admin)
+    response = client.post("/undangan/tindak-lanjut/jalankan/", form, follow=True)
+    assert "2 tidak hadir, 2 diundang ulang" in response.content.decode()
+    assert Invitation.objects.filter(replaces__isnull=False).count() == 2
+
+
+def test_the_loop_stops_between_runs_on_sigterm(planned, clock) -> None:
+    election, _ = planned
+    before = signal.getsignal(signal.SIGTERM)
+    out = io.StringIO()
+    call_command(
+        "invitations_follow_up",
+        election=election.slug,
+        loop=True,
+        sleep=lambda seconds: os.kill(os.getpid(), signal.SIGTERM),
+        stdout=out,
+    )
+    assert out.getvalue().count("tidak hadir") == 1
+    assert out.getvalue().endswith("Berhenti.\n")
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_without_an_election_the_command_follows_up_those_still_to_poll(planned, clock) -> None:
+    election, _ = planned  # polled in 2020: long past
+    _after_first_session(clock)
+    out = io.StringIO()
+    call_command("invitations_follow_up", stdout=out)
+    assert "Tidak ada pemilihan" in out.getvalue()
+    assert not Invitation.objects.exclude(state=Invitation.State.PLANNED).exists()
+    Election.objects.filter(pk=election.pk).update(polling_day=timezone.localdate())
+    out = io.StringIO()
+    call_command("invitations_follow_up", stdout=out)
+    assert f"{election.slug}: 0 hadir, 2 tidak hadir" in out.getvalue()

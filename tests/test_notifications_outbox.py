@@ -1,7 +1,7 @@
 """The outbox: one function to send, written in the caller's transaction, sent after commit."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from rekam.notifications import services
@@ -146,7 +146,8 @@ def test_many_messages_go_in_with_one_insert_and_one_address_lookup(lampung):
     contact_create(name="Anak Warga 1", email="anak1@contoh.id", resident=people[1])
     with CaptureQueriesContext(connection) as queries:
         messages = message_send_many(card_for(p, f"many-{n}") for n, p in enumerate(people))
-    assert len(queries) == 2  # the contacts' e-mail addresses, then one INSERT
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 2  # the contacts' e-mail addresses, then one INSERT
     assert [m.idempotency_key for m in messages] == ["many-0", "many-1", "many-2"]
     stored = {
         m.idempotency_key: m for m in Message.objects.filter(idempotency_key__startswith="many-")
@@ -249,3 +250,31 @@ def test_outside_a_transaction_a_refused_batch_leaves_nothing_behind(resident):
     with pytest.raises(ValueError, match="already names"):
         message_send_many([card_for(resident, "x2"), clash])
     assert list(Message.objects.values_list("idempotency_key", flat=True)) == ["x1"]
+
+
+def test_inside_a_transaction_a_refused_batch_takes_its_new_rows_back(
+    resident, django_capture_on_commit_callbacks
+):
+    message_send(recipient=resident, template="card_printed", data=CARD_DATA, idempotency_key="y1")
+    clash = Outgoing(
+        recipient=resident, template="suket_issued", data=SUKET_DATA, idempotency_key="y1"
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        with pytest.raises(ValueError, match="already names"):
+            message_send_many([card_for(resident, "y2"), card_for(resident, "y3"), clash])
+        # The caller's transaction goes on, without the refused batch.
+        message_send(
+            recipient=resident, template="card_printed", data=CARD_DATA, idempotency_key="y4"
+        )
+    assert sorted(Message.objects.values_list("idempotency_key", flat=True)) == ["y1", "y4"]
+    assert len(callbacks) == 1  # y4: nothing of the refused batch is handed over
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite does not check lengths")
+def test_a_value_too_long_for_its_column_is_refused_not_cut(resident):
+    now = services.timezone.now()
+    messages = [services._message(card_for(resident, f"cut-{n}"), None, now) for n in range(2)]
+    longest = Message._meta.get_field("attachment_name").max_length or 0
+    messages[1].attachment_name = "x" * (longest + 1)
+    with pytest.raises(DataError), transaction.atomic():
+        services._insert_new(messages, "default")

@@ -517,7 +517,9 @@ def _issue_in_one_statement(db: BaseDatabaseWrapper, spec: _Issue, code: str) ->
             cursor.execute(*_execute_with(statement, values))
         except DatabaseError as exc:
             if _statement_gone(exc):
-                prepared.clear()
+                # Only this one is known to be gone: preparing the others again would fail
+                # ("already exists") if they are still there.
+                prepared.discard(statement.name)
             raise
         row = cursor.fetchone()
     if row is None:
@@ -617,7 +619,7 @@ def _issue(spec: _Issue) -> Ticket | None:
     except DatabaseError as exc:
         if not _statement_gone(exc):
             raise
-    # The session lost its prepared statements (reset by a pooler): prepare them again.
+    # The session lost the prepared statement (reset by a pooler, DEALLOCATE): prepare it again.
     return _issue_once(db, spec, code)
 
 

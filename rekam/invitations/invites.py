@@ -1,53 +1,75 @@
 """One invitation's life after planning: its tokens, the gate check-in, rescheduling, the
-calendar file, and the follow-up of those who did not come.
+calendar file, its message, and the follow-up of those who did not come.
 
 Attendance comes from the queue: an invitation attended when the ticket booked under its
 reference was checked in. A no-show is re-invited once into a free session before the deadline;
-a re-invitation not attended puts the voter on the home-visit list for a mobile unit.
+a voter who misses again (or for whom no session is left) goes on the home-visit list for a
+mobile unit. Every invitation made after sending (a reschedule, a re-invitation) gets its own
+message through :func:`invitations_send`, like the plan's.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
+from rekam.accounts.models import Office
 from rekam.antrean import clock
 from rekam.antrean.models import INSIDE_STATES, Session, State, Ticket
 from rekam.antrean.services import InvitationClaim, QueueRefused
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
-from rekam.notifications.services import message_send
+from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
 from rekam.servicepoints.models import ServicePoint
 from rekam.voters.models import VoterCheck
 
 from . import tokens
 from .models import Invitation
-from .services import deadline_of
+from .services import deadline_of, plan_jurisdiction
 
 LIVE = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
 _OFFERS: dict[str, str] = {
     Invitation.Service.RECORDING: "offers_recording",
     Invitation.Service.PRINTING: "offers_printing",
 }
+# The message family of each service's invitation.
+FAMILIES: dict[str, str] = {
+    Invitation.Service.RECORDING: "invitation",
+    Invitation.Service.PRINTING: "card_pickup",
+}
+# An invitation's outbox message is keyed by its reference (the dashboard's flags read it).
+MESSAGE_KEY = "invitation:"
+# Candidate sessions read at a time while looking for free ones.
+_SESSION_PAGE = 200
+# Due invitations settled per transaction by the follow-up.
+_FOLLOW_UP_CHUNK = 200
+# Free sessions a re-invitation tries, in case one fills up meanwhile.
+_REINVITE_TRIES = 3
 
 
 def invitation_place(invitation: Invitation) -> tuple[str, str]:
     """Where the invitee goes, name and address: a mobile unit's visit (a village hall) when
     the session is one, else the service point."""
-    visit = invitation.session.visit if invitation.session.visit_id else None
+    return session_place(invitation.session, invitation.service_point)
+
+
+def session_place(session: Session, point: ServicePoint) -> tuple[str, str]:
+    """A session's place, name and address: its mobile visit's village hall, else its point."""
+    visit = session.visit if session.visit_id else None
     if visit is not None:
         return visit.place_name, visit.address or visit.place_name
-    point = invitation.service_point
     return point.name, point.address or point.name
 
 
@@ -60,6 +82,49 @@ def checkin_token(invitation: Invitation) -> str:
 def reschedule_token(invitation: Invitation) -> str:
     """The reschedule link's token: valid until the invited session starts."""
     return tokens.make(invitation.reference, tokens.RESCHEDULE, invitation.starts_at)
+
+
+def calendar_token(invitation: Invitation) -> str:
+    """The calendar file's token: valid until the invited session ends."""
+    return tokens.make(invitation.reference, tokens.CALENDAR, invitation.ends_at)
+
+
+def public_links(invitation: Invitation, base_url: str) -> dict[str, str]:
+    """The invitation's reschedule page and calendar file under the public address
+    ``base_url`` ("https://rekam.example.go.id"); none without an address."""
+    base = base_url.rstrip("/")
+    if not base:
+        return {}
+    return {
+        "reschedule_url": base
+        + reverse("invitations_reschedule", args=[reschedule_token(invitation)]),
+        "calendar_url": base + reverse("invitations_calendar", args=[calendar_token(invitation)]),
+    }
+
+
+def invitation_for_token(text: str, purpose: str, *, now: datetime | None = None) -> Invitation:
+    """The invitation a signed token names (signature and expiry checked), with what its
+    pages show; :class:`tokens.TokenRefused` otherwise."""
+    read = tokens.read(text, purpose, now=now or clock.now())
+    invitation = (
+        Invitation.objects.filter(reference=read.reference)
+        .select_related("election", "service_point", "session__visit", "voter", "village")
+        .first()
+    )
+    if invitation is None:
+        raise tokens.TokenRefused("Kode undangan tidak sah.")
+    return invitation
+
+
+def check_reschedulable(invitation: Invitation) -> None:
+    """Refuse (in Indonesian) to move an invitation that no longer stands as planned."""
+    if invitation.state == Invitation.State.PLANNED:
+        return
+    if invitation.state == Invitation.State.RESCHEDULED:
+        raise tokens.TokenRefused("Tautan ganti jadwal ini sudah digunakan.")
+    if invitation.state == Invitation.State.ATTENDED:
+        raise tokens.TokenRefused("Undangan ini sudah digunakan: Anda sudah datang.")
+    raise tokens.TokenRefused("Undangan ini sudah tidak berlaku.")
 
 
 def resolve_checkin(text: str) -> InvitationClaim:
@@ -95,36 +160,63 @@ def _room(sessions: list[Session]) -> dict[int, int]:
     }
 
 
-def _eligible_points(invitation: Invitation) -> list[int]:
-    """Points of the invitation's regency offering its service."""
-    points = ServicePoint.objects.filter(
-        is_active=True, **{_OFFERS[invitation.service]: True}
-    ).select_related("office")
-    regency = str(invitation.village_id)[:5]
+def eligible_points(service: str, regency: str) -> list[int]:
+    """Active points of ``regency`` offering ``service``."""
+    points = ServicePoint.objects.filter(is_active=True, **{_OFFERS[service]: True}).select_related(
+        "office"
+    )
     return [p.pk for p in points if p.regency_code == regency]
 
 
-def free_sessions(
-    invitation: Invitation, *, now: datetime | None = None, limit: int = 50
+def _eligible_points(invitation: Invitation) -> list[int]:
+    return eligible_points(invitation.service, str(invitation.village_id)[:5])
+
+
+def _free_at(
+    invitation: Invitation, point_ids: list[int], now: datetime, limit: int
 ) -> list[Session]:
-    """Sessions with a free invitation seat, after ``now`` and ending by the deadline, at points
-    of the invitation's regency offering its service (its own point first)."""
-    now = now or clock.now()
-    ids = _eligible_points(invitation)
-    candidates = list(
+    """The earliest ``limit`` sessions of ``point_ids`` with a free invitation seat, after
+    ``now`` and ending by the deadline (read a page at a time: early ones are often full)."""
+    if not point_ids or limit <= 0:
+        return []
+    candidates = (
         Session.objects.filter(
-            service_point_id__in=ids,
+            service_point_id__in=point_ids,
             starts_at__gt=now,
             ends_at__lte=deadline_of(invitation.election),
         )
         .exclude(pk=invitation.session_id)
-        .select_related("service_point")
-        .order_by("starts_at", "service_point_id")[: limit * 20]
+        .select_related("service_point", "visit")
+        .order_by("starts_at", "service_point_id", "pk")
     )
-    room = _room(candidates)
-    free = [s for s in candidates if room[s.pk] > 0]
-    free.sort(key=lambda s: (s.service_point_id != invitation.service_point_id, s.starts_at))
-    return free[:limit]
+    found: list[Session] = []
+    offset = 0
+    while len(found) < limit:
+        page = list(candidates[offset : offset + _SESSION_PAGE])
+        if not page:
+            break
+        room = _room(page)
+        found.extend(s for s in page if room[s.pk] > 0)
+        offset += _SESSION_PAGE
+    return found[:limit]
+
+
+def free_sessions(
+    invitation: Invitation,
+    *,
+    now: datetime | None = None,
+    limit: int = 50,
+    points: list[int] | None = None,
+) -> list[Session]:
+    """Sessions with a free invitation seat, after ``now`` and ending by the deadline, at points
+    of the invitation's regency offering its service (``points`` when the caller knows them):
+    its own point's earliest first, then the other points' earliest."""
+    now = now or clock.now()
+    ids = _eligible_points(invitation) if points is None else points
+    own = [pk for pk in ids if pk == invitation.service_point_id]
+    found = _free_at(invitation, own, now, limit)
+    others = [pk for pk in ids if pk != invitation.service_point_id]
+    return found + _free_at(invitation, others, now, limit - len(found))
 
 
 def _move(invitation: Invitation, session: Session, new_state: str, now: datetime) -> Invitation:
@@ -137,7 +229,7 @@ def _move(invitation: Invitation, session: Session, new_state: str, now: datetim
     changed = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.PLANNED).update(
         state=new_state, rescheduled_at=now
     )
-    if new_state == Invitation.State.RESCHEDULED and not changed:
+    if not changed:
         raise tokens.TokenRefused("Tautan ganti jadwal ini sudah digunakan.")
     return Invitation.objects.create(
         run_id=invitation.run_id,
@@ -159,17 +251,22 @@ def _move(invitation: Invitation, session: Session, new_state: str, now: datetim
 
 
 def invitation_reschedule(
-    *, token: str, session: Session, acting_user: Any = None, now: datetime | None = None
+    *,
+    token: str,
+    session: Session,
+    acting_user: Any = None,
+    now: datetime | None = None,
+    public_url: str | None = None,
 ) -> Invitation:
-    """Spend a reschedule token: the invitee moves to ``session``. Once per token."""
+    """Spend a reschedule token: the invitee moves to ``session`` and the new invitation's
+    message goes to the outbox. Once per token."""
     now = now or clock.now()
     read = tokens.read(token, tokens.RESCHEDULE, now=now)
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().filter(reference=read.reference).first()
         if invitation is None:
             raise tokens.TokenRefused("Kode undangan tidak sah.")
-        if invitation.state != Invitation.State.PLANNED:
-            raise tokens.TokenRefused("Tautan ganti jadwal ini sudah digunakan.")
+        check_reschedulable(invitation)
         if session.service_point_id not in _eligible_points(invitation):
             raise tokens.TokenRefused("Sesi itu tidak dapat dipilih.")
         moved = _move(invitation, session, Invitation.State.RESCHEDULED, now)
@@ -180,6 +277,7 @@ def invitation_reschedule(
             changes={"starts_at": [invitation.starts_at.isoformat(), moved.starts_at.isoformat()]},
             actor_label="" if acting_user else "undangan",
         )
+        invitations_send(invitations=[moved], acting_user=acting_user, public_url=public_url)
     return moved
 
 
@@ -218,12 +316,19 @@ def invitation_ics(invitation: Invitation, *, now: datetime | None = None) -> st
     return "\r\n".join(lines) + "\r\n"
 
 
+# Follow-up
+
+
 @dataclass
 class FollowUp:
     attended: int = 0
     no_show: int = 0
     reinvited: int = 0
     home_visit: int = 0
+
+    def add(self, other: FollowUp) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 def _attended_refs(references: list[str]) -> set[str]:
@@ -238,101 +343,198 @@ def _attended_refs(references: list[str]) -> set[str]:
     return out
 
 
-def invitations_follow_up(
-    *, election: Election, acting_user: Any, region_code: str = "", now: datetime | None = None
+def _in_region(invitations: QuerySet[Invitation], region_code: str) -> QuerySet[Invitation]:
+    """``invitations`` of villages inside ``region_code`` ("" for all; a village: its own)."""
+    if not region_code:
+        return invitations
+    if region_code.count(".") == 3:
+        return invitations.filter(village_id=region_code)
+    return invitations.filter(village__code__startswith=region_code + ".")
+
+
+def _reinvite(
+    invitation: Invitation, now: datetime, points: dict[tuple[str, str], list[int]]
+) -> Invitation | None:
+    """``invitation`` (missed) replaced by one in the earliest free session, if any is left."""
+    key = (invitation.service, str(invitation.village_id)[:5])
+    if key not in points:
+        points[key] = eligible_points(*key)
+    for session in free_sessions(invitation, now=now, limit=_REINVITE_TRIES, points=points[key]):
+        try:
+            with transaction.atomic():
+                return _move(invitation, session, Invitation.State.NO_SHOW, now)
+        except tokens.TokenRefused:
+            continue  # filled meanwhile: the next one
+    return None
+
+
+def _settle(
+    election: Election,
+    ids: list[int],
+    now: datetime,
+    acting_user: Any,
+    public_url: str | None,
+    points: dict[tuple[str, str], list[int]],
 ) -> FollowUp:
-    """Settle invitations whose session is over: attended or no-show; a first no-show is
-    re-invited into the earliest free session before the deadline, a second goes on the
-    home-visit list (a no-show invitation that already replaces one)."""
-    if acting_user is not None:
-        access.require(acting_user, Action.PLAN_INVITATIONS, region_code or None)
-    now = now or clock.now()
-    due = Invitation.objects.filter(
-        election=election, state=Invitation.State.PLANNED, ends_at__lte=now
-    ).select_related("election")
-    if region_code:
-        due = due.filter(village_id__startswith=region_code + ".")
-    due_list = list(due)
-    came = _attended_refs([i.reference for i in due_list])
+    """Settle one chunk of due invitations in one transaction."""
     result = FollowUp()
-    for invitation in due_list:
-        with transaction.atomic():
-            if invitation.reference in came:
-                Invitation.objects.filter(pk=invitation.pk).update(state=Invitation.State.ATTENDED)
-                result.attended += 1
-                continue
-            Invitation.objects.filter(pk=invitation.pk).update(state=Invitation.State.NO_SHOW)
-            result.no_show += 1
-            if invitation.replaces_id is not None:
-                result.home_visit += 1
-                continue
-            options = free_sessions(invitation, now=now, limit=1)
-            if not options:
-                result.home_visit += 1
-                continue
-            _move(invitation, options[0], Invitation.State.NO_SHOW, now)
-            result.reinvited += 1
+    with transaction.atomic():
+        # Plan sending and other follow-ups of the election take seats too: one at a time.
+        Election.objects.select_for_update().filter(pk=election.pk).first()
+        chunk = list(
+            Invitation.objects.filter(pk__in=ids, state=Invitation.State.PLANNED)
+            .select_related("election")
+            .order_by("pk")
+        )
+        came = _attended_refs([i.reference for i in chunk])
+        attended = [i.pk for i in chunk if i.reference in came]
+        missed = [i for i in chunk if i.reference not in came]
+        Invitation.objects.filter(pk__in=attended).update(state=Invitation.State.ATTENDED)
+        result.attended, result.no_show = len(attended), len(missed)
+        # A voter who already missed an invitation for the same service is not invited again.
+        missed_before = set(
+            Invitation.objects.filter(
+                election=election,
+                voter_id__in=[i.voter_id for i in missed],
+                state=Invitation.State.NO_SHOW,
+            ).values_list("voter_id", "service")
+        )
+        fresh: list[Invitation] = []
+        home: list[int] = []
+        for invitation in missed:
+            again = None
+            if (invitation.voter_id, invitation.service) not in missed_before:
+                again = _reinvite(invitation, now, points)
+            if again is None:
+                home.append(invitation.pk)
+            else:
+                fresh.append(again)
+        Invitation.objects.filter(pk__in=home).update(state=Invitation.State.NO_SHOW)
+        result.reinvited, result.home_visit = len(fresh), len(home)
+        if fresh:
+            fresh = list(
+                Invitation.objects.filter(pk__in=[i.pk for i in fresh]).select_related(
+                    "service_point", "session__visit"
+                )
+            )
+            invitations_send(invitations=fresh, acting_user=acting_user, public_url=public_url)
+    return result
+
+
+def invitations_follow_up(
+    *,
+    election: Election,
+    acting_user: Any,
+    region_code: str = "",
+    now: datetime | None = None,
+    public_url: str | None = None,
+) -> FollowUp:
+    """Settle invitations whose session is over: attended or no-show. A first no-show is
+    re-invited into the earliest free session before the deadline (its own point first) and
+    the new invitation's message goes to the outbox; a voter who misses again, or for whom no
+    session is left, goes on the home-visit list. A user acts within their jurisdiction (their
+    regency/city when ``region_code`` is empty); ``None`` is the system."""
+    if acting_user is not None:
+        region_code = region_code or access.single_regency(acting_user) or ""
+        where = plan_jurisdiction(election, region_code) or None
+        access.require(acting_user, Action.PLAN_INVITATIONS, where)
+    now = now or clock.now()
+    due = _in_region(
+        Invitation.objects.filter(
+            election=election, state=Invitation.State.PLANNED, ends_at__lte=now
+        ),
+        region_code,
+    )
+    ids = list(due.order_by("ends_at", "pk").values_list("pk", flat=True))
+    result = FollowUp()
+    points: dict[tuple[str, str], list[int]] = {}
+    for lo in range(0, len(ids), _FOLLOW_UP_CHUNK):
+        chunk = ids[lo : lo + _FOLLOW_UP_CHUNK]
+        result.add(_settle(election, chunk, now, acting_user, public_url, points))
     audit_record(
         acting_user=acting_user,
         action="invitation_follow_up",
         obj=election,
-        changes={k: [None, v] for k, v in vars(result).items()},
+        changes={k: [None, v] for k, v in vars(result).items()} | {"region": [None, region_code]},
     )
     return result
 
 
-def home_visits(election: Election) -> list[Invitation]:
-    """Voters who missed a re-invitation (or had no free session left): for a mobile unit."""
-    reinvited = Invitation.objects.filter(election=election, replaces__isnull=False)
-    return list(
-        Invitation.objects.filter(election=election, state=Invitation.State.NO_SHOW)
-        .filter(Q(replaces__isnull=False) | ~Q(pk__in=reinvited.values("replaces_id")))
-        .order_by("village_id", "rw", "rt", "id")
-    )
+def home_visits(election: Election, region_code: str = "") -> QuerySet[Invitation]:
+    """Voters a mobile unit should visit at home: a no-show not re-invited (they had missed
+    before, or no session was left), by village, RW, RT and name."""
+    return _in_region(
+        Invitation.objects.filter(
+            election=election, state=Invitation.State.NO_SHOW, replaced_by__isnull=True
+        ),
+        region_code,
+    ).order_by("village_id", "rw", "rt", "voter__name_key", "id")
 
 
-def counts_by_village(election: Election) -> dict[str, dict[str, int]]:
-    """Per village: invited, attended, no-show and re-invited."""
-    out: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"invited": 0, "attended": 0, "no_show": 0, "reinvited": 0}
-    )
+COUNTS = ("invited", "attended", "no_show", "reinvited", "home_visit")
+
+
+def counts_by_village(election: Election, region_code: str = "") -> dict[str, dict[str, int]]:
+    """Per village (inside ``region_code``, "" for all): people invited, invitations attended
+    and missed, re-invitations after a no-show, and people on the home-visit list."""
     rows = (
-        Invitation.objects.filter(election=election)
+        _in_region(Invitation.objects.filter(election=election), region_code)
         .values("village_id")
         .annotate(
-            invited=Count("id", filter=Q(replaces__isnull=True)),
+            invited=Count(
+                "id", filter=Q(replaces__isnull=True) & ~Q(state=Invitation.State.CANCELLED)
+            ),
             attended=Count("id", filter=Q(state=Invitation.State.ATTENDED)),
             no_show=Count("id", filter=Q(state=Invitation.State.NO_SHOW)),
             reinvited=Count(
                 "id", filter=Q(replaces__isnull=False, replaces__state=Invitation.State.NO_SHOW)
             ),
+            home_visit=Count(
+                "id", filter=Q(state=Invitation.State.NO_SHOW, replaced_by__isnull=True)
+            ),
         )
         .order_by("village_id")
     )
-    for r in rows:
-        out[r["village_id"]] = {k: r[k] for k in ("invited", "attended", "no_show", "reinvited")}
-    return dict(out)
+    return {
+        str(village): dict(zip(COUNTS, figures, strict=True))
+        for village, *figures in rows.values_list("village_id", *COUNTS)
+    }
+
+
+# Messages
+
+
+def _office_names(regencies: Iterable[str]) -> dict[str, str]:
+    return dict(
+        Office.objects.filter(kind=Office.Kind.REGENCY, region_id__in=set(regencies)).values_list(
+            "region_id", "name"
+        )
+    )
 
 
 def invitations_send(
     *,
     invitations: list[Invitation],
     acting_user: Any,
-    office: str,
-    reschedule_base: str = "",
+    office: str = "",
+    public_url: str | None = None,
 ) -> int:
     """Put each invitation's message (WhatsApp, then the other channels) in the outbox, for
-    invitees matched to a registry entry. Only recording has a message family so far; card
-    pick-up invitations go by letter. Sending again puts nothing twice (idempotency key)."""
-    wanted = [i for i in invitations if i.service == Invitation.Service.RECORDING]
+    invitees matched to a registry entry, in one batch: recording and card pick-up each in
+    its own message family, signed by ``office`` (else the regency/city office of the
+    invitee's village), with the reschedule page and calendar file under ``public_url``
+    (default ``INVITATIONS_PUBLIC_URL``; none when empty). Sending again puts nothing twice
+    (each message's key is its invitation's reference). Returns the invitations messaged."""
+    base = settings.INVITATIONS_PUBLIC_URL if public_url is None else public_url
     residents = dict(
         VoterCheck.objects.filter(
-            voter_id__in=[i.voter_id for i in wanted], resident__isnull=False
+            voter_id__in=[i.voter_id for i in invitations], resident__isnull=False
         ).values_list("voter_id", "resident_id")
     )
     people = Resident.objects.in_bulk(list(residents.values()))
-    sent = 0
-    for inv in wanted:
+    offices = {} if office else _office_names(str(i.village_id)[:5] for i in invitations)
+    outgoing: list[Outgoing] = []
+    for inv in invitations:
         resident = people.get(residents.get(inv.voter_id, -1))
         if resident is None:
             continue
@@ -342,18 +544,19 @@ def invitations_send(
             "starts_at": inv.starts_at,
             "place": place,
             "address": address,
-            "office": office,
+            "office": office or offices.get(str(inv.village_id)[:5], "Disdukcapil"),
             # The reference's random tail: its head is the plan's run and a count.
             "code": inv.reference[-8:].upper(),
         }
-        if reschedule_base:
-            data["reschedule_url"] = reschedule_base + reschedule_token(inv)
-        message_send(
-            recipient=resident,
-            template="invitation",
-            data=data,
-            idempotency_key=f"invitation:{inv.reference}",
-            acting_user=acting_user,
+        data |= public_links(inv, base)
+        outgoing.append(
+            Outgoing(
+                recipient=resident,
+                template=FAMILIES[inv.service],
+                data=data,
+                idempotency_key=MESSAGE_KEY + inv.reference,
+            )
         )
-        sent += 1
-    return sent
+    if outgoing:
+        message_send_many(outgoing, acting_user=acting_user)
+    return len(outgoing)

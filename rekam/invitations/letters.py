@@ -15,12 +15,13 @@ from django.utils import timezone
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from rekam.lib.pdf import date_id
 from rekam.lib.qr import qr_matrix
 
-from .invites import checkin_token, invitation_place, reschedule_token
+from .invites import checkin_token, invitation_place, public_links
 from .models import Invitation
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
@@ -52,7 +53,22 @@ def _qr(c: Canvas, text: str, x: float, y: float, side: float) -> None:
     c.restoreState()
 
 
-def _page(c: Canvas, inv: Invitation, office: str, reschedule_base: str) -> None:
+def _lines(text: str, font: str, size: float, width: float) -> list[str]:
+    """``text`` wrapped at spaces to ``width``, a word longer than the line (a link) broken
+    where it reaches the edge."""
+    out: list[str] = []
+    for line in simpleSplit(text, font, size, width):
+        while stringWidth(line, font, size) > width:
+            cut = len(line) - 1
+            while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                cut -= 1
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return out
+
+
+def _page(c: Canvas, inv: Invitation, office: str, public_url: str) -> None:
     voter = inv.voter
     place, address = invitation_place(inv)
     top = A4[1] - 20 * mm
@@ -100,13 +116,14 @@ def _page(c: Canvas, inv: Invitation, office: str, reschedule_base: str) -> None
         "Tunjukkan kode QR di bawah kepada petugas di pintu masuk. Kode ini hanya berlaku satu "
         "kali. Datanglah sesuai jam di atas agar ruang tunggu tidak penuh.",
     ]
-    if reschedule_base:
+    links = public_links(inv, public_url)
+    if links:
         notes.append(
             "Jika berhalangan, pilih jadwal lain sebelum hari pemungutan suara melalui: "
-            f"{reschedule_base}{reschedule_token(inv)}"
+            f"{links['reschedule_url']}"
         )
     for note in notes:
-        for line in simpleSplit(note, FONT, 10, RIGHT - LEFT):
+        for line in _lines(note, FONT, 10, RIGHT - LEFT):
             c.setFont(FONT, 10)
             c.drawString(LEFT, y, line)
             y -= 13
@@ -118,14 +135,15 @@ def _page(c: Canvas, inv: Invitation, office: str, reschedule_base: str) -> None
 
 
 def render_letters(
-    invitations: Iterable[Invitation], *, office: str, reschedule_base: str = ""
+    invitations: Iterable[Invitation], *, office: str, public_url: str = ""
 ) -> bytes:
-    """One page per invitation, in the order given (see :func:`letters_for_village`)."""
+    """One page per invitation, in the order given (see :func:`letters_for_village`), with
+    the reschedule link under ``public_url`` when there is one."""
     out = io.BytesIO()
     c = Canvas(out, pagesize=A4, invariant=True, pageCompression=1)
     c.setTitle("Undangan")
     for inv in invitations:
-        _page(c, inv, office, reschedule_base)
+        _page(c, inv, office, public_url)
         c.showPage()
     c.save()
     return out.getvalue()

@@ -124,7 +124,9 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["village", "rw", "rt", "id"]
         indexes = [
-            models.Index(fields=["election", "village"], name="invitation_place"),
+            # Per village and state: the follow-up's and the dashboard's counts, a village's
+            # letters (also serves what the former (election, village) index did).
+            models.Index(fields=["election", "village", "state"], name="invitation_village_state"),
             models.Index(fields=["session", "state"], name="invitation_session"),
         ]
         verbose_name = _("invitation")

@@ -72,8 +72,8 @@ MOBILE_SESSIONS = 8
 MOBILE_TIME_LIMIT_S = 50.0
 # Slot ids of previewed unit-days: negative, never a session's primary key.
 _PREVIEW_SLOTS = -(10**12)
-# Messages put in the outbox per transaction while sending.
-_MESSAGE_CHUNK = 500
+# Messages put in the outbox per transaction (and per batch insert) while sending.
+_MESSAGE_CHUNK = 2_000
 
 
 class PlanRefused(ValueError):
@@ -974,12 +974,11 @@ def _send(run: PlanRun, acting_user: Any, step: Progress) -> PlanRun:
 def _messages(
     run: PlanRun, acting_user: Any, step: Progress, *, lo: int, hi: int
 ) -> dict[str, int]:
-    """Every written invitation's message in the outbox, a chunk per transaction (sending again
-    puts nothing twice: each message's key is its invitation's reference). Returns the
-    messages per list."""
+    """Every written invitation's message in the outbox (recording and card pick-up), a chunk
+    per transaction and batch (sending again puts nothing twice: each message's key is its
+    invitation's reference). Returns the messages per list."""
     from .invites import invitations_send  # invites imports this module
 
-    offices = dict(Office.objects.values_list("region_id", "name"))
     # Only invitees matched to a registry entry can be messaged: the others are not loaded.
     ids = list(
         Invitation.objects.filter(
@@ -996,14 +995,11 @@ def _messages(
                 "service_point", "session__visit"
             )
         )
-        groups: dict[tuple[str, str], list[Invitation]] = defaultdict(list)
-        for inv in chunk:
-            groups[(inv.service, str(inv.village_id)[:5])].append(inv)
         with transaction.atomic():
-            for (service, regency), invitations in sorted(groups.items()):
-                sent[service] += invitations_send(
-                    invitations=invitations,
-                    acting_user=acting_user,
-                    office=offices.get(regency, "Disdukcapil"),
-                )
+            for service in sent:
+                invitations = [i for i in chunk if i.service == service]
+                if invitations:
+                    sent[service] += invitations_send(
+                        invitations=invitations, acting_user=acting_user
+                    )
     return sent

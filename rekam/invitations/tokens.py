@@ -1,10 +1,11 @@
-"""Signed invitation tokens: one to check in at the gate (the letter's QR), one to reschedule.
+"""Signed invitation tokens: one to check in at the gate (the letter's QR), one to reschedule,
+one to download the calendar file.
 
 A token is ``django.core.signing`` over the invitation's reference, its purpose and when it
 expires; the secret is the project's ``SECRET_KEY`` with a salt per purpose, so a check-in token
 never reschedules. Tokens hold no personal data. Single use is kept where the token is spent:
 the queue's ticket for a check-in (one ticket per reference, checked in once), the invitation's
-own row for a reschedule.
+own row for a reschedule. The calendar token only reads.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from django.core import signing
 from django.utils import timezone
 
-CHECKIN, RESCHEDULE = "in", "rs"
+CHECKIN, RESCHEDULE, CALENDAR = "in", "rs", "ic"
 _SALT = "rekam.invitations."
 # Text in front of a check-in token in a QR, so the gate scanner knows what it reads.
 QR_PREFIX = "UND:"

@@ -24,6 +24,7 @@ from rekam.regions.models import Region
 
 from .letters import letters_for_village, render_letters
 from .models import PlanRun
+from .public_views import public_base
 from .services import (
     MOBILE_PER_DAY,
     MOBILE_UNITS,
@@ -200,7 +201,7 @@ def letters_pdf(request: HttpRequest, pk: int, village: str) -> HttpResponse:
     access.require(request.user, Action.VIEW_RESIDENT, village)
     invitations = letters_for_village(run.election_id, village)
     office = getattr(getattr(request.user, "office", None), "name", "") or "Disdukcapil"
-    pdf = render_letters(invitations, office=office)
+    pdf = render_letters(invitations, office=office, public_url=public_base(request))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="undangan-{village}.pdf"'
     return response

@@ -146,17 +146,21 @@ def message_send_many(outgoing: Iterable[Outgoing], *, acting_user: Any = None) 
     db = router.db_for_write(Message)
     _add_resident_emails(new, db)
 
-    # Several rows from a caller in autocommit: all or none of them.
-    whole = len(new) > 1 and transaction.get_autocommit(using=db)
-    with transaction.atomic(using=db, savepoint=False) if whole else nullcontext():
+    # Several rows: all or none of them (a savepoint inside the caller's transaction), so that
+    # a key found to name another type after the insert takes the batch's new rows back too.
+    with transaction.atomic(using=db) if len(new) > 1 else nullcontext():
         ids = _insert_new(new, db)
         earlier = [m.idempotency_key for m in new if m.idempotency_key not in ids]
-        found = Message.objects.using(db).filter(idempotency_key__in=earlier) if earlier else []
+        found = (
+            list(Message.objects.using(db).filter(idempotency_key__in=earlier)) if earlier else []
+        )
         for existing in found:
             wanted = by_key[existing.idempotency_key].template
             if existing.template != wanted:
                 raise ValueError(f"key {existing.idempotency_key} already names a {wanted}")
             by_key[existing.idempotency_key] = existing
+        if len(found) != len(earlier):  # skipped as a duplicate, then deleted meanwhile
+            raise Message.DoesNotExist(f"messages {earlier} changed while being written")
     for message in new:
         if message.idempotency_key not in ids:
             continue
@@ -233,13 +237,22 @@ def _add_resident_emails(messages: Sequence[Message], db: str) -> None:
             message.email = emails[message.resident_id]
 
 
-_INSERT_ROWS = 500  # rows per statement: within SQLite's limit of parameters
+_INSERT_ROWS = 500  # rows per statement at most (SQLite: fewer if its parameter limit is low)
 _INSERT_FIELDS = [f for f in Message._meta.concrete_fields if not f.primary_key]
 
 
-@functools.cache
+def _array_type(field: Field[Any, Any], conn: Any) -> str:
+    """The array type a column's values are sent as. Text goes as ``text``: an explicit cast to
+    ``varchar(n)`` would cut a value that is too long, where the insert must refuse it."""
+    cast = str(field.cast_db_type(conn))
+    return "text" if cast.startswith("varchar") else cast
+
+
+@functools.lru_cache(maxsize=16)  # a few chunk sizes recur; the SQL is long
 def _insert_sql(db: str, rows: int) -> str:
-    """The insert of ``rows`` new messages (on PostgreSQL any number: ``rows`` is 0), built once."""
+    """The insert of ``rows`` new messages (on PostgreSQL any number: ``rows`` is 0), built once
+    (on SQLite for the full chunk size and the last chunk's; ``ON CONFLICT ... RETURNING`` needs
+    SQLite 3.35)."""
     conn = connections[db]
     quote = conn.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in _INSERT_FIELDS)
@@ -248,7 +261,7 @@ def _insert_sql(db: str, rows: int) -> str:
     if conn.vendor == "postgresql":
         # An array per column keeps the statement short whatever the number of rows: the
         # driver parses a long statement's placeholders anew each time (a quarter of the cost).
-        arrays = ", ".join(f"%s::{f.cast_db_type(conn)}[]" for f in _INSERT_FIELDS)
+        arrays = ", ".join(f"%s::{_array_type(f, conn)}[]" for f in _INSERT_FIELDS)
         return f"{head}SELECT * FROM unnest({arrays}){tail}"
     row = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
     return f"{head}VALUES {', '.join([row] * rows)}{tail}"
@@ -267,7 +280,9 @@ def _insert_new(messages: Sequence[Message], db: str) -> dict[str, int]:
         arrays = [[value(f, m) for m in messages] for f in _INSERT_FIELDS]
         statements = [(_insert_sql(db, 0), arrays)]
     else:
-        chunks = [messages[i : i + _INSERT_ROWS] for i in range(0, len(messages), _INSERT_ROWS)]
+        limit = conn.features.max_query_params or _INSERT_ROWS * len(_INSERT_FIELDS)
+        size = max(1, min(_INSERT_ROWS, limit // len(_INSERT_FIELDS)))
+        chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
         statements = [
             (_insert_sql(db, len(chunk)), [value(f, m) for m in chunk for f in _INSERT_FIELDS])
             for chunk in chunks
