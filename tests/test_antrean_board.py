@@ -66,3 +66,16 @@ def test_the_board_keeps_only_the_last_calls(personas):
     assert len(data["calls"]) == LAST_CALLS
     assert data["calls"][0]["label"] == f"A-{LAST_CALLS + 3:03d}"
     assert data["counters"][0] == {"counter": 1, "label": "", "service": ""}
+
+
+def test_nobody_is_let_in_outside_the_sessions(personas):
+    point = make_point(personas.bdl_office, counters=2, waiting_room_limit=20)
+    ticket_issue_walkin(
+        service_point=point,
+        service="recording",
+        acting_user=personas.bdl_queue,
+        at=at(WORKDAY, 9),
+    )
+    assert board_data(point, at(WORKDAY, 9, 30))["may_enter"] == 19
+    assert board_data(point, at(WORKDAY, 7, 30))["may_enter"] == 0  # before opening
+    assert board_data(point, at(WORKDAY, 16, 30))["may_enter"] == 0  # after closing

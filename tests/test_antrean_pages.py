@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from rekam.antrean.models import State, Ticket
@@ -117,6 +118,24 @@ def test_the_holder_cancels_a_number(client, point, resident):
     client.post(reverse("antrean_cancel", args=[ticket.public_code]))
     ticket.refresh_from_db()
     assert ticket.state == State.CANCELLED
+    html = client.get(reverse("antrean_status", args=[ticket.public_code])).content.decode()
+    assert "Perkiraan dipanggil" not in html  # no call time for a cancelled number
+
+
+def test_the_code_alone_does_not_cancel_a_number(client, point, resident):
+    """The code is what the QR holds: someone who saw it must not cancel the number."""
+    identify(client, resident)
+    client.post(
+        reverse("antrean_take"), {"session": tomorrow_session(point).pk, "service": "recording"}
+    )
+    ticket = Ticket.objects.get()
+    stranger = Client()
+    page = stranger.get(reverse("antrean_status", args=[ticket.public_code])).content.decode()
+    assert "antrean_cancel" not in page and "/batal/" not in page
+    answer = stranger.post(reverse("antrean_cancel", args=[ticket.public_code]), follow=True)
+    assert "masukkan dahulu NIK dan tanggal lahir" in answer.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.state == State.BOOKED
 
 
 def test_the_status_json_counts_who_is_ahead(client, point, personas):

@@ -32,13 +32,16 @@ class Occupancy:
     inside: int  # checked in and not finished: in the waiting room or at a counter
     booked: int  # numbers whose holders have not arrived yet
     limit: int
+    in_session: bool  # a session of the point is running now
 
     @property
     def may_enter(self) -> int:
-        return max(0, self.limit - self.inside)
+        """Nobody is let in outside the sessions (before opening, at lunch, after closing)."""
+        return max(0, self.limit - self.inside) if self.in_session else 0
 
 
-def occupancy(point: ServicePoint, day: date) -> Occupancy:
+def occupancy(point: ServicePoint, now: datetime) -> Occupancy:
+    day = timezone.localdate(now)
     counts = Ticket.objects.filter(service_point=point, day=day).aggregate(
         waiting=Count("id", filter=Q(state=State.WAITING)),
         inside=Count("id", filter=Q(state__in=INSIDE_STATES)),
@@ -49,6 +52,9 @@ def occupancy(point: ServicePoint, day: date) -> Occupancy:
         inside=counts["inside"],
         booked=counts["booked"],
         limit=point.waiting_room_limit,
+        in_session=Session.objects.filter(
+            service_point=point, day=day, starts_at__lte=now, ends_at__gt=now
+        ).exists(),
     )
 
 
@@ -71,7 +77,7 @@ def board_data(point: ServicePoint, now: datetime) -> dict[str, Any]:
         .order_by("-id")
         .values("id", "counter", "at", "ticket__label")[:LAST_CALLS]
     )
-    room = occupancy(point, today)
+    room = occupancy(point, now)
     services = dict(Service.choices)
     return {
         "point": point.code,

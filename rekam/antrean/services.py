@@ -644,7 +644,7 @@ def _why_not(spec: _Issue) -> QueueRefused:
         return QueueRefused("Sesi ini sudah lewat; pilih sesi lain.", code="past")
     if spec.last_day is not None and session.day > spec.last_day:
         return QueueRefused(
-            f"Nomor online dapat diambil paling lama {settings.ANTREAN_BOOKING_DAYS} hari "
+            f"Nomor antrean daring dapat diambil paling lama {settings.ANTREAN_BOOKING_DAYS} hari "
             "sebelumnya.",
             code="too_far",
         )
@@ -852,7 +852,7 @@ def _walk_in_options(point: ServicePoint, now: datetime) -> tuple[list[WalkInPla
     if not later:
         raise QueueRefused(
             f"Layanan hari ini sudah tutup pukul {_hm(closing)}. Silakan datang pada hari "
-            "buka berikutnya atau ambil nomor online.",
+            "buka berikutnya atau ambil nomor antrean daring.",
             code="closed",
         )
     waiting_by_window: dict[datetime, int] = {}
@@ -937,7 +937,7 @@ def ticket_issue_walkin(
     raise QueueRefused(
         "Nomor antrean di tempat untuk hari ini dihentikan: perkiraan waktu dipanggil "
         f"melewati jam tutup ({_hm(closing)}). Silakan datang pada hari buka berikutnya "
-        "atau ambil nomor online.",
+        "atau ambil nomor antrean daring.",
         code="closing",
     )
 

@@ -312,8 +312,21 @@ def status_page(request: HttpRequest, code: str) -> HttpResponse:
             "masked_nik": mask_nik(ticket.nik) if ticket.nik else "",
             "greeting": short_name(ticket.resident.name) if ticket.resident else "",
             "poll_ms": settings.ANTREAN_STATUS_POLL_MS,
-            "cancellable": ticket.state in (State.BOOKED, State.WAITING),
+            "cancellable": _may_cancel(request, ticket),
+            "prove_to_cancel": ticket.state == State.BOOKED
+            and ticket.resident_id is not None
+            and not _may_cancel(request, ticket),
         },
+    )
+
+
+def _may_cancel(request: HttpRequest, ticket: Ticket) -> bool:
+    """Only the holder, proven by NIK and date of birth in this browser: the code alone is in
+    the QR, which others see on a screen or a printed slip."""
+    return (
+        ticket.state in (State.BOOKED, State.WAITING)
+        and ticket.resident_id is not None
+        and _identified_id(request) == ticket.resident_id
     )
 
 
@@ -336,6 +349,13 @@ def cancel(request: HttpRequest, code: str) -> HttpResponse:
     if not _ip_allowed(request):
         return _too_many(request)
     ticket = _ticket_by_code(code)
+    if not _may_cancel(request, ticket) and ticket.state in (State.BOOKED, State.WAITING):
+        messages.error(
+            request,
+            "Untuk membatalkan nomor ini, masukkan dahulu NIK dan tanggal lahir pemegang nomor "
+            "di halaman antrean daring.",
+        )
+        return redirect("antrean_status", code=ticket.public_code)
     try:
         ticket_cancel(ticket=ticket, reason="dibatalkan pemegang nomor")
     except QueueRefused as exc:
@@ -455,7 +475,7 @@ def _gate_context(point: ServicePoint, now: Any) -> dict[str, Any]:
         "services": [(s, Service(s).label) for s in point.services],
         "priorities": [(k, v) for k, v in Priority.choices if k],
         "sessions": sessions_today(sessions, now),
-        "room": occupancy(point, today),
+        "room": occupancy(point, now),
         "plan": day_plans(point, today, 1)[0],
     }
 
@@ -597,7 +617,7 @@ def counter(request: HttpRequest, code: str, number: int) -> HttpResponse:
             "number": number,
             "current": current,
             "line": line,
-            "room": occupancy(point, today),
+            "room": occupancy(point, now),
             "services": [(s, Service(s).label) for s in point.services],
             "only": only if only in point.services else "",
             "outcomes": Outcome.choices,

@@ -147,11 +147,12 @@ class Command(BaseCommand):
             f"{sukets.sukets} Suket {rehearsal.name}; blanko habis di {sukets.out_of_blanks}"
         )
 
+        # Also without serving: `rekam runserver` afterwards serves the collected files.
+        call_command("collectstatic", interactive=False, verbosity=0)
         self.print_logins(logins)
         self.stdout.write(f"Selesai dalam {time.perf_counter() - started:.1f} detik.")
         if options["no_serve"]:
             return
-        call_command("collectstatic", interactive=False, verbosity=0)
         url = f"http://127.0.0.1:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"Demo berjalan di {url} (Ctrl+C untuk berhenti)"))
         call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
