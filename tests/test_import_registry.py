@@ -20,6 +20,7 @@ from rekam.lib.tabular import TabularError
 from rekam.residents import importers
 from rekam.residents.importers import normalise_phone, registry_import
 from rekam.residents.models import ImportBatch, RecordEvent, Resident
+from rekam.residents.signals import residents_relocated
 from rekam.residents.states import KtpState
 
 from .test_record_moves import announcements
@@ -323,6 +324,22 @@ def test_an_update_writes_an_audit_entry_with_old_and_new_values(lampung, tmp_pa
         "village": ["18.71.01.1003", "18.71.01.1004"],
     }
     assert (entry.actor, entry.actor_label) == (personas.bdl_admin, "import:b.csv")
+
+
+def test_residents_the_file_moves_to_another_village_are_announced(lampung, tmp_path):
+    registry_import(path=write_csv(tmp_path / "a.csv", [row(), budi()]))
+    moved: list[list[int]] = []
+
+    def listen(sender, *, resident_ids, **kwargs):
+        moved.append(sorted(resident_ids))
+
+    residents_relocated.connect(listen, dispatch_uid="test-relocated")
+    try:
+        rows = [row(kode_desa="18.71.01.1004"), budi(pekerjaan="Guru")]
+        registry_import(path=write_csv(tmp_path / "b.csv", rows))
+    finally:
+        residents_relocated.disconnect(dispatch_uid="test-relocated")
+    assert moved == [[Resident.objects.get(nik=SITI).pk]]  # Budi changed, but stayed
 
 
 def test_an_empty_cell_keeps_the_existing_value(lampung, tmp_path):

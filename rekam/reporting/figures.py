@@ -12,7 +12,7 @@ Every page, export, picture and report reads :func:`dashboard`, so they cannot d
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +30,7 @@ from rekam.antrean.calendar import holiday_name, plans_many
 from rekam.antrean.models import State as TicketState
 from rekam.antrean.models import Ticket
 from rekam.elections.models import Election
-from rekam.invitations.models import Invitation
+from rekam.invitations.models import Invitation, PlanRun
 from rekam.regions.models import Region
 from rekam.residents.models import Resident
 from rekam.residents.states import KtpState
@@ -403,13 +403,12 @@ def _suket_figures(
     rows: dict[str, Row],
     key: Any,
 ) -> None:
-    q = Q(election=election)
-    if within:
-        q &= Q(resident__regency_id=within[:5])
+    # The village and regency/city kept on the Suket: no join with the registry.
+    q = Q(election=election, regency_id__in=[within[:5]] if within else regencies)
     valid = Q(revoked_at__isnull=True, valid_until__gte=today)
     data = (
         Suket.objects.filter(q)
-        .values("resident__village_id")
+        .values("village_id")
         .annotate(
             issued=Count("id"),
             valid=Count("id", filter=valid),
@@ -419,7 +418,7 @@ def _suket_figures(
         .order_by()
     )
     for item in data:
-        row = rows.get(key(item["resident__village_id"]))
+        row = rows.get(key(item["village_id"]))
         if row is not None:
             row.sukets_issued += item["issued"]
             row.sukets_valid += item["valid"]
@@ -435,34 +434,77 @@ def _invitation_figures(
     rows: dict[str, Row],
     key: Any,
 ) -> None:
-    q = Q(election=election, run__dry_run=False) & ~Q(state=Invitation.State.CANCELLED)
+    # Counted on the invitations' own election, village and state (what an index on them can
+    # answer alone, without joining the plan runs or the regions), then those of previews
+    # (dry runs, never sent) taken off.
+    q = Q(election=election) & ~Q(state=Invitation.State.CANCELLED)
     if level == "village":
         q &= Q(village_id__in=[c for c, _name in children])
     elif within:
-        q &= Q(village__parent__parent_id=within)
-    data = (
-        Invitation.objects.filter(q)
-        .values("village_id", "state")
-        .annotate(n=Count("id"))
-        .order_by()
+        q &= Q(village_id__in=_villages_of(within))
+    counts: Counter[tuple[str, str]] = Counter()
+    for village, state, n in _per_village_and_state(Invitation.objects.filter(q)):
+        counts[(village, state)] += n
+    previews = list(
+        PlanRun.objects.filter(election=election, dry_run=True).values_list("pk", flat=True)
     )
-    for item in data:
-        row = rows.get(key(item["village_id"]))
+    if previews:
+        for village, state, n in _per_village_and_state(
+            Invitation.objects.filter(q, run_id__in=previews)
+        ):
+            counts[(village, state)] -= n
+    for (village, state), n in counts.items():
+        row = rows.get(key(village))
         if row is None:
             continue
         # A rescheduled invitation was replaced by a new one: count the person once.
-        if item["state"] != Invitation.State.RESCHEDULED:
-            row.invited += item["n"]
-        if item["state"] == Invitation.State.ATTENDED:
-            row.attended += item["n"]
-        elif item["state"] == Invitation.State.NO_SHOW:
-            row.no_shows += item["n"]
+        if state != Invitation.State.RESCHEDULED:
+            row.invited += n
+        if state == Invitation.State.ATTENDED:
+            row.attended += n
+        elif state == Invitation.State.NO_SHOW:
+            row.no_shows += n
+
+
+def _villages_of(regency: str) -> list[str]:
+    return list(
+        Region.objects.filter(level="village", parent__parent_id=regency).values_list(
+            "code", flat=True
+        )
+    )
+
+
+def _per_village_and_state(invitations: QuerySet[Invitation]) -> Iterable[tuple[str, str, int]]:
+    # COUNT(*), not of a column: nothing to read beyond the index.
+    return (
+        invitations.values("village_id", "state")
+        .annotate(n=Count("*"))
+        .order_by()
+        .values_list("village_id", "state", "n")
+    )
 
 
 def office_figures(
     election: Election, regencies: Iterable[str], today: date
 ) -> dict[str, OfficeFigures]:
     """Stock, printing, service points and queue figures per regency/city code."""
+    codes = list(regencies)
+    out = stock_figures(codes, today)
+    points = [
+        p
+        for p in ServicePoint.objects.filter(is_active=True, offers_recording=True).select_related(
+            "office"
+        )
+        if p.regency_code in out
+    ]
+    _calendar_figures(election, points, out, today)
+    _queue_figures(points, out, today)
+    return out
+
+
+def stock_figures(regencies: Iterable[str], today: date) -> dict[str, OfficeFigures]:
+    """Only the blank stock, the PRR backlog and the recent printing per regency/city code
+    (what the days of stock and the shortfall are computed from)."""
     codes = list(regencies)
     out = {code: OfficeFigures() for code in codes}
     for code, balance in BlankStock.objects.filter(office__region_id__in=codes).values_list(
@@ -490,15 +532,6 @@ def office_figures(
         .values_list("office__region_id", "n")
     ):
         out[code].printed_recently = -int(n or 0)
-    points = [
-        p
-        for p in ServicePoint.objects.filter(is_active=True, offers_recording=True).select_related(
-            "office"
-        )
-        if p.regency_code in out
-    ]
-    _calendar_figures(election, points, out, today)
-    _queue_figures(points, out, today)
     return out
 
 
@@ -527,15 +560,16 @@ def _calendar_figures(
         figures.holiday_openings += sum(1 for day in holidays if plans[(point.pk, day)].is_open)
 
 
+# Each ticket inside gives two edges, +1 at check-in and -1 at closing (closings first at the
+# same moment), read in one pass over the tickets; the running sum per point and day is the
+# number inside.
 _MOST_INSIDE_SQL = """
 WITH edges AS (
-    SELECT service_point_id AS p, day, checked_in_at AS t, 1 AS step
-    FROM {tickets} WHERE service_point_id IN ({points}) AND day >= %s AND day <= %s
-        AND checked_in_at IS NOT NULL AND state <> %s
-    UNION ALL
-    SELECT service_point_id, day, closed_at, -1
-    FROM {tickets} WHERE service_point_id IN ({points}) AND day >= %s AND day <= %s
-        AND checked_in_at IS NOT NULL AND closed_at IS NOT NULL AND state <> %s
+    SELECT service_point_id AS p, day, CASE WHEN e.step = 1 THEN checked_in_at ELSE closed_at END
+        AS t, e.step
+    FROM {tickets} CROSS JOIN (SELECT 1 AS step UNION ALL SELECT -1) e
+    WHERE service_point_id IN ({points}) AND day >= %s AND day <= %s
+        AND checked_in_at IS NOT NULL AND state <> %s AND (e.step = 1 OR closed_at IS NOT NULL)
 ), running AS (
     SELECT p, sum(step) OVER (PARTITION BY p, day ORDER BY t, step ROWS UNBOUNDED PRECEDING) AS n
     FROM edges
@@ -584,7 +618,7 @@ def _queue_figures(points: list[ServicePoint], out: dict[str, OfficeFigures], to
     marks = ", ".join(["%s"] * len(region_of))
     sql = _MOST_INSIDE_SQL.format(tickets=Ticket._meta.db_table, points=marks)
     ids = list(region_of)
-    args: list[Any] = [*ids, start, today, str(TicketState.CANCELLED)] * 2
+    args: list[Any] = [*ids, start, today, str(TicketState.CANCELLED)]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         for point_id, n in cursor.fetchall():

@@ -144,7 +144,9 @@ def _content(
     dash = figures.dashboard(election, None, within=within, today=day)
     if within:
         office = Office.objects.filter(region_id=within).first()
-        stock = figures.office_figures(election, [within], day)[within]
+        # The dashboard already has the office's figures when the regency/city holds the
+        # election.
+        stock = dash.office or figures.office_figures(election, [within], day)[within]
         region = Region.objects.get(code=within)
         area = region.display_name
     else:

@@ -61,7 +61,7 @@ from .models import (
     name_key,
 )
 from .services import MoveRefused, check_move
-from .signals import records_moved_send
+from .signals import records_moved_send, residents_relocated
 from .states import KtpState, MoveSource
 
 # canonical column -> accepted header spellings (compared case-insensitively, with spaces,
@@ -620,6 +620,7 @@ class _Writer:
         new_states: dict[int, str] = {}  # index in ``new`` -> state given in the file
         initial = KtpState.BELUM_REKAM.value
         updates: list[tuple[Any, ...]] = []
+        relocated: list[int] = []  # residents the file moves to another village
         audits: list[AuditEntry] = []
         events: list[tuple[Any, ...]] = []
         result = self.result
@@ -668,6 +669,8 @@ class _Writer:
                 result.updated += 1
                 if changed:
                     audits.append(self._audit(old, merged))
+                    if merged[_I_VILLAGE] != current[_I_VILLAGE]:
+                        relocated.append(old[0])
                 if moved:
                     result.moves += 1
                     event = (old[0], old_state, to_state, now_db, now_db, MoveSource.CENTRAL.value)
@@ -684,6 +687,8 @@ class _Writer:
                 result.unchanged += len(new) - created
             if updates:
                 self._update(cursor, updates)
+            if relocated:
+                residents_relocated.send(sender=Resident, resident_ids=relocated)
             if audits:
                 AuditEntry.objects.bulk_create(audits, batch_size=500)
             if events:

@@ -13,7 +13,7 @@ from rekam.accounts.access import Action, require
 from rekam.audit.services import audit_record, diff_fields
 
 from .models import RecordEvent, Resident, name_key
-from .signals import records_moved_send
+from .signals import records_moved_send, residents_relocated
 from .states import PRINTING_MOVES, KtpState, MoveSource, move_sources
 
 
@@ -146,6 +146,8 @@ def resident_update(
     if "village" in values:
         resident.regency_id = values["village"].parent.parent_id
     resident.save()
+    if "village" in changes:
+        residents_relocated.send(sender=Resident, resident_ids=[resident.pk])
     audit_record(
         acting_user=acting_user,
         action="resident.update",

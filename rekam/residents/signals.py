@@ -27,6 +27,11 @@ from .models import Resident
 #   reason        str         the reason recorded with the moves ("" if none)
 records_moved = Signal()
 
+# Sent when residents move to another village (an edit, or a registry import), inside the
+# transaction that moved them, with ``resident_ids`` (list[int]): copies of a resident's
+# village elsewhere (a Suket's) follow. The same for every path, set-based or not.
+residents_relocated = Signal()
+
 
 def records_moved_send(
     *,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts.models import Office
 from rekam.elections.models import Election
+from rekam.regions.models import Region
 from rekam.residents.models import Resident
 
 
@@ -65,7 +66,12 @@ class BlankMovement(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["office", "kind", "at"])]
+        # (office, at, id): an office's balance at a moment is its latest line before it, one
+        # step of the index back (the id breaks ties between lines of the same moment).
+        indexes = [
+            models.Index(fields=["office", "kind", "at"]),
+            models.Index(fields=["office", "at", "id"]),
+        ]
         verbose_name = _("blank-card movement")
         verbose_name_plural = _("blank-card movements")
 
@@ -229,6 +235,14 @@ class Suket(models.Model):
     seq = models.PositiveIntegerField()
     number = models.CharField(_("number"), max_length=60, unique=True)
     resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="sukets")
+    # The resident's village and regency/city, copied here (and kept when the resident moves)
+    # so the dashboard counts Sukets per region without joining the registry.
+    village = models.ForeignKey(
+        Region, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    regency = models.ForeignKey(
+        Region, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     election = models.ForeignKey(Election, on_delete=models.PROTECT, related_name="sukets")
     decision = models.OneToOneField(SuketDecision, on_delete=models.PROTECT, related_name="suket")
     reason = models.CharField(max_length=30)
@@ -254,7 +268,10 @@ class Suket(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["office", "year", "seq"], name="suket_number_once"),
         ]
-        indexes = [models.Index(fields=["resident", "election"])]
+        indexes = [
+            models.Index(fields=["resident", "election"]),
+            models.Index(fields=["election", "regency", "village"]),
+        ]
         verbose_name = _("Suket")
         verbose_name_plural = _("Sukets")
 

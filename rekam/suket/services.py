@@ -476,6 +476,8 @@ def _issue_chunk(
                 seq=seq,
                 number=content.number,
                 resident=resident,
+                village_id=resident.village_id,
+                regency_id=resident.regency_id,
                 election=election,
                 decision=record,
                 reason=content.reason,

@@ -56,6 +56,17 @@ def postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def analyze(*tables: str) -> None:
+    """Refresh PostgreSQL's statistics of tables a bulk write has just filled: with autovacuum
+    off or behind, the next queries on them (the dashboard's, a record move's voter look-up)
+    would be planned without statistics. Inside a transaction it counts its own new rows."""
+    if not postgres():
+        return
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
 def csv_source(path: Path, columns: Sequence[tuple[str, str]]) -> str:
     """A DuckDB ``read_csv`` call for a headerless CSV file written by :func:`export`."""
     spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns)

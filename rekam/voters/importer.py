@@ -590,6 +590,7 @@ def dpt_import(
                 },
                 reason=f"Impor DPT {path.name}",
             )
+        bulk.analyze(_VOTERS, _CHECKS)
     return result
 
 

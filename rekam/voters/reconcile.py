@@ -251,6 +251,8 @@ def _carry_out(run: ReconciliationRun, say: Callable[[str], None]) -> None:
         now = timezone.now()
         with transaction.atomic():
             changed = _store(con, run, codes, marks, work, now)
+            # Before the counts' reset (a receiver) reads the verdicts just written.
+            bulk.analyze(_CHECKS, _CANDIDATES, _COUNTS)
             reconciled.send(
                 sender=ReconciliationRun,
                 election=election,
