@@ -3,8 +3,10 @@
 The reference Lampung 2020 scenario, grouped as the planner sees it: the 1,472 villages with
 coordinates in the 8 regencies/cities that held the 2020 Pilkada (Bandar Lampung, Metro,
 Lampung Selatan, Lampung Tengah, Lampung Timur, Way Kanan, Pesawaran, Pesisir Barat), real
-centroids from ``data/regions/lampung``, and 146,168 x S invitees spread over them with
-deterministic weights (10 % first-time voters, 5 % Suket holders). Service points: each of the
+centroids from ``data/regions/lampung``, and 146,168 x S invitees: each regency/city's real
+2020 unrecorded voters (``data/elections/pilkada_2020_lampung.csv``; Lampung Tengah alone has
+63,973), spread over its villages with deterministic log-normal weights (10 % first-time
+voters, 5 % Suket holders). Service points: each of the
 131 kecamatan offices (2 counters) at its kecamatan's centroid and each of the 8 regency/city
 offices (5 counters) at its regency's; 10 minutes per recording, hourly sessions of at most 20,
 open daily 08:00-16:00 from 26 Nov to 9 Dec 2020; polls close 9 Dec 13:00; road factor 1.3.
@@ -59,6 +61,7 @@ from rekam.invitations import planner
 
 PROJECT = Path(__file__).resolve().parent.parent
 REGIONS = PROJECT / "data" / "regions" / "lampung"
+ELECTION_FIGURES = PROJECT / "data" / "elections" / "pilkada_2020_lampung.csv"
 BENCH_SLUG = "bench-invitations"
 PILKADA_2020 = {"18.01", "18.02", "18.07", "18.08", "18.09", "18.13", "18.71", "18.72"}
 INVITEES = 146_168
@@ -80,11 +83,20 @@ def scenario(scale: float, seed: int) -> tuple[list[planner.Village], list[plann
         if r["district_code"][:5] in PILKADA_2020 and r["lat"] and r["lon"]
     ]
     weights = [rng.lognormvariate(0, 0.8) for _ in rows]
-    total = INVITEES * scale
-    wsum = sum(weights)
+    # Each regency/city's invitees are its real 2020 unrecorded voters (they add up to
+    # INVITEES), spread over its villages by the weights.
+    unrecorded = {
+        r["regency_code"]: int(r["dpt_unrecorded"])
+        for r in csv.DictReader(ELECTION_FIGURES.open())
+        if r["regency_code"] in PILKADA_2020
+    }
+    wsum: dict[str, float] = {}
+    for r, w in zip(rows, weights, strict=True):
+        wsum[r["district_code"][:5]] = wsum.get(r["district_code"][:5], 0.0) + w
     villages = []
     for r, w in zip(rows, weights, strict=True):
-        n = round(total * w / wsum)
+        regency = r["district_code"][:5]
+        n = round(unrecorded[regency] * scale * w / wsum[regency])
         first, suket = round(n * 0.10), round(n * 0.05)
         villages.append(
             planner.Village(
