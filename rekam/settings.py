@@ -317,6 +317,9 @@ ANTREAN_STATUS_POLL_MS = env_int("ANTREAN_STATUS_POLL_MS", 20_000)
 INVITATIONS_ROAD_FACTOR = float(os.environ.get("INVITATIONS_ROAD_FACTOR", "1.3"))
 # Share of invitees observed not to come; invitations are over-booked by 1 / (1 - rate).
 INVITATIONS_NO_SHOW_RATE = float(os.environ.get("INVITATIONS_NO_SHOW_RATE", "0"))
+# Hours between planning (or sending an approved plan) and the first session it may invite to:
+# time for letters to reach the villages and for messages to be read.
+INVITATIONS_LEAD_HOURS = env_int("INVITATIONS_LEAD_HOURS", 24)
 # The public address invitation messages and letters link to (the reschedule page and the
 # calendar file): "https://rekam.example.go.id". Empty: no links in messages; letters printed
 # from the planning page use the address the staff member is on.

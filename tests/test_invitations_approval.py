@@ -24,10 +24,23 @@ from rekam.notifications.models import Message
 from rekam.voters.models import VoterClass
 
 from .factories import make_resident
-from .test_invitations_support import KEDATON, SURABAYA, add_point, add_voters, plan_now
+from .test_invitations_support import (
+    KEDATON,
+    SURABAYA,
+    add_point,
+    add_voters,
+    plan_now,
+    planning_clock,
+)
 from .test_voters_support import POLLING_DAY, make_election
 
 START = date(2020, 12, 8)  # two days of sessions: 24 + 15 invitation seats
+
+
+@pytest.fixture(autouse=True)
+def _planning_morning(monkeypatch):
+    """Plans are made on a morning before the scenario's sessions (of 2020)."""
+    planning_clock(monkeypatch)
 
 
 @pytest.fixture
@@ -122,8 +135,7 @@ def test_a_regency_supervisor_may_not_approve_a_plan_for_the_province(election, 
     run = plan_run_create(
         election=election, region_code="", acting_user=personas.province_admin, dry_run=True
     )
-    run.status = PlanRun.Status.DONE
-    run.save()
+    run = plan_run_execute(run=run, acting_user=personas.province_admin)
     with pytest.raises(PermissionDenied, match=OUTSIDE_JURISDICTION):
         plan_run_approve(run=run, acting_user=personas.bdl_supervisor)
     assert plan_run_approve(run=run, acting_user=personas.province_admin).approved_at
@@ -206,3 +218,13 @@ def test_references_start_with_the_run_and_messages_quote_their_random_tail(
     for message in Message.objects.all():
         reference = message.idempotency_key.removeprefix("invitation:")
         assert message.data["code"] == reference[-8:].upper()
+
+
+def test_a_preview_inviting_nobody_cannot_be_approved(personas) -> None:
+    empty = make_election(slug="pilkada-kosong")
+    run = plan_now(empty, personas.bdl_admin, START, dry_run=True)
+    assert run.status == PlanRun.Status.DONE
+    with pytest.raises(PlanRefused, match="tidak mengundang siapa pun"):
+        plan_run_approve(run=run, acting_user=personas.bdl_supervisor)
+    run.refresh_from_db()
+    assert run.approved_at is None and run.status == PlanRun.Status.DONE

@@ -19,6 +19,7 @@ from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
 from rekam.antrean.models import Session
 from rekam.antrean.services import checkin_invitation, invitation_resolver_set
+from rekam.audit.models import AuditEntry
 from rekam.elections.models import Election
 from rekam.invitations.invites import (
     FollowUp,
@@ -32,7 +33,10 @@ from rekam.invitations.invites import (
     resolve_checkin,
 )
 from rekam.invitations.models import Invitation
+from rekam.invitations.tokens import CHECKIN_GRACE
 from rekam.notifications.models import Message
+from rekam.residents.models import Resident
+from rekam.residents.states import KtpState
 from rekam.voters.models import VoterCheck, VoterClass
 
 from .factories import make_resident
@@ -61,7 +65,7 @@ def planned(personas, clock):
 
 def _after_first_session(clock) -> None:
     first = min(Invitation.objects.values_list("ends_at", flat=True))
-    clock["at"] = first + timedelta(minutes=30)
+    clock["at"] = first + CHECKIN_GRACE + timedelta(minutes=30)
 
 
 def test_a_no_show_is_reinvited_into_a_later_session(planned, personas, clock) -> None:
@@ -77,7 +81,11 @@ def test_a_no_show_is_reinvited_only_once(planned, personas, clock) -> None:
     election, _ = planned
     _after_first_session(clock)
     invitations_follow_up(election=election, acting_user=personas.bdl_admin)
-    clock["at"] = max(Invitation.objects.values_list("ends_at", flat=True)) + timedelta(minutes=1)
+    clock["at"] = (
+        max(Invitation.objects.values_list("ends_at", flat=True))
+        + CHECKIN_GRACE
+        + timedelta(minutes=1)
+    )
     second = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
     assert (second.no_show, second.reinvited, second.home_visit) == (2, 0, 2)
     assert Invitation.objects.count() == 4
@@ -138,10 +146,14 @@ def test_a_rescheduled_invitation_missed_is_still_reinvited_once(planned, person
     moved = invitation_reschedule(
         token=reschedule_token(first), session=free_sessions(first)[0], now=clock["at"]
     )
-    clock["at"] = moved.ends_at + timedelta(minutes=5)
+    clock["at"] = moved.ends_at + CHECKIN_GRACE + timedelta(minutes=5)
     invitations_follow_up(election=election, acting_user=personas.bdl_admin)
     assert Invitation.objects.filter(replaces=moved).exists()
-    clock["at"] = max(Invitation.objects.values_list("ends_at", flat=True)) + timedelta(minutes=1)
+    clock["at"] = (
+        max(Invitation.objects.values_list("ends_at", flat=True))
+        + CHECKIN_GRACE
+        + timedelta(minutes=1)
+    )
     invitations_follow_up(election=election, acting_user=personas.bdl_admin)
     assert first.voter_id in {i.voter_id for i in home_visits(election)}
     assert Invitation.objects.filter(voter_id=first.voter_id).count() == 3
@@ -185,7 +197,11 @@ def test_the_command_reinvites_a_no_show_once_then_lists_a_home_visit(
     out = io.StringIO()
     call_command("invitations_follow_up", election=election.slug, stdout=out)
     assert "0 hadir, 2 tidak hadir, 2 diundang ulang, 0 kunjungan rumah" in out.getvalue()
-    clock["at"] = max(Invitation.objects.values_list("ends_at", flat=True)) + timedelta(minutes=1)
+    clock["at"] = (
+        max(Invitation.objects.values_list("ends_at", flat=True))
+        + CHECKIN_GRACE
+        + timedelta(minutes=1)
+    )
     out = io.StringIO()
     call_command("invitations_follow_up", election=election.slug, stdout=out)
     assert "0 hadir, 2 tidak hadir, 0 diundang ulang, 2 kunjungan rumah" in out.getvalue()
@@ -227,7 +243,11 @@ def followed(planned, personas, clock):
     _link_residents()
     _after_first_session(clock)
     invitations_follow_up(election=election, acting_user=personas.bdl_admin)
-    clock["at"] = max(Invitation.objects.values_list("ends_at", flat=True)) + timedelta(minutes=1)
+    clock["at"] = (
+        max(Invitation.objects.values_list("ends_at", flat=True))
+        + CHECKIN_GRACE
+        + timedelta(minutes=1)
+    )
     invitations_follow_up(election=election, acting_user=personas.bdl_admin)
     return election
 
@@ -341,3 +361,112 @@ def test_without_an_election_the_command_follows_up_those_still_to_poll(planned,
     out = io.StringIO()
     call_command("invitations_follow_up", stdout=out)
     assert f"{election.slug}: 0 hadir, 2 tidak hadir" in out.getvalue()
+
+
+# Settled only once the gate no longer takes the QR; nobody chased who is done meanwhile
+
+
+def test_an_invitation_is_settled_only_when_its_qr_no_longer_checks_in(
+    planned, personas, clock
+) -> None:
+    election, _ = planned
+    first = Invitation.objects.order_by("ends_at", "id")[0]
+    clock["at"] = first.ends_at + timedelta(minutes=30)  # late, but the QR still works
+    assert resolve_checkin(checkin_token(first)).reference == first.reference
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert (result.attended, result.no_show) == (0, 0)
+    assert not Invitation.objects.exclude(state=Invitation.State.PLANNED).exists()
+    clock["at"] = first.ends_at + CHECKIN_GRACE
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert result.no_show == 2
+
+
+@pytest.mark.parametrize(
+    "state", [KtpState.BIO_CAPTURED, KtpState.PRINT_READY_RECORD, KtpState.CARD_PRINTED]
+)
+def test_a_no_show_who_recorded_meanwhile_is_neither_reinvited_nor_visited(
+    planned, personas, clock, state
+) -> None:
+    election, _ = planned
+    residents = _link_residents()
+    done, waiting = Invitation.objects.order_by("id")
+    Resident.objects.filter(pk=residents[done.voter_id]).update(ktp_state=state)
+    _after_first_session(clock)
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert (result.done_meanwhile, result.no_show, result.reinvited) == (1, 1, 1)
+    done.refresh_from_db()
+    assert done.state == Invitation.State.CANCELLED
+    assert not Invitation.objects.filter(replaces=done).exists()
+    assert Invitation.objects.filter(replaces=waiting).exists()
+    assert done.voter_id not in {i.voter_id for i in home_visits(election)}
+
+
+def test_a_card_pick_up_no_show_whose_card_was_printed_is_not_reinvited(
+    planned, personas, clock
+) -> None:
+    election, _ = planned
+    Invitation.objects.update(service=Invitation.Service.PRINTING)
+    residents = _link_residents()
+    printed, recorded_only = Invitation.objects.order_by("id")
+    Resident.objects.filter(pk=residents[printed.voter_id]).update(ktp_state=KtpState.CARD_PRINTED)
+    Resident.objects.filter(pk=residents[recorded_only.voter_id]).update(
+        ktp_state=KtpState.PRINT_READY_RECORD
+    )
+    _after_first_session(clock)
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert (result.done_meanwhile, result.reinvited) == (1, 1)
+    assert not Invitation.objects.filter(replaces=printed).exists()
+
+
+# One audit entry per invitation whose state changes
+
+
+def _state_audits() -> dict[str, tuple[list[str], str, str]]:
+    return {
+        e.object_id: (e.changes["state"], e.actor_label, e.changes.get("replaced_by", [None])[-1])
+        for e in AuditEntry.objects.filter(
+            action="invitation_state", object_type="invitations.invitation"
+        )
+    }
+
+
+def test_each_settled_invitation_gets_its_own_audit_entry(planned, personas, clock) -> None:
+    election, point = planned
+    came, missed = Invitation.objects.select_related("service_point").order_by("id")
+    clock["at"] = came.starts_at
+    checkin_invitation(checkin_token(came), service_point=point, acting_user=personas.bdl_queue)
+    _after_first_session(clock)
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    again = Invitation.objects.get(replaces=missed)
+    assert _state_audits() == {
+        str(came.pk): (["planned", "attended"], "bdl_admin", None),
+        str(missed.pk): (["planned", "no_show"], "bdl_admin", again.reference),
+    }
+    clock["at"] = again.ends_at + CHECKIN_GRACE
+    invitations_follow_up(election=election, acting_user=None)
+    assert _state_audits()[str(again.pk)] == (["planned", "no_show"], "system", None)
+
+
+def test_a_rescheduled_invitation_gets_its_own_audit_entry(planned, clock) -> None:
+    first = Invitation.objects.select_related("election").order_by("id")[0]
+    moved = invitation_reschedule(
+        token=reschedule_token(first), session=free_sessions(first)[0], now=clock["at"]
+    )
+    assert _state_audits() == {
+        str(first.pk): (["planned", "rescheduled"], "undangan", moved.reference)
+    }
+
+
+def test_an_invitation_ahead_is_cancelled_once_its_invitee_has_recorded(
+    planned, personas, clock
+) -> None:
+    election, _ = planned
+    residents = _link_residents()
+    recorded, waiting = Invitation.objects.order_by("id")
+    assert recorded.starts_at > clock["at"]
+    Resident.objects.filter(pk=residents[recorded.voter_id]).update(ktp_state=KtpState.BIO_CAPTURED)
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert (result.done_meanwhile, result.no_show) == (1, 0)
+    assert Invitation.objects.get(pk=recorded.pk).state == Invitation.State.CANCELLED
+    assert Invitation.objects.get(pk=waiting.pk).state == Invitation.State.PLANNED
+    assert _state_audits() == {str(recorded.pk): (["planned", "cancelled"], "bdl_admin", None)}

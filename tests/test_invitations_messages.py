@@ -21,9 +21,16 @@ from .test_invitations_support import (
     add_voters,
     new_election,
     plan_now,
+    planning_clock,
 )
 
 DAY_BEFORE = date(2020, 12, 8)
+
+
+@pytest.fixture(autouse=True)
+def _planning_morning(monkeypatch):
+    """Plans are made on a morning before the scenario's sessions (of 2020)."""
+    planning_clock(monkeypatch)
 
 
 @pytest.fixture

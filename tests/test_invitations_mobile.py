@@ -19,7 +19,14 @@ from rekam.servicepoints.models import MobileVisit, ServicePoint
 from rekam.servicepoints.services import mobile_visit_add
 from rekam.voters.models import VoterClass
 
-from .test_invitations_support import KEDATON, SRENGSEM, add_point, add_voters, plan_now
+from .test_invitations_support import (
+    KEDATON,
+    SRENGSEM,
+    add_point,
+    add_voters,
+    plan_now,
+    planning_clock,
+)
 from .test_voters_support import make_election
 
 DEC_7, DEC_8 = date(2020, 12, 7), date(2020, 12, 8)
@@ -31,6 +38,12 @@ def _km(village: str, point: ServicePoint) -> float:
     assert v.lat is not None and v.lon is not None
     assert point.lat is not None and point.lon is not None
     return ROAD * haversine_km(v.lat, v.lon, point.lat, point.lon)
+
+
+@pytest.fixture(autouse=True)
+def _planning_morning(monkeypatch):
+    """Plans are made on a morning before the scenario's sessions (of 2020)."""
+    planning_clock(monkeypatch)
 
 
 @pytest.fixture

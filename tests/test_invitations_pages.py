@@ -3,16 +3,32 @@ approve and send."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
 from rekam.invitations.models import Invitation, PlanRun
-from rekam.servicepoints.models import MobileVisit
+from rekam.invitations.services import plan_run_create, plan_run_execute
+from rekam.servicepoints.models import MobileVisit, ServicePoint
 from rekam.voters.models import VoterClass
 
-from .test_invitations_support import KEDATON, SRENGSEM, add_point, add_voters, new_election
+from .test_invitations_support import (
+    KEDATON,
+    SRENGSEM,
+    add_point,
+    add_voters,
+    new_election,
+    planning_clock,
+)
 from .test_voters_support import POLLING_DAY
+
+
+@pytest.fixture(autouse=True)
+def _planning_morning(monkeypatch):
+    """Plans are made on a morning before the scenario's sessions (of 2020)."""
+    planning_clock(monkeypatch)
 
 
 @pytest.fixture
@@ -165,3 +181,117 @@ def test_letters_of_a_village_download_as_pdf(
     response = client.get(f"/undangan/{preview.pk}/surat/{KEDATON}.pdf")
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+
+
+# The form: Indonesian, a date input starting tomorrow, errors beside their fields
+
+
+def test_the_form_starts_tomorrow_with_a_date_input_and_an_indonesian_empty_choice(
+    client, personas, election
+) -> None:
+    client.force_login(personas.bdl_admin)
+    body = client.get("/undangan/").content.decode()
+    assert re.search(r'<input type="date" name="start" value="2020-12-07"', body)
+    assert "— pilih —" in body and "---------" not in body
+    assert "Sesi yang dimulai kurang dari 24 jam dari sekarang" in body
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        ({"start": "2020-12-01"}, "Hari pertama sesi tidak boleh sebelum hari ini."),
+        ({"start": "2020-12-10"}, "Hari pertama sesi tidak boleh sesudah hari pemungutan suara"),
+        ({"region": "18.99"}, "Kode kabupaten/kota 18.99 tidak dikenal."),
+    ],
+)
+def test_a_wrong_entry_shows_the_form_again_with_the_fields_error(
+    client, personas, election, entry, error
+) -> None:
+    client.force_login(personas.bdl_admin)
+    response = _post(client, election, **entry)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert error in body and 'class="errorlist' in body
+    assert not PlanRun.objects.exists()
+
+
+# The plans list and the run page name regions; the province sees its own plans
+
+
+def _province_preview(election, personas) -> PlanRun:
+    run = plan_run_create(
+        election=election, region_code="", acting_user=personas.province_admin, dry_run=True
+    )
+    return plan_run_execute(run=run, acting_user=personas.province_admin)
+
+
+def test_the_province_sees_its_province_wide_plans_by_name(client, personas, election) -> None:
+    run = _province_preview(election, personas)
+    client.force_login(personas.province_admin)
+    body = client.get("/undangan/").content.decode()
+    assert f'href="/undangan/{run.pk}/"' in body and "Provinsi Lampung" in body
+    assert "Provinsi Lampung" in client.get(f"/undangan/{run.pk}/").content.decode()
+    client.force_login(personas.bdl_admin)
+    assert f'href="/undangan/{run.pk}/"' not in client.get("/undangan/").content.decode()
+
+
+def test_a_regencys_plan_is_listed_by_its_name(client, personas, preview) -> None:
+    client.force_login(personas.bdl_admin)
+    body = client.get("/undangan/").content.decode()
+    assert "<td>Kota Bandar Lampung</td>" in body
+
+
+# The preview's counts per day and service point
+
+
+def test_the_preview_counts_invitations_per_day_and_service_point(
+    client, personas, preview
+) -> None:
+    point = ServicePoint.objects.get()
+    assert preview.summary["recording"]["load"] == {
+        "days": ["2020-12-09"],
+        "rows": [{"point": point.pk, "name": point.name, "counts": [5]}],
+    }
+    client.force_login(personas.bdl_supervisor)
+    body = client.get(f"/undangan/{preview.pk}/").content.decode()
+    assert "Undangan per hari dan titik layanan" in body
+    assert f'<th scope="row">{point.name}</th><td class="num">5</td>' in body
+
+
+def test_with_mobile_units_the_page_shows_their_saving_and_method_in_indonesian(
+    client, personas, election, django_capture_on_commit_callbacks
+) -> None:
+    add_voters(election, SRENGSEM, VoterClass.NOT_RECORDED, 12, start=100)
+    client.force_login(personas.bdl_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, election, start="2020-12-08", mobile_units="1", mobile_per_day="10")
+    run = PlanRun.objects.get()
+    response = client.get(f"/undangan/{run.pk}/")
+    part = run.summary["recording"]
+    best_km = part["mobile"]["plan"]["total_km"]
+    assert best_km < part["plan"]["total_km"]
+    assert response.context["parts"][0]["km_saved"] == round(
+        part["baseline"]["total_km"] - best_km, 1
+    )
+    body = response.content.decode()
+    assert "melalui OR-Tools" in body and "through OR-Tools" not in body
+    assert "Layanan keliling (jemput bola)" in body
+    assert part["mobile"]["method"].endswith("through OR-Tools)")  # stored as made
+
+
+def test_a_preview_inviting_nobody_offers_no_approval(client, personas) -> None:
+    run = _province_preview(new_election(), personas)
+    assert run.status == PlanRun.Status.DONE
+    client.force_login(personas.province_admin)
+    body = client.get(f"/undangan/{run.pk}/").content.decode()
+    assert "setujui/" not in body
+    assert "Pratinjau ini tidak mengundang siapa pun" in body
+
+
+def test_the_letters_are_listed_by_kecamatan_with_village_names(
+    client, personas, preview, django_capture_on_commit_callbacks
+) -> None:
+    _approve(client, preview, personas.bdl_supervisor, django_capture_on_commit_callbacks)
+    body = client.get(f"/undangan/{preview.pk}/").content.decode()
+    assert f'href="/undangan/{preview.pk}/surat/{KEDATON}.pdf">Kedaton</a>' in body
+    assert "Kecamatan Kedaton (1)" in body

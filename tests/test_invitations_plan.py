@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -11,9 +12,17 @@ from django.core.management.base import CommandError
 
 from rekam.antrean.models import Session
 from rekam.invitations.models import Invitation, PlanRun
-from rekam.invitations.services import deadline_of, plan_run_create
+from rekam.invitations.services import (
+    PlanRefused,
+    deadline_of,
+    plan_run_approve,
+    plan_run_create,
+    plan_run_execute,
+    plan_run_send,
+)
 from rekam.voters.models import VoterClass
 
+from .test_antrean_support import at
 from .test_invitations_support import (
     KEDATON,
     SRENGSEM,
@@ -21,8 +30,15 @@ from .test_invitations_support import (
     add_point,
     add_voters,
     plan_now,
+    planning_clock,
 )
 from .test_voters_support import POLLING_DAY, make_election
+
+
+@pytest.fixture(autouse=True)
+def _planning_morning(monkeypatch):
+    """Plans are made on a morning before the scenario's sessions (of 2020)."""
+    planning_clock(monkeypatch)
 
 
 @pytest.fixture
@@ -161,3 +177,53 @@ def test_the_command_uses_the_reference_units_unless_told_none(scene) -> None:
 def test_the_command_refuses_a_negative_number_of_units(scene) -> None:
     with pytest.raises(CommandError):
         _command(scene, "--dry-run", "--mobile-units", "-1")
+
+
+# Never into the past: the first day is checked, and sessions start after the lead time
+
+
+def test_it_refuses_a_first_day_before_today_or_after_polling_day(scene, personas) -> None:
+    for start, why in ((date(2020, 12, 5), "sebelum hari ini"), (date(2020, 12, 10), "sesudah")):
+        with pytest.raises(PlanRefused, match=why):
+            plan_run_create(
+                election=scene, region_code="18.71", acting_user=personas.bdl_admin, start=start
+            )
+    with pytest.raises(CommandError, match="sebelum hari ini"):
+        _command(scene, "--dry-run", "--start", "2020-12-01")
+    assert not PlanRun.objects.exists()
+
+
+@pytest.mark.parametrize("lead_hours", [24, 0])
+def test_it_invites_only_to_sessions_starting_after_the_lead_time(
+    scene, personas, monkeypatch, settings, lead_hours
+) -> None:
+    settings.INVITATIONS_LEAD_HOURS = lead_hours
+    now = at(date(2020, 12, 8), 10, 30)
+    planning_clock(monkeypatch, now)
+    run = plan_run_create(
+        election=scene, region_code="18.71", acting_user=personas.bdl_admin, start=now.date()
+    )
+    plan_run_execute(run=run, acting_user=personas.bdl_admin)
+    starts = list(Invitation.objects.values_list("starts_at", flat=True))
+    assert starts
+    assert min(starts) >= now + timedelta(hours=lead_hours)
+
+
+def test_a_preview_approved_days_later_sends_only_to_sessions_still_ahead(
+    scene, personas, monkeypatch
+) -> None:
+    run = plan_run_create(
+        election=scene,
+        region_code="18.71",
+        acting_user=personas.bdl_admin,
+        dry_run=True,
+        start=date(2020, 12, 7),
+    )
+    plan_run_execute(run=run, acting_user=personas.bdl_admin)
+    plan_run_approve(run=run, acting_user=personas.bdl_supervisor)
+    sent_at = at(date(2020, 12, 8), 9, 0)
+    planning_clock(monkeypatch, sent_at)
+    plan_run_send(run=run)
+    starts = list(Invitation.objects.values_list("starts_at", flat=True))
+    assert starts
+    assert min(starts) >= sent_at + timedelta(hours=24)

@@ -172,3 +172,16 @@ def test_the_new_invitation_gets_its_own_message_with_the_new_time(
     assert message.data["code"] == moved.reference[-8:].upper()
     assert message.data["reschedule_url"] == "https://rekam.example.go.id" + _url(moved)
     assert message.data["calendar_url"].endswith(f"/undangan/kalender/{calendar_token(moved)}.ics")
+
+
+def test_the_new_invitation_can_be_moved_again_once_per_link(client, invitation) -> None:
+    first_url = _url(invitation)
+    target, later = free_sessions(invitation)[:2]
+    moved_url = client.post(first_url, {"session": target.pk}).headers["Location"]
+    body = client.get(moved_url).content.decode()
+    assert "Anda dapat mengganti jadwal lagi sebelum Selasa, 8 Desember 2020 09.00 WIB" in body
+    assert client.post(first_url, {"session": later.pk}).status_code == 410
+    again_url = client.post(moved_url, {"session": later.pk}).headers["Location"]
+    assert again_url != moved_url
+    assert client.get(moved_url).status_code == 410
+    assert client.get(again_url).status_code == 200

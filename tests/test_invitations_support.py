@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pytest
+
+from rekam.antrean import clock
 from rekam.elections.models import Election
 from rekam.invitations.models import PlanRun
 from rekam.invitations.services import plan_run_create, plan_run_execute
 from rekam.servicepoints.models import HolidayOpening, ServicePoint
 from rekam.voters.models import DptImport, ReconciliationRun, Voter, VoterCheck
 
-from .test_antrean_support import make_point
+from .test_antrean_support import at, make_point
 from .test_voters_support import make_election
 
 KEDATON = "18.71.01.1003"
@@ -83,16 +88,38 @@ def new_election() -> Election:
     return make_election()
 
 
+# The morning the scenarios' plans are made: before the first day any of them plans from.
+PLANNING_MORNING = at(date(2020, 12, 6), 7, 0)
+
+
+def planning_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime = PLANNING_MORNING) -> None:
+    """Set the clock plans read (the queue's) to ``moment``: the scenarios are of 2020."""
+    monkeypatch.setattr("rekam.antrean.clock.now", lambda: moment)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """The clock at ``moment`` for a while, then as it was (a test's own clock included)."""
+    before = clock.now
+    clock.now = lambda: moment
+    try:
+        yield
+    finally:
+        clock.now = before
+
+
 def plan_now(
     election: Election, user: Any, start: date, *, dry_run: bool = False, **options: Any
 ) -> PlanRun:
-    """Plan for Bandar Lampung: a preview when ``dry_run``, else planned, approved and sent."""
-    run = plan_run_create(
-        election=election,
-        region_code="18.71",
-        acting_user=user,
-        dry_run=dry_run,
-        start=start,
-        **options,
-    )
-    return plan_run_execute(run=run, acting_user=user)
+    """Plan for Bandar Lampung at 07:00 the day before ``start``: a preview when ``dry_run``,
+    else planned, approved and sent."""
+    with clock_at(at(start - timedelta(days=1), 7, 0)):
+        run = plan_run_create(
+            election=election,
+            region_code="18.71",
+            acting_user=user,
+            dry_run=dry_run,
+            start=start,
+            **options,
+        )
+        return plan_run_execute(run=run, acting_user=user)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
 from rekam.antrean.services import ticket_call_next, ticket_close, ticket_issue_walkin
+from rekam.invitations.invites import counts_by_village
 from rekam.invitations.models import Invitation, PlanRun
 from rekam.regions.models import Region
 from rekam.reporting.figures import dashboard, district_shares
@@ -233,12 +234,11 @@ def test_invitations_are_counted_once_per_person(province, personas):
     point = make_point(personas.bdl_office)
     session = session_at(point, at(TODAY, 9))
     run = PlanRun.objects.create(election=election, region_code="18.71")
-    dry = PlanRun.objects.create(election=election, region_code="18.71", dry_run=True)
     voters = list(Voter.objects.filter(regency_id="18.71").order_by("id"))
 
-    def invite(n, state, plan=run):
+    def invite(n, state, replaces=None):
         return Invitation.objects.create(
-            run=plan,
+            run=run,
             election=election,
             voter=voters[n],
             village_id=KEDATON,
@@ -249,19 +249,28 @@ def test_invitations_are_counted_once_per_person(province, personas):
             ends_at=session.ends_at,
             km=1.0,
             state=state,
-            reference=f"ref-{plan.pk}-{n}-{state}",
+            reference=f"ref-{Invitation.objects.count()}",
+            replaces=replaces,
         )
 
     invite(0, Invitation.State.ATTENDED)
-    invite(1, Invitation.State.NO_SHOW)
-    invite(2, Invitation.State.RESCHEDULED)
-    invite(2, Invitation.State.PLANNED)  # the new invitation of the rescheduled one
+    invite(1, Invitation.State.NO_SHOW)  # not re-invited: a home visit
+    invite(2, Invitation.State.PLANNED, replaces=invite(2, Invitation.State.RESCHEDULED))
     invite(3, Invitation.State.CANCELLED)
-    invite(4, Invitation.State.PLANNED, plan=dry)  # a preview is not sent
+    # No-shows re-invited: they came the second time, missed again, or are still to come.
+    invite(4, Invitation.State.ATTENDED, replaces=invite(4, Invitation.State.NO_SHOW))
+    invite(5, Invitation.State.NO_SHOW, replaces=invite(5, Invitation.State.NO_SHOW))
     bdl = row(dashboard(election, personas.province_admin, today=TODAY), "18.71")
-    assert (bdl.invited, bdl.attended, bdl.no_shows) == (3, 1, 1)
+    # Invited: voters 0, 1, 2, 4 and 5; attended at last: 0 and 4; missed at last: 1 and 5.
+    assert (bdl.invited, bdl.attended, bdl.no_shows) == (5, 2, 2)
     district = dashboard(election, personas.province_admin, within="18.71", today=TODAY)
-    assert row(district, "18.71.01").invited == 3
+    assert (row(district, "18.71.01").invited, row(district, "18.71.01").no_shows) == (5, 2)
+    village = dashboard(election, personas.province_admin, within="18.71.01", today=TODAY)
+    assert (row(village, KEDATON).invited, row(village, KEDATON).attended) == (5, 2)
+    # The follow-up page counts the same people: its home-visit list is the dashboard's
+    # no-shows (its "no-show" column counts missed invitations, 4 here).
+    follow_up = counts_by_village(election, "18.71")[KEDATON]
+    assert (follow_up["invited"], follow_up["attended"], follow_up["home_visit"]) == (5, 2, 2)
 
 
 def test_office_figures(province, personas):

@@ -23,8 +23,9 @@ from rekam.invitations.models import Invitation, PlanRun
 from rekam.notifications.models import Message
 from rekam.notifications.models import State as MessageState
 from rekam.regions.models import Region
+from rekam.reporting.figures import dashboard
 from rekam.reporting.flags import FLAG_KINDS, flag_records, flags_for
-from rekam.residents.services import record_move
+from rekam.residents.services import record_move, resident_update
 from rekam.residents.states import KtpState, MoveSource
 from rekam.servicepoints.models import HolidayOpening, ServicePoint
 from rekam.servicepoints.services import calendar_day_set
@@ -430,6 +431,47 @@ def test_a_regency_may_not_look_into_another(both_regions, personas, lamsel_admi
         flags_for(both_regions, personas.bdl_admin, within="18.01")
     with pytest.raises(PermissionDenied, match="di luar wilayah kerja"):
         flag_records(both_regions, lamsel_admin, "suket_no_reason", within="18.71")
+
+
+def test_suket_flags_stay_with_the_issuing_office_when_the_holder_moves(
+    pilkada, personas, lamsel_admin
+):
+    received(personas.bdl_office, 5, jakarta(2020, 11, 1))
+    printer_broken(personas.bdl_office)
+    prr = issue(pilkada, state=PRR)  # R2: blanks were there
+    bare = issue(pilkada, name="Budi")
+    Suket.objects.filter(pk=bare.pk).update(reason="")
+    pilkada.suket_issue_until = date(2020, 12, 4)  # both issued on the 5th: R8
+    pilkada.save()
+    suket_kinds = ("suket_prr_with_blanks", "suket_late", "suket_no_reason")
+    bdl_flags = {"suket_prr_with_blanks": 1, "suket_late": 2, "suket_no_reason": 1}
+    none = dict.fromkeys(suket_kinds, 0)
+
+    def seen(user, **kw):
+        return {k: v for k, v in counts(pilkada, user, **kw).items() if k in suket_kinds}
+
+    # Both holders move to Lampung Selatan; their Sukets' region follows them.
+    for suket in (prr, bare):
+        resident_update(
+            resident=suket.resident,
+            acting_user=personas.province_admin,
+            village=Region.objects.get(code=HAJIMENA),
+        )
+    assert set(Suket.objects.values_list("regency_id", flat=True)) == {"18.01"}
+    assert seen(personas.bdl_admin) == seen(personas.bdl_admin, within="18.71") == bdl_flags
+    assert seen(personas.province_admin, within="18.71") == seen(None, within="18.71") == bdl_flags
+    assert seen(personas.province_admin) == seen(None) == bdl_flags
+    assert seen(lamsel_admin) == seen(personas.province_admin, within="18.01") == none
+    assert (
+        column("suket_late", "Kantor penerbit", pilkada, personas.bdl_admin)
+        == [personas.bdl_office.name] * 2
+    )
+    assert column("suket_late", "NIK", pilkada, lamsel_admin) == []
+    with pytest.raises(PermissionDenied, match="di luar wilayah kerja"):
+        flag_records(pilkada, lamsel_admin, "suket_late", within="18.71")
+    # The dashboard still counts the Sukets where their holders live.
+    rows = dashboard(pilkada, personas.province_admin, today=date(2020, 12, 5)).rows
+    assert {r.code: r.sukets_issued for r in rows} == {"18.01": 2, "18.71": 0}
 
 
 def test_someone_without_an_office_is_refused_and_an_unknown_flag_is_not_found(pilkada, db):

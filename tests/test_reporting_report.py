@@ -103,18 +103,21 @@ def test_the_province_report_holds_the_figures(province):
     assert "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL PROVINSI LAMPUNG" in text
     assert "Laporan Harian Perekaman KTP-el dan Suket — Pilkada Uji" in text
     assert "Sabtu, 5 Desember 2020" in text
+    # The dashboard's words: "pencocokan", not "rekonsiliasi".
+    assert "Pencocokan DPT terakhir: " in text and "ekonsiliasi" not in text
     assert "H-4: 4 hari lagi menuju hari pemungutan suara (Rabu, 9 Desember 2020)" in text
     # Key totals: 8 voters; 3 unrecorded at the reconciliation, 2 now (25 %), 1 recorded since;
     # 2 at the data centre, none PRR, 3 printed, 1 not in the registry; 1 Suket; 4 blanks left,
     # 1 card printed in 7 days, so 28 days of stock in Bandar Lampung; Lampung Selatan has no
     # blank, 0 days, and the province counts the fewest days of its offices.
     for label, value in [
-        ("DPT (hasil rekonsiliasi)", "8"),
-        ("Belum rekam saat rekonsiliasi", "3"),
+        ("DPT (hasil pencocokan)", "8"),
+        ("Belum rekam saat pencocokan", "3"),
         ("Belum rekam sekarang", "2"),
         ("Bagian belum rekam sekarang", "25,0 %"),
-        ("Rekam sejak rekonsiliasi", "1"),
+        ("Rekam sejak pencocokan", "1"),
         ("Menunggu penunggalan", "2"),
+        ("Data ganda", "0"),
         ("PRR belum cetak", "0"),
         ("Sudah cetak", "3"),
         ("Tidak ditemukan / NIK tidak valid", "1"),
@@ -124,7 +127,7 @@ def test_the_province_report_holds_the_figures(province):
         ("Suket kedaluwarsa sebelum hari H", "0"),
         ("Undangan", "0"),
         ("Blanko tersedia", "4"),
-        ("Hari stok blanko", "0"),
+        ("Hari stok blanko terpendek", "0"),
         ("Cetak per hari (7 hari terakhir)", "0,1"),
     ]:
         assert f"{label} {value} " in text, label
@@ -132,7 +135,8 @@ def test_the_province_report_holds_the_figures(province):
     # deduplication, PRR, printed, valid Sukets, blanks, days of stock.
     assert "Kabupaten Lampung Selatan 2 1 1 50,0 % 0 0 1 0 0 0" in text
     assert "Kota Bandar Lampung 6 2 1 16,7 % 2 0 2 1 4 28" in text
-    assert "Jumlah 8 3 2 25,0 % 2 0 3 1 4 0" in text
+    # The province's days of stock are its offices' fewest, and say so.
+    assert "Jumlah 8 3 2 25,0 % 2 0 3 1 4 0 terpendek" in text
     assert "wilayah lain" not in text
     # Neither regency's office opens on polling day (no service point): R1 flagged twice.
     closed = next(
@@ -162,6 +166,7 @@ def test_a_regency_report_shows_its_kecamatan_under_its_office(province):
     assert "Jumlah 6 2 1 16,7 % 2 0 2 1 0 0" in text
     assert "Lampung Selatan" not in text
     assert "Blanko tersedia 4 " in text and "Hari stok blanko 28 " in text
+    assert "terpendek" not in text  # one office: its own days of stock
 
 
 def test_the_same_figures_give_the_same_bytes(province):

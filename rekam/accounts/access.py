@@ -227,6 +227,21 @@ def sukets_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[Suk
     return Suket.objects.filter(scope_filter(user, "resident__regency"))
 
 
+def sukets_issued_by_offices_for(
+    user: Any, action: Action = Action.VIEW_REPORTS
+) -> QuerySet[Suket]:
+    """Sukets issued by the offices in ``user``'s jurisdiction, wherever their holders live now
+    (what an office answers for, e.g. the compliance flags)."""
+    from rekam.suket.models import Suket
+
+    if not can(user, action):
+        return Suket.objects.none()
+    # The offices' ids, not a subquery: for one office, PostgreSQL then reads its Sukets by the
+    # office's index instead of every Suket of the election (2 ms against 13 ms at scale 1).
+    offices = list(offices_for(user, action).values_list("pk", flat=True))
+    return Suket.objects.filter(office_id__in=offices)
+
+
 def messages_for(user: Any, action: Action = Action.VIEW_RESIDENT) -> QuerySet[Message]:
     """Outbox messages to people in ``user``'s jurisdiction (a message is located in its
     recipient's regency/city)."""

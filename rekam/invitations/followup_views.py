@@ -208,6 +208,7 @@ def follow_up_run(request: HttpRequest) -> HttpResponse:
     messages.success(
         request,
         f"Tindak lanjut selesai: {done.attended} hadir, {done.no_show} tidak hadir, "
-        f"{done.reinvited} diundang ulang, {done.home_visit} masuk daftar kunjungan rumah.",
+        f"{done.reinvited} diundang ulang, {done.home_visit} masuk daftar kunjungan rumah, "
+        f"{done.done_meanwhile} sudah selesai di tempat lain (undangan dibatalkan).",
     )
     return redirect(back)

@@ -28,12 +28,14 @@ from rekam.accounts.models import Office
 from rekam.antrean import clock
 from rekam.antrean.models import INSIDE_STATES, Session, State, Ticket
 from rekam.antrean.services import InvitationClaim, QueueRefused
+from rekam.audit.models import AuditEntry
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
+from rekam.residents.states import RECORDED_STATES, KtpState
 from rekam.servicepoints.models import ServicePoint
-from rekam.voters.models import VoterCheck
+from rekam.voters.models import Voter, VoterCheck
 
 from . import tokens
 from .models import Invitation
@@ -57,6 +59,13 @@ _SESSION_PAGE = 200
 _FOLLOW_UP_CHUNK = 200
 # Free sessions a re-invitation tries, in case one fills up meanwhile.
 _REINVITE_TRIES = 3
+# KTP-el states in which what an invitation was for is done: biometrics taken (a failed
+# enrolment must be recorded again), or the card printed.
+DONE_STATES: dict[str, frozenset[str]] = {
+    Invitation.Service.RECORDING: RECORDED_STATES
+    - {KtpState.ENROLL_FAILURE, KtpState.SEARCH_FAILURE},
+    Invitation.Service.PRINTING: frozenset({KtpState.CARD_PRINTED}),
+}
 
 
 def invitation_place(invitation: Invitation) -> tuple[str, str]:
@@ -250,6 +259,40 @@ def _move(invitation: Invitation, session: Session, new_state: str, now: datetim
     )
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """One invitation leaving ``planned``: its new state and what else changed with it."""
+
+    invitation: Invitation
+    new_state: str
+    also: dict[str, list[Any]] | None = None
+
+
+def audit_states(
+    changes: list[StateChange], *, acting_user: Any, action: str, actor_label: str = ""
+) -> None:
+    """One audit entry per invitation whose state changed (planned -> new), in one batch:
+    who (the acting user, else ``actor_label`` or the system) and, by the entry's time, when."""
+    if not changes:
+        return
+    user = acting_user if getattr(acting_user, "pk", None) else None
+    label = actor_label or (user.get_username() if user else "system")
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=user,
+                actor_label=label,
+                action=action,
+                object_type=Invitation._meta.label_lower,
+                object_id=str(c.invitation.pk),
+                changes={"state": [str(Invitation.State.PLANNED), c.new_state]} | (c.also or {}),
+            )
+            for c in changes
+        ],
+        batch_size=500,
+    )
+
+
 def invitation_reschedule(
     *,
     token: str,
@@ -277,8 +320,18 @@ def invitation_reschedule(
             changes={"starts_at": [invitation.starts_at.isoformat(), moved.starts_at.isoformat()]},
             actor_label="" if acting_user else "undangan",
         )
+        audit_states(
+            [StateChange(invitation, Invitation.State.RESCHEDULED, _replaced_by(moved))],
+            acting_user=acting_user,
+            action="invitation_state",
+            actor_label="" if acting_user else "undangan",
+        )
         invitations_send(invitations=[moved], acting_user=acting_user, public_url=public_url)
     return moved
+
+
+def _replaced_by(new: Invitation) -> dict[str, list[Any]]:
+    return {"replaced_by": [None, new.reference]}
 
 
 def _ics_time(value: datetime) -> str:
@@ -325,6 +378,9 @@ class FollowUp:
     no_show: int = 0
     reinvited: int = 0
     home_visit: int = 0
+    # Cancelled because the invitee recorded (or got the card) meanwhile: missed ones, nobody
+    # to chase, and ones still ahead, whose seats go back to others.
+    done_meanwhile: int = 0
 
     def add(self, other: FollowUp) -> None:
         for name, value in vars(other).items():
@@ -341,6 +397,55 @@ def _attended_refs(references: list[str]) -> set[str]:
             ).values_list("invitation_ref", flat=True)
         )
     return out
+
+
+def _done_meanwhile(invitations: list[Invitation]) -> set[int]:
+    """Those of ``invitations`` whose voter's resident has meanwhile done what the invitation
+    was for (recorded elsewhere, or got the card), by the resident's KTP-el state now."""
+    states = dict(
+        Voter.objects.filter(
+            pk__in=[i.voter_id for i in invitations], verdict__resident__isnull=False
+        ).values_list("pk", "verdict__resident__ktp_state")
+    )
+    return {i.pk for i in invitations if states.get(i.voter_id) in DONE_STATES.get(i.service, ())}
+
+
+def _cancel_done_ahead(
+    election: Election, region_code: str, now: datetime, acting_user: Any
+) -> int:
+    """Cancel the invitations not begun yet whose invitee has meanwhile done what they were for
+    (recorded at another office, got the card), so their seats can go to others."""
+    done = Q(pk__in=[])
+    for service, states in DONE_STATES.items():
+        done |= Q(service=service, voter__verdict__resident__ktp_state__in=states)
+    ahead = _in_region(
+        Invitation.objects.filter(
+            election=election, state=Invitation.State.PLANNED, starts_at__gt=now
+        ).filter(done),
+        region_code,
+    )
+    ids = list(ahead.order_by("pk").values_list("pk", flat=True))
+    cancelled = 0
+    for lo in range(0, len(ids), _FOLLOW_UP_CHUNK):
+        with transaction.atomic():
+            # Only those still planned now (a reschedule may have moved one meanwhile).
+            chunk = list(
+                Invitation.objects.select_for_update()
+                .filter(pk__in=ids[lo : lo + _FOLLOW_UP_CHUNK], state=Invitation.State.PLANNED)
+                .only("pk", "reference")
+            )
+            came = _attended_refs([i.reference for i in chunk])  # checked in early
+            chunk = [i for i in chunk if i.reference not in came]
+            Invitation.objects.filter(pk__in=[i.pk for i in chunk]).update(
+                state=Invitation.State.CANCELLED
+            )
+            audit_states(
+                [StateChange(i, Invitation.State.CANCELLED) for i in chunk],
+                acting_user=acting_user,
+                action="invitation_state",
+            )
+            cancelled += len(chunk)
+    return cancelled
 
 
 def _in_region(invitations: QuerySet[Invitation], region_code: str) -> QuerySet[Invitation]:
@@ -387,10 +492,21 @@ def _settle(
             .order_by("pk")
         )
         came = _attended_refs([i.reference for i in chunk])
-        attended = [i.pk for i in chunk if i.reference in came]
-        missed = [i for i in chunk if i.reference not in came]
-        Invitation.objects.filter(pk__in=attended).update(state=Invitation.State.ATTENDED)
+        attended = [i for i in chunk if i.reference in came]
+        not_came = [i for i in chunk if i.reference not in came]
+        done = _done_meanwhile(not_came)
+        finished = [i for i in not_came if i.pk in done]
+        missed = [i for i in not_came if i.pk not in done]
+        changes = [StateChange(i, Invitation.State.ATTENDED) for i in attended]
+        changes += [StateChange(i, Invitation.State.CANCELLED) for i in finished]
+        Invitation.objects.filter(pk__in=[i.pk for i in attended]).update(
+            state=Invitation.State.ATTENDED
+        )
+        Invitation.objects.filter(pk__in=[i.pk for i in finished]).update(
+            state=Invitation.State.CANCELLED
+        )
         result.attended, result.no_show = len(attended), len(missed)
+        result.done_meanwhile = len(finished)
         # A voter who already missed an invitation for the same service is not invited again.
         missed_before = set(
             Invitation.objects.filter(
@@ -400,16 +516,23 @@ def _settle(
             ).values_list("voter_id", "service")
         )
         fresh: list[Invitation] = []
-        home: list[int] = []
+        home: list[Invitation] = []
         for invitation in missed:
             again = None
             if (invitation.voter_id, invitation.service) not in missed_before:
                 again = _reinvite(invitation, now, points)
             if again is None:
-                home.append(invitation.pk)
+                home.append(invitation)
             else:
                 fresh.append(again)
-        Invitation.objects.filter(pk__in=home).update(state=Invitation.State.NO_SHOW)
+                changes.append(
+                    StateChange(invitation, Invitation.State.NO_SHOW, _replaced_by(again))
+                )
+        Invitation.objects.filter(pk__in=[i.pk for i in home]).update(
+            state=Invitation.State.NO_SHOW
+        )
+        changes += [StateChange(i, Invitation.State.NO_SHOW) for i in home]
+        audit_states(changes, acting_user=acting_user, action="invitation_state")
         result.reinvited, result.home_visit = len(fresh), len(home)
         if fresh:
             fresh = list(
@@ -429,11 +552,15 @@ def invitations_follow_up(
     now: datetime | None = None,
     public_url: str | None = None,
 ) -> FollowUp:
-    """Settle invitations whose session is over: attended or no-show. A first no-show is
-    re-invited into the earliest free session before the deadline (its own point first) and
-    the new invitation's message goes to the outbox; a voter who misses again, or for whom no
-    session is left, goes on the home-visit list. A user acts within their jurisdiction (their
-    regency/city when ``region_code`` is empty); ``None`` is the system."""
+    """Settle invitations whose check-in has closed (the session's end plus the QR's grace, so
+    a late arrival still counts): attended or no-show. A no-show whose resident has recorded
+    (or got the card) meanwhile is cancelled, nobody to chase. A first no-show is re-invited
+    into the earliest free session before the deadline (its own point first) and the new
+    invitation's message goes to the outbox; a voter who misses again, or for whom no session
+    is left, goes on the home-visit list. Invitations not begun yet whose invitee has done
+    what they were for meanwhile are cancelled. Each state change is audited. A user acts within
+    their jurisdiction (their regency/city when ``region_code`` is empty); ``None`` is the
+    system."""
     if acting_user is not None:
         region_code = region_code or access.single_regency(acting_user) or ""
         where = plan_jurisdiction(election, region_code) or None
@@ -441,7 +568,9 @@ def invitations_follow_up(
     now = now or clock.now()
     due = _in_region(
         Invitation.objects.filter(
-            election=election, state=Invitation.State.PLANNED, ends_at__lte=now
+            election=election,
+            state=Invitation.State.PLANNED,
+            ends_at__lte=now - tokens.CHECKIN_GRACE,
         ),
         region_code,
     )
@@ -451,6 +580,7 @@ def invitations_follow_up(
     for lo in range(0, len(ids), _FOLLOW_UP_CHUNK):
         chunk = ids[lo : lo + _FOLLOW_UP_CHUNK]
         result.add(_settle(election, chunk, now, acting_user, public_url, points))
+    result.done_meanwhile += _cancel_done_ahead(election, region_code, now, acting_user)
     audit_record(
         acting_user=acting_user,
         action="invitation_follow_up",

@@ -9,7 +9,10 @@ again, so planning again never books a seat twice nor invites anyone twice.
 A plan is made in three steps: a preview (nothing written, the comparison shown), approval by a
 supervisor, and sending (plan again with the approved mobile-unit visits against the seats of
 that moment, write the visits and invitations, put the messages in the outbox). The command
-without ``--dry-run`` does the three at once, acting as the system or as ``--user``.
+without ``--dry-run`` does the three at once, acting as the system or as ``--user``. The first
+day may not be before today nor after polling day, and both the preview and the sending use
+only sessions starting ``INVITATIONS_LEAD_HOURS`` after their own moment (the queue's clock):
+an approval days late never invites anyone to a session that is over.
 
 Mobile units (jemput bola) serve the first list: a MIP chooses how many days each regency's
 units spend in which villages (:func:`planner.place_mobile_units`), the days are given to the
@@ -37,6 +40,7 @@ from django.utils import timezone
 from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.accounts.models import Office
+from rekam.antrean import clock
 from rekam.antrean.models import Session
 from rekam.antrean.services import local_datetime, sessions_ensure_many
 from rekam.audit.services import audit_record
@@ -80,6 +84,24 @@ class PlanRefused(ValueError):
     """Why a plan cannot be approved or sent now, in Indonesian."""
 
 
+def earliest_session_start(now: datetime | None = None) -> datetime:
+    """The earliest start of a session a plan may invite to: ``INVITATIONS_LEAD_HOURS`` after
+    now, so that letters reach the villages and messages their readers before it (a preview
+    approved days later plans from the moment it is sent, not from its first day)."""
+    return (now or clock.now()) + timedelta(hours=settings.INVITATIONS_LEAD_HOURS)
+
+
+def check_start(election: Election, start: date) -> None:
+    """Refuse (in Indonesian) a first day of sessions before today or after polling day."""
+    if start < clock.today():
+        raise PlanRefused("Hari pertama sesi tidak boleh sebelum hari ini.")
+    if start > election.polling_day:
+        raise PlanRefused(
+            "Hari pertama sesi tidak boleh sesudah hari pemungutan suara "
+            f"({election.polling_day:%d-%m-%Y})."
+        )
+
+
 @dataclass
 class _Person:
     voter_id: int
@@ -102,6 +124,9 @@ class ListResult:
     # The plan to write: with the mobile units' visits when there are any.
     final: planner.Plan | None = None
     mobile: dict[str, Any] | None = None
+    # The mobile units' visits as points (negative ids), and the offices' points' names.
+    extra_points: list[planner.Point] = field(default_factory=list)
+    point_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def written_plan(self) -> planner.Plan:
@@ -201,10 +226,15 @@ class _SessionRow(NamedTuple):
 
 
 def _sessions(
-    points: list[ServicePoint], start: date, polling_day: date, ensured: set[int]
+    points: list[ServicePoint],
+    start: date,
+    polling_day: date,
+    ensured: set[int],
+    earliest: datetime,
 ) -> dict[int, list[_SessionRow]]:
-    """Each point's sessions from ``start`` to polling day, made from its calendar if needed
-    (once per plan: ``ensured`` holds the points already seen to)."""
+    """Each point's sessions from ``start`` to polling day starting at ``earliest`` or later,
+    made from its calendar if needed (once per plan: ``ensured`` holds the points already seen
+    to)."""
     missing = [p for p in points if p.pk not in ensured]
     if missing:
         sessions_ensure_many(
@@ -213,7 +243,12 @@ def _sessions(
         ensured.update(p.pk for p in missing)
     out: dict[int, list[_SessionRow]] = defaultdict(list)
     rows = (
-        Session.objects.filter(service_point__in=points, day__gte=start, day__lte=polling_day)
+        Session.objects.filter(
+            service_point__in=points,
+            day__gte=start,
+            day__lte=polling_day,
+            starts_at__gte=earliest,
+        )
         .order_by("starts_at")
         .values_list(
             "pk",
@@ -262,6 +297,7 @@ def _plan_list(
     service: str,
     offers: str,
     start: date,
+    earliest: datetime,
     options: planner.Settings,
     taken: dict[int, int],
     ensured: set[int],
@@ -286,7 +322,7 @@ def _plan_list(
         for code, n in sorted(counts.items())
         if code in centroids
     ]
-    by_point = _sessions(service_points, start, election.polling_day, ensured)
+    by_point = _sessions(service_points, start, election.polling_day, ensured, earliest)
     booked = _booked([s.pk for ss in by_point.values() for s in ss])
     points = []
     for sp in service_points:
@@ -319,6 +355,7 @@ def _plan_list(
         points=points,
         people=dict(groups),
         sessions={s.pk: s for ss in by_point.values() for s in ss},
+        point_names={sp.pk: sp.name for sp in service_points},
     )
 
 
@@ -543,10 +580,11 @@ def _with_mobile_units(
             result.villages,
             schedule,
             per_day=per_day,
-            first_day=local_datetime(start, MOBILE_OPENS),
+            first_day=local_datetime(units.first_day, MOBILE_OPENS),
             first_id=_PREVIEW_SLOTS,
             sessions_per_day=MOBILE_SESSIONS,
         )
+    result.extra_points = extra
     result.final = planner.plan(result.villages, result.points + extra, options)
     names = dict(
         Region.objects.filter(code__in={u.village for u in schedule}).values_list("code", "name")
@@ -561,7 +599,7 @@ def _with_mobile_units(
         "unit_days_free": sum(units.unit_days().values()),
         "visits": [
             {
-                "day": (start + timedelta(days=u.day)).isoformat(),
+                "day": (units.first_day + timedelta(days=u.day)).isoformat(),
                 "regency": u.regency,
                 "unit": u.unit + 1,
                 "unit_name": labels.get((u.regency, u.unit), ""),
@@ -749,13 +787,15 @@ def plan_run_create(
         else:
             access.require(acting_user, Action.PLAN_INVITATIONS, where)
             access.require(acting_user, Action.APPROVE, where)
+    start = start or clock.today() + timedelta(days=1)
+    check_start(election, start)
     run = PlanRun.objects.create(
         election=election,
         region_code=region_code,
         dry_run=dry_run,
         created_by=acting_user if getattr(acting_user, "pk", None) else None,
         options={
-            "start": (start or timezone.localdate() + timedelta(days=1)).isoformat(),
+            "start": start.isoformat(),
             "road_factor": road_factor,
             "no_show_rate": no_show_rate,
             "mobile_units": mobile_units,
@@ -786,7 +826,12 @@ def _plan_lists(
     take turns instead of booking the same seats or voters. Returns the summary."""
     election = run.election
     options = plan_settings(election, **run.options)
-    start = date.fromisoformat(run.options["start"])
+    # Never a session that has begun (or begins too soon to be told of): at the preview and
+    # again when sending, which may be days after the stored first day.
+    earliest = earliest_session_start()
+    start = max(date.fromisoformat(run.options["start"]), timezone.localdate(earliest))
+    # A unit-day is a whole working day: the first one starts at opening time after earliest.
+    units_start = start + timedelta(days=int(local_datetime(start, MOBILE_OPENS) < earliest))
     units_n = int(run.options.get("mobile_units") or 0)
     per_day = int(run.options.get("mobile_per_day") or MOBILE_PER_DAY)
     # An approved preview's mobile visits, when this run is that preview being sent.
@@ -810,6 +855,7 @@ def _plan_lists(
                 service,
                 offers,
                 start,
+                earliest,
                 options,
                 taken,
                 ensured,
@@ -823,7 +869,7 @@ def _plan_lists(
                     region_code=run.region_code,
                     units_n=units_n,
                     per_day=per_day,
-                    start=start,
+                    start=units_start,
                     polling_day=election.polling_day,
                     write=write,
                     approved=(approved or {}).get(service, {}).get("mobile") if approved else None,
@@ -864,7 +910,34 @@ def _list_summary(result: ListResult) -> dict[str, Any]:
     }
     if result.mobile is not None:
         part["mobile"] = result.mobile
+    part["load"] = _load_by_day(result)
     return part
+
+
+def _load_by_day(result: ListResult) -> dict[str, Any]:
+    """The written plan's invitations per service point and day, for the preview: ``days``
+    (ISO dates with any invitation) and per point its name and a count per day; the mobile
+    units' visits together as point 0 with no name."""
+    day_of = {
+        slot.id: timezone.localdate(slot.starts_at)
+        for point in (*result.points, *result.extra_points)
+        for slot in point.slots
+    }
+    load: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for a in result.written_plan.assignments:
+        load[max(a.point, 0)][day_of[a.slot]] += a.count
+    days = sorted({d for per_day in load.values() for d in per_day})
+    rows = [
+        {
+            "point": point,
+            "name": result.point_names.get(point, ""),
+            "counts": [per_day.get(d, 0) for d in days],
+        }
+        for point, per_day in load.items()
+    ]
+    # Offices by name, the mobile units last.
+    rows.sort(key=lambda r: (r["point"] == 0, r["name"]))
+    return {"days": [d.isoformat() for d in days], "rows": rows}
 
 
 def _failed(run: PlanRun, exc: Exception) -> None:
@@ -917,6 +990,11 @@ def _approved(run: PlanRun, acting_user: Any) -> None:
     )
 
 
+def plan_invitees(summary: dict[str, Any]) -> int:
+    """People a previewed plan invites, over both lists (with the mobile units when placed)."""
+    return sum((part.get("mobile") or part)["plan"]["served"] for part in summary.values())
+
+
 def plan_run_approve(*, run: PlanRun, acting_user: Any) -> PlanRun:
     """A supervisor or admin of the plan's region approves a finished preview: it is queued to
     be sent (:func:`plan_run_send`, a background task on the planning page)."""
@@ -927,6 +1005,8 @@ def plan_run_approve(*, run: PlanRun, acting_user: Any) -> PlanRun:
             raise PlanRefused("Rencana undangan ini sudah disetujui.")
         if not locked.dry_run or locked.status != PlanRun.Status.DONE:
             raise PlanRefused("Hanya pratinjau yang sudah selesai dapat disetujui.")
+        if not plan_invitees(locked.summary):
+            raise PlanRefused("Pratinjau ini tidak mengundang siapa pun: tidak ada yang disetujui.")
         _approved(locked, acting_user)
         locked.status, locked.progress, locked.step = PlanRun.Status.APPROVED, 0, ""
         locked.save(update_fields=["status", "progress", "step"])

@@ -4,23 +4,32 @@ per village."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
+from rekam.antrean import clock
 from rekam.elections.models import Election
 from rekam.regions.models import Region
+from rekam.suket.forms import EMPTY_LABEL
+from rekam.web.background import redirect_then_start
 
 from .letters import letters_for_village, render_letters
 from .models import PlanRun
@@ -29,6 +38,8 @@ from .services import (
     MOBILE_PER_DAY,
     MOBILE_UNITS,
     PlanRefused,
+    check_start,
+    plan_invitees,
     plan_jurisdiction,
     plan_run_approve,
     plan_run_create,
@@ -39,10 +50,13 @@ from .tasks import plan_invitations, send_invitations
 
 class PlanForm(forms.Form):
     election = forms.ModelChoiceField(
-        Election.objects.all(), to_field_name="slug", label=_("Election")
+        Election.objects.all(), to_field_name="slug", label=_("Election"), empty_label=EMPTY_LABEL
     )
     region = forms.CharField(required=False, max_length=13, label=_("Regency/city code"))
-    start = forms.DateField(label=_("First day of sessions"))
+    start = forms.DateField(
+        label=_("First day of sessions"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     no_show_rate = forms.FloatField(
         required=False, min_value=0, max_value=0.9, label=_("No-show rate (over-booking)")
     )
@@ -59,6 +73,28 @@ class PlanForm(forms.Form):
         label=_("People a mobile unit serves a day"),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["start"].help_text = gettext(
+            "Sessions starting less than %(hours)d hours from now (or from sending) are left "
+            "out: letters and messages need time to reach people."
+        ) % {"hours": settings.INVITATIONS_LEAD_HOURS}
+
+    def clean_region(self) -> str:
+        region = (self.cleaned_data.get("region") or "").strip()
+        if region and not Region.objects.filter(code=region, level="regency").exists():
+            raise forms.ValidationError(f"Kode kabupaten/kota {region} tidak dikenal.")
+        return region
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("election") and data.get("start"):
+            try:
+                check_start(data["election"], data["start"])
+            except PlanRefused as exc:
+                self.add_error("start", str(exc))
+        return data
+
 
 def _home_region(user: Any) -> str:
     scope = access.region_scope(user) or ""
@@ -73,34 +109,57 @@ def _run_for(request: HttpRequest, pk: int) -> PlanRun:
     return run
 
 
-@login_required
-def plan_page(request: HttpRequest) -> HttpResponse:
-    access.require(request.user, Action.VIEW_REPORTS)
+def region_title(election: Election, region_code: str) -> str:
+    """A plan's region by name: its regency/city, else "Provinsi ..." of the election."""
+    code = plan_jurisdiction(election, region_code)
+    region = Region.objects.filter(code=code).first() if code else None
+    if region is None:
+        return region_code
+    name = region.display_name
+    if region.level == "province" and not name.lower().startswith("provinsi"):
+        name = f"Provinsi {name}"
+    return name
+
+
+def _plan_page(request: HttpRequest, form: PlanForm) -> HttpResponse:
     scope = access.region_scope(request.user) or ""
     runs = PlanRun.objects.select_related("election")
     if scope:
-        runs = runs.filter(region_code__startswith=scope)
-    form = PlanForm(initial={"region": _home_region(request.user)})
+        inside = Q(region_code__startswith=scope)
+        if "." not in scope:
+            # A province's own plans (region ""): those of elections held in the province.
+            inside |= Q(region_code="", election__regions__code__startswith=scope + ".")
+        runs = runs.filter(inside).distinct()
+    recent = list(runs[:20])
+    for run in recent:
+        run.region_title = region_title(run.election, run.region_code)  # type: ignore[attr-defined]
     return render(
         request,
         "invitations/plan.html",
-        {"nav": "invitations", "form": form, "runs": runs[:20]},
+        {"nav": "invitations", "form": form, "runs": recent},
+    )
+
+
+@login_required
+def plan_page(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, Action.VIEW_REPORTS)
+    tomorrow = clock.today() + timedelta(days=1)
+    return _plan_page(
+        request, PlanForm(initial={"region": _home_region(request.user), "start": tomorrow})
     )
 
 
 @login_required
 @require_POST
 def plan_start(request: HttpRequest) -> HttpResponse:
-    """Start a preview: nothing is written until a supervisor approves it."""
+    """Start a preview: nothing is written until a supervisor approves it. A wrong entry shows
+    the form again with what is wrong beside each field."""
+    access.require(request.user, Action.VIEW_REPORTS)
     form = PlanForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Isian rencana undangan belum benar.")
-        return redirect("invitations_plan")
+        return _plan_page(request, form)
     data = form.cleaned_data
-    region = (data["region"] or "").strip()
-    if region and not Region.objects.filter(code=region, level="regency").exists():
-        messages.error(request, f"Kode kabupaten/kota {region} tidak dikenal.")
-        return redirect("invitations_plan")
+    region = data["region"]
     try:
         run = plan_run_create(
             election=data["election"],
@@ -112,11 +171,11 @@ def plan_start(request: HttpRequest) -> HttpResponse:
             mobile_units=data["mobile_units"],
             mobile_per_day=data["mobile_per_day"],
         )
-    except PermissionDenied as exc:
+    except (PermissionDenied, PlanRefused) as exc:
         messages.error(request, str(exc))
         return redirect("invitations_plan")
-    transaction.on_commit(lambda: plan_invitations.enqueue(run.pk))
-    return redirect("invitations_run", pk=run.pk)
+    url = reverse("invitations_run", kwargs={"pk": run.pk})
+    return redirect_then_start(url, lambda: _enqueue_on_commit(plan_invitations, run.pk))
 
 
 @login_required
@@ -129,13 +188,29 @@ def plan_approve(request: HttpRequest, pk: int) -> HttpResponse:
     except PlanRefused as exc:
         messages.error(request, str(exc))
         return redirect("invitations_run", pk=run.pk)
-    transaction.on_commit(lambda: send_invitations.enqueue(run.pk))
     messages.success(request, "Rencana undangan disetujui; undangan sedang dikirim.")
-    return redirect("invitations_run", pk=run.pk)
+    url = reverse("invitations_run", kwargs={"pk": run.pk})
+    return redirect_then_start(url, lambda: _enqueue_on_commit(send_invitations, run.pk))
+
+
+def _enqueue_on_commit(task: Any, run_id: int) -> None:
+    """Enqueue once the run's rows are committed (at once when no transaction is open)."""
+    transaction.on_commit(lambda: task.enqueue(run_id))
 
 
 LABELS = {"recording": _("Not recorded: recording"), "printing": _("Print ready: card pick-up")}
 FINISHED = (PlanRun.Status.DONE, PlanRun.Status.SENT, PlanRun.Status.FAILED)
+
+
+_MIP_METHOD = re.compile(r"^MIP \((?P<solver>.+) through OR-Tools\)$")
+
+
+def method_label(method: str) -> str:
+    """The stored (English) solver text in the page's language."""
+    found = _MIP_METHOD.match(method)
+    if found is None:
+        return method
+    return gettext("MIP (%(solver)s through OR-Tools)") % {"solver": found["solver"]}
 
 
 def _mobile(part: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None:
@@ -143,31 +218,68 @@ def _mobile(part: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None
     if not mobile:
         return None
     return mobile | {
+        "method_label": method_label(mobile.get("method", "")),
         "gap_percent": round(100 * mobile.get("gap", 0.0), 4),
         "km_saved": round(plan["total_km"] - mobile["plan"]["total_km"], 1),
         "served_more": mobile["plan"]["served"] - plan["served"],
     }
 
 
+def _load_table(load: dict[str, Any]) -> dict[str, Any]:
+    """Invitations per service point (rows) and day (columns), with totals."""
+    days = [date.fromisoformat(d) for d in load.get("days", [])]
+    rows = load.get("rows", [])
+    return {
+        "days": days,
+        "rows": [r | {"total": sum(r["counts"])} for r in rows],
+        "totals": [sum(col) for col in zip(*(r["counts"] for r in rows), strict=True)],
+        "total": sum(sum(r["counts"]) for r in rows),
+    }
+
+
+def _letter_villages(codes: list[str]) -> list[dict[str, Any]]:
+    """The villages with letters, by kecamatan (each named), in code order."""
+    regions = (
+        Region.objects.filter(code__in=codes).select_related("parent").in_bulk(field_name="code")
+    )
+    districts: dict[str, dict[str, Any]] = {}
+    for code in sorted(codes):
+        village = regions.get(code)
+        parent = village.parent if village else None
+        key = parent.code if parent else code.rsplit(".", 1)[0]
+        group = districts.setdefault(
+            key, {"code": key, "name": parent.display_name if parent else "", "villages": []}
+        )
+        group["villages"].append({"code": code, "name": village.display_name if village else ""})
+    return list(districts.values())
+
+
 @login_required
 def run_page(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_for(request, pk)
     parts = []
-    for service, part in run.summary.items():
+    # In the lists' order (PostgreSQL's jsonb keeps keys sorted, not as written).
+    order = {service: n for n, service in enumerate(LABELS)}
+    for service, part in sorted(run.summary.items(), key=lambda item: order.get(item[0], 9)):
         plan, base = part["plan"], part["baseline"]
+        # The saving of the best plan shown: with the mobile units when there are any.
+        best = (part.get("mobile") or part)["plan"]
         parts.append(
             {
                 "label": LABELS.get(service, service),
                 "plan": plan,
                 "baseline": base,
                 "mobile": _mobile(part, plan),
-                "km_saved": round(base["total_km"] - plan["total_km"], 1),
+                "km_saved": round(base["total_km"] - best["total_km"], 1),
+                "load": _load_table(part.get("load", {})),
                 "gap_percent": round(100 * plan.get("gap", 0.0), 5),
                 "shortfall": part.get("shortfall", {}),
                 "sessions_to_close_gap": part.get("sessions_to_close_gap", 0),
                 "written": part.get("written"),
                 "messages": part.get("messages"),
-                "villages": sorted(part.get("villages", {}))[:2000],
+                "districts": _letter_villages(list(part.get("villages", {})))
+                if part.get("written")
+                else [],
                 "map": mark_safe(  # built from numbers and escaped names only
                     plan_map(
                         run.region_code,
@@ -185,11 +297,14 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "nav": "invitations",
             "run": run,
+            "region_title": region_title(run.election, run.region_code),
             "parts": parts,
             "finished": run.status in FINISHED,
+            "nobody_invited": run.status == PlanRun.Status.DONE and not plan_invitees(run.summary),
             "can_approve": run.status == PlanRun.Status.DONE
             and run.dry_run
             and run.approved_at is None
+            and plan_invitees(run.summary) > 0
             and access.can(request.user, Action.APPROVE, where),
         },
     )

@@ -149,15 +149,16 @@ class _View:
         ]
 
     def sukets(self) -> QuerySet[Suket]:
-        """This election's Sukets to residents of the view (a Suket lies in its resident's
-        regency/city, which the Suket keeps: filtered without joining the registry, so the
-        flags' per-Suket tests run on the view's Sukets only)."""
-        q = Q(election=self.election)
-        if self.user is not None:
-            q &= access.scope_filter(self.user, "regency")
-        if self.within:
-            q &= Q(regency_id=self.within)
-        return Suket.objects.filter(q)
+        """This election's Sukets issued by the view's offices: a flag judges the issuing
+        office, so a Suket stays with it when its holder moves elsewhere (filtered without
+        joining the registry, so the flags' per-Suket tests run on the view's Sukets only)."""
+        sukets = (
+            Suket.objects.all()
+            if self.user is None
+            else access.sukets_issued_by_offices_for(self.user, Action.VIEW_REPORTS)
+        ).filter(election=self.election)
+        # A regency/city's office has the regency/city as its region.
+        return sukets.filter(office__region_id=self.within) if self.within else sukets
 
     def invitations(self) -> QuerySet[Invitation]:
         """Invitations that stand: of a real plan (not a dry run), neither cancelled nor

@@ -211,6 +211,7 @@ NOTE = ParagraphStyle(
     "note", parent=_BASE, fontSize=7, leading=8.5, textColor=colors.HexColor("#444444")
 )
 NUMBER = ParagraphStyle("number", parent=CELL, alignment=TA_RIGHT)
+TOTAL_NUMBER = ParagraphStyle("total_number", parent=NUMBER, fontName=BOLD)
 
 
 def _p(text: str, style: ParagraphStyle = _BASE) -> Paragraph:
@@ -246,10 +247,10 @@ def _heading(content: ReportContent) -> list[Flowable]:
     if run is not None and run.finished_at is not None:
         finished = timezone.localtime(run.finished_at)
         reconciled = (
-            f"Rekonsiliasi DPT terakhir: {date_id(finished.date())} pukul {finished:%H.%M} WIB"
+            f"Pencocokan DPT terakhir: {date_id(finished.date())} pukul {finished:%H.%M} WIB"
         )
     else:
-        reconciled = "DPT belum direkonsiliasi dengan data kependudukan"
+        reconciled = "DPT belum dicocokkan dengan data kependudukan"
     story.append(_p(reconciled + ". Ditujukan kepada Kepala Daerah, KPU dan Bawaslu.", SUBTITLE))
     return story
 
@@ -268,19 +269,28 @@ class _Rule(Flowable):
         self.canv.line(0, 1.5, self.width, 1.5)
 
 
+# Added up over several offices, the days of stock left are the fewest of any office.
+SHORTEST = "terpendek"
+STOCK_DAYS_COLUMN = "Hari stok"
+
+
+def _stock_days_label(stock: OfficeFigures) -> str:
+    return f"Hari stok blanko {SHORTEST}" if stock.is_sum else "Hari stok blanko"
+
+
 def key_figures(content: ReportContent) -> list[list[tuple[str, str]]]:
     """The report's key totals, label and value, in the three columns they are printed in."""
     t, stock = content.dash.total, content.stock
     return [
         [
-            ("DPT (hasil rekonsiliasi)", number_id(t.voters)),
-            ("Belum rekam saat rekonsiliasi", number_id(t.unrecorded_at_run)),
+            ("DPT (hasil pencocokan)", number_id(t.voters)),
+            ("Belum rekam saat pencocokan", number_id(t.unrecorded_at_run)),
             ("Belum rekam sekarang", number_id(t.unrecorded_now)),
             ("Bagian belum rekam sekarang", percent_id(t.unrecorded_share)),
-            ("Rekam sejak rekonsiliasi", number_id(t.recorded_since)),
+            ("Rekam sejak pencocokan", number_id(t.recorded_since)),
             ("Menunggu penunggalan", number_id(t.dedup_waiting)),
             ("Perlu rekam ulang", number_id(t.record_again)),
-            ("Rekaman ganda", number_id(t.duplicates)),
+            ("Data ganda", number_id(t.duplicates)),
         ],
         [
             ("PRR belum cetak", number_id(t.prr)),
@@ -296,7 +306,7 @@ def key_figures(content: ReportContent) -> list[list[tuple[str, str]]]:
             ("Undangan hadir", number_id(t.attended)),
             ("Undangan tidak hadir", number_id(t.no_shows)),
             ("Blanko tersedia", number_id(stock.blanks)),
-            ("Hari stok blanko", stock_days_id(stock.stock_days)),
+            (_stock_days_label(stock), stock_days_id(stock.stock_days)),
             ("Kekurangan blanko untuk PRR", number_id(stock.stock_short)),
             ("Cetak per hari (7 hari terakhir)", decimal_id(stock.prints_per_day)),
         ],
@@ -331,7 +341,7 @@ def _summary(content: ReportContent) -> list[Flowable]:
 def _region_columns(level: str) -> list[tuple[str, Callable[[Row], str]]]:
     columns: list[tuple[str, Callable[[Row], str]]] = [
         ("DPT", lambda r: number_id(r.voters)),
-        ("Belum rekam saat rekon.", lambda r: number_id(r.unrecorded_at_run)),
+        ("Belum rekam saat pencocokan", lambda r: number_id(r.unrecorded_at_run)),
         ("Belum rekam kini", lambda r: number_id(r.unrecorded_now)),
         ("% belum rekam", lambda r: percent_id(r.unrecorded_share)),
         ("Menunggu penunggalan", lambda r: number_id(r.dedup_waiting)),
@@ -342,7 +352,10 @@ def _region_columns(level: str) -> list[tuple[str, Callable[[Row], str]]]:
     if level == "regency":
         columns += [
             ("Blanko", lambda r: number_id(r.office.blanks if r.office else 0)),
-            ("Hari stok", lambda r: stock_days_id(r.office.stock_days if r.office else None)),
+            (
+                STOCK_DAYS_COLUMN,
+                lambda r: stock_days_id(r.office.stock_days if r.office else None),
+            ),
         ]
     else:
         columns += [
@@ -369,7 +382,14 @@ def _regions(content: ReportContent, rows: Sequence[Row], hidden: int) -> list[F
         data.append([_p(name, CELL), *(value(row) for _, value in columns)])
     if hidden:
         data.append([_p(f"… dan {number_id(hidden)} wilayah lain", CELL)] + [""] * len(columns))
-    data.append([_p("Jumlah", CELL), *(value(dash.total) for _, value in columns)])
+    totals: list[Any] = [value(dash.total) for _, value in columns]
+    titles = [title for title, _ in columns]
+    if STOCK_DAYS_COLUMN in titles and dash.total.office is not None and dash.total.office.is_sum:
+        days = titles.index(STOCK_DAYS_COLUMN)
+        totals[days] = Paragraph(
+            f"{escape(totals[days])}<br/><font size=5.5>{SHORTEST}</font>", TOTAL_NUMBER
+        )
+    data.append([_p("Jumlah", CELL), *totals])
     table = Table(
         data,
         colWidths=[WIDTH - NUMBER_COLUMN * len(columns), *[NUMBER_COLUMN] * len(columns)],

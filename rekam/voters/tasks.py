@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.tasks import task, task_backends
-from django.tasks.backends.immediate import ImmediateBackend
+from django.tasks import task
 
 from .models import ReconciliationRun
 from .reconcile import ReconcileRefused, reconciliation_run
@@ -20,11 +19,6 @@ def reconcile_election(run_id: int) -> str:
     except ReconcileRefused as exc:  # already carried out (a task delivered twice)
         return exc.message
     return run.status
-
-
-def runs_in_request() -> bool:
-    """Whether the configured backend runs a task in the process that enqueues it."""
-    return isinstance(task_backends[settings.VOTERS_TASK_BACKEND], ImmediateBackend)
 
 
 def reconcile_later(run: ReconciliationRun) -> Callable[[], None]:

@@ -8,7 +8,6 @@ the services); views stay thin.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -18,7 +17,6 @@ from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -32,12 +30,13 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.elections.models import Election
 from rekam.regions.models import Region
+from rekam.web.background import redirect_then_start
 
 from . import worklists
 from .models import CandidateMatch, DptImport, ReconciliationRun, Voter, VoterClass
 from .reconcile import ReconcileRefused, reconciliation_start
 from .services import CandidateError, candidate_confirm, candidate_reject
-from .tasks import reconcile_later, runs_in_request
+from .tasks import reconcile_later
 
 PAGE_SIZE = 50
 _CHILD_LEVEL = {"": "regency", "regency": "district", "district": "village", "village": "tps"}
@@ -203,21 +202,6 @@ def worklist_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-class _RedirectThenRun(HttpResponseRedirect):
-    """A redirect that runs ``after`` once it has been sent and closed: the browser is
-    already on the progress page while a run in this process goes on."""
-
-    def __init__(self, url: str, after: Callable[[], None]) -> None:
-        super().__init__(url)
-        self._after = after
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._after()
-
-
 @login_required
 @require_POST
 def reconcile_start(request: HttpRequest, slug: str) -> HttpResponse:
@@ -228,11 +212,7 @@ def reconcile_start(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("voters_election", slug=election.slug)
     url = reverse("voters_run", kwargs={"slug": election.slug, "pk": run.pk})
-    start = reconcile_later(run)
-    if runs_in_request():
-        return _RedirectThenRun(url, start)
-    start()
-    return redirect(url)
+    return redirect_then_start(url, reconcile_later(run))
 
 
 def _run_for_user(request: HttpRequest, slug: str, pk: int) -> ReconciliationRun:

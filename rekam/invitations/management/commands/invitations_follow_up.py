@@ -112,5 +112,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{stamp} {election.slug}{' ' + regency if regency else ''}: "
                 f"{done.attended} hadir, {done.no_show} tidak hadir, "
-                f"{done.reinvited} diundang ulang, {done.home_visit} kunjungan rumah"
+                f"{done.reinvited} diundang ulang, {done.home_visit} kunjungan rumah, "
+                f"{done.done_meanwhile} sudah selesai di tempat lain"
             )

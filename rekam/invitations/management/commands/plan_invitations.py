@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rekam.invitations.services import (
     MOBILE_PER_DAY,
     MOBILE_UNITS,
+    PlanRefused,
     plan_run_create,
     plan_run_execute,
 )
@@ -55,12 +56,16 @@ class Command(BaseCommand):
         if options["mobile_units"] < 0 or options["mobile_capacity"] < 1:
             raise CommandError("--mobile-units must be 0 or more and --mobile-capacity 1 or more")
         try:
+            start = date.fromisoformat(options["start"]) if options["start"] else None
+        except ValueError:
+            raise CommandError("--start harus berupa tanggal TTTT-BB-HH.") from None
+        try:
             run = plan_run_create(
                 election=election,
                 region_code=options["regency"],
                 acting_user=user,
                 dry_run=options["dry_run"],
-                start=date.fromisoformat(options["start"]) if options["start"] else None,
+                start=start,
                 road_factor=options["road_factor"],
                 no_show_rate=options["no_show_rate"],
                 mobile_units=options["mobile_units"],
@@ -74,7 +79,7 @@ class Command(BaseCommand):
                 if verbose
                 else None,
             )
-        except PermissionDenied as exc:
+        except (PermissionDenied, PlanRefused) as exc:
             raise CommandError(str(exc)) from exc
         for service, part in run.summary.items():
             self.stdout.write(f"\n{LABELS.get(service, service)}")
