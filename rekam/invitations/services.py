@@ -965,16 +965,31 @@ def plan_run_execute(
     except Exception as exc:
         _failed(run, exc)
         raise
-    run.summary = summary
-    run.status, run.progress, run.step = PlanRun.Status.DONE, 100, ""
-    run.finished_at = timezone.now()
-    run.save(update_fields=["summary", "status", "progress", "step", "finished_at"])
-    audit_record(
+    return _finished(
+        run,
+        summary,
+        PlanRun.Status.DONE,
         acting_user=acting_user,
         action="invitation_plan_done",
-        obj=run,
         changes={s: [None, v["plan"]["served"]] for s, v in summary.items()},
     )
+
+
+def _finished(
+    run: PlanRun,
+    summary: dict[str, Any],
+    status: str,
+    *,
+    acting_user: Any,
+    action: str,
+    changes: dict[str, list[Any]],
+) -> PlanRun:
+    """Store a run's outcome and record it."""
+    run.summary = summary
+    run.status, run.progress, run.step = status, 100, ""
+    run.finished_at = timezone.now()
+    run.save(update_fields=["summary", "status", "progress", "step", "finished_at"])
+    audit_record(acting_user=acting_user, action=action, obj=run, changes=changes)
     return run
 
 
@@ -1035,20 +1050,17 @@ def _send(run: PlanRun, acting_user: Any, step: Progress) -> PlanRun:
     except Exception as exc:
         _failed(run, exc)
         raise
-    run.summary = summary
-    run.status, run.progress, run.step = PlanRun.Status.SENT, 100, ""
-    run.finished_at = timezone.now()
-    run.save(update_fields=["summary", "status", "progress", "step", "finished_at"])
-    audit_record(
+    return _finished(
+        run,
+        summary,
+        PlanRun.Status.SENT,
         acting_user=acting_user,
         action="invitation_plan_send",
-        obj=run,
         changes={
             "written": [None, sum(summary[service].get("written", 0) for _, service, _ in LISTS)],
             "messages": [None, sum(summary[service]["messages"] for _, service, _ in LISTS)],
         },
     )
-    return run
 
 
 def _messages(

@@ -130,9 +130,7 @@ def _plan_page(request: HttpRequest, form: PlanForm) -> HttpResponse:
             # A province's own plans (region ""): those of elections held in the province.
             inside |= Q(region_code="", election__regions__code__startswith=scope + ".")
         runs = runs.filter(inside).distinct()
-    recent = list(runs[:20])
-    for run in recent:
-        run.region_title = region_title(run.election, run.region_code)  # type: ignore[attr-defined]
+    recent = [(run, region_title(run.election, run.region_code)) for run in runs[:20]]
     return render(
         request,
         "invitations/plan.html",
