@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -28,6 +28,27 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str
     }
 
 
+def _entry(
+    *,
+    acting_user: Any,
+    action: str,
+    obj: models.Model,
+    changes: Mapping[str, list[Any]] | None,
+    reason: str,
+    actor_label: str,
+) -> AuditEntry:
+    user = acting_user if getattr(acting_user, "pk", None) else None
+    return AuditEntry(
+        actor=user,
+        actor_label=actor_label or (user.get_username() if user else "system"),
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        changes=dict(changes or {}),
+        reason=reason[:300],
+    )
+
+
 def audit_record(
     *,
     acting_user: Any,
@@ -37,13 +58,38 @@ def audit_record(
     reason: str = "",
     actor_label: str = "",
 ) -> AuditEntry:
-    user = acting_user if getattr(acting_user, "pk", None) else None
-    return AuditEntry.objects.create(
-        actor=user,
-        actor_label=actor_label or (user.get_username() if user else "system"),
+    entry = _entry(
+        acting_user=acting_user,
         action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        changes=dict(changes or {}),
-        reason=reason[:300],
+        obj=obj,
+        changes=changes,
+        reason=reason,
+        actor_label=actor_label,
+    )
+    entry.save()
+    return entry
+
+
+def audit_record_many(
+    *,
+    acting_user: Any,
+    action: str,
+    changes: Iterable[tuple[models.Model, Mapping[str, list[Any]]]],
+    reason: str = "",
+    actor_label: str = "",
+) -> None:
+    """:func:`audit_record` for many objects changed by one action, in one insert."""
+    AuditEntry.objects.bulk_create(
+        [
+            _entry(
+                acting_user=acting_user,
+                action=action,
+                obj=obj,
+                changes=change,
+                reason=reason,
+                actor_label=actor_label,
+            )
+            for obj, change in changes
+        ],
+        batch_size=500,
     )

@@ -28,8 +28,7 @@ from rekam.accounts.models import Office
 from rekam.antrean import clock
 from rekam.antrean.models import INSIDE_STATES, Session, State, Ticket
 from rekam.antrean.services import InvitationClaim, QueueRefused
-from rekam.audit.models import AuditEntry
-from rekam.audit.services import audit_record
+from rekam.audit.services import audit_record, audit_record_many
 from rekam.elections.models import Election
 from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
@@ -271,25 +270,15 @@ class StateChange:
 def audit_states(
     changes: list[StateChange], *, acting_user: Any, action: str, actor_label: str = ""
 ) -> None:
-    """One audit entry per invitation whose state changed (planned -> new), in one batch:
-    who (the acting user, else ``actor_label`` or the system) and, by the entry's time, when."""
-    if not changes:
-        return
-    user = acting_user if getattr(acting_user, "pk", None) else None
-    label = actor_label or (user.get_username() if user else "system")
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                actor=user,
-                actor_label=label,
-                action=action,
-                object_type=Invitation._meta.label_lower,
-                object_id=str(c.invitation.pk),
-                changes={"state": [str(Invitation.State.PLANNED), c.new_state]} | (c.also or {}),
-            )
+    """One audit entry per invitation whose state changed (planned -> new), in one batch."""
+    audit_record_many(
+        acting_user=acting_user,
+        action=action,
+        changes=(
+            (c.invitation, {"state": [str(Invitation.State.PLANNED), c.new_state]} | (c.also or {}))
             for c in changes
-        ],
-        batch_size=500,
+        ),
+        actor_label=actor_label,
     )
 
 
