@@ -470,3 +470,22 @@ def test_an_invitation_ahead_is_cancelled_once_its_invitee_has_recorded(
     assert Invitation.objects.get(pk=recorded.pk).state == Invitation.State.CANCELLED
     assert Invitation.objects.get(pk=waiting.pk).state == Invitation.State.PLANNED
     assert _state_audits() == {str(recorded.pk): (["planned", "cancelled"], "bdl_admin", None)}
+
+
+def test_a_voter_cancelled_as_done_is_not_invited_again_by_the_next_plan(
+    planned, personas, clock
+) -> None:
+    election, _ = planned
+    residents = _link_residents()
+    recorded, waiting = Invitation.objects.order_by("id")
+    Resident.objects.filter(pk=residents[recorded.voter_id]).update(ktp_state=KtpState.BIO_CAPTURED)
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    # The voter list still says "not recorded" (no reconciliation since): the record says done.
+    Invitation.objects.filter(pk=waiting.pk).update(state=Invitation.State.CANCELLED)
+    plan_now(election, personas.bdl_admin, clock["at"].date() + timedelta(days=1))
+    assert list(
+        Invitation.objects.filter(voter_id=recorded.voter_id).values_list("state", flat=True)
+    ) == [Invitation.State.CANCELLED]
+    assert Invitation.objects.filter(
+        voter_id=waiting.voter_id, state=Invitation.State.PLANNED
+    ).exists()

@@ -20,6 +20,7 @@ from rekam.accounts.models import Role, User
 from rekam.accounts.services import user_create
 from rekam.invitations.invites import invitations_send
 from rekam.invitations.models import Invitation, PlanRun
+from rekam.lib.nik import mask_nik
 from rekam.notifications.models import Message
 from rekam.notifications.models import State as MessageState
 from rekam.regions.models import Region
@@ -467,6 +468,15 @@ def test_suket_flags_stay_with_the_issuing_office_when_the_holder_moves(
         == [personas.bdl_office.name] * 2
     )
     assert column("suket_late", "NIK", pilkada, lamsel_admin) == []
+    # Bandar Lampung still acts on them, but the holders now live outside its jurisdiction:
+    # their NIKs masked, no link to their pages.
+    niks = column("suket_late", "NIK", pilkada, personas.bdl_admin)
+    assert sorted(niks) == sorted(mask_nik(s.resident.nik) for s in (prr, bare))
+    _header, _rows, links = flag_records(pilkada, personas.bdl_admin, "suket_late")
+    assert links == [None, None]
+    assert column("suket_late", "NIK", pilkada, personas.province_admin) == [
+        s.resident.nik for s in sorted((prr, bare), key=lambda s: (s.issued_at, s.pk))
+    ]
     with pytest.raises(PermissionDenied, match="di luar wilayah kerja"):
         flag_records(pilkada, lamsel_admin, "suket_late", within="18.71")
     # The dashboard still counts the Sukets where their holders live.

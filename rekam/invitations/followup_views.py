@@ -209,6 +209,6 @@ def follow_up_run(request: HttpRequest) -> HttpResponse:
         request,
         f"Tindak lanjut selesai: {done.attended} hadir, {done.no_show} tidak hadir, "
         f"{done.reinvited} diundang ulang, {done.home_visit} masuk daftar kunjungan rumah, "
-        f"{done.done_meanwhile} sudah selesai di tempat lain (undangan dibatalkan).",
+        f"{done.done_meanwhile} sudah rekam atau menerima kartu (undangan dibatalkan).",
     )
     return redirect(back)

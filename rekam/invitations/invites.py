@@ -32,13 +32,12 @@ from rekam.audit.services import audit_record, audit_record_many
 from rekam.elections.models import Election
 from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
-from rekam.residents.states import RECORDED_STATES, KtpState
 from rekam.servicepoints.models import ServicePoint
 from rekam.voters.models import Voter, VoterCheck
 
 from . import tokens
 from .models import Invitation
-from .services import deadline_of, plan_jurisdiction
+from .services import DONE_STATES, deadline_of, plan_jurisdiction
 
 LIVE = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
 _OFFERS: dict[str, str] = {
@@ -58,13 +57,6 @@ _SESSION_PAGE = 200
 _FOLLOW_UP_CHUNK = 200
 # Free sessions a re-invitation tries, in case one fills up meanwhile.
 _REINVITE_TRIES = 3
-# KTP-el states in which what an invitation was for is done: biometrics taken (a failed
-# enrolment must be recorded again), or the card printed.
-DONE_STATES: dict[str, frozenset[str]] = {
-    Invitation.Service.RECORDING: RECORDED_STATES
-    - {KtpState.ENROLL_FAILURE, KtpState.SEARCH_FAILURE},
-    Invitation.Service.PRINTING: frozenset({KtpState.CARD_PRINTED}),
-}
 
 
 def invitation_place(invitation: Invitation) -> tuple[str, str]:
@@ -600,9 +592,8 @@ def counts_by_village(election: Election, region_code: str = "") -> dict[str, di
         _in_region(Invitation.objects.filter(election=election), region_code)
         .values("village_id")
         .annotate(
-            invited=Count(
-                "id", filter=Q(replaces__isnull=True) & ~Q(state=Invitation.State.CANCELLED)
-            ),
+            # Every first invitation was sent, also one cancelled since (recorded elsewhere).
+            invited=Count("id", filter=Q(replaces__isnull=True)),
             attended=Count("id", filter=Q(state=Invitation.State.ATTENDED)),
             no_show=Count("id", filter=Q(state=Invitation.State.NO_SHOW)),
             reinvited=Count(

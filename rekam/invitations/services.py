@@ -46,6 +46,7 @@ from rekam.antrean.services import local_datetime, sessions_ensure_many
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.regions.models import Region
+from rekam.residents.states import RECORDED_STATES, KtpState
 from rekam.servicepoints.models import CalendarDay, MobileVisit, ServicePoint
 from rekam.servicepoints.services import mobile_visit_add
 from rekam.voters.models import Voter, VoterClass
@@ -78,6 +79,15 @@ MOBILE_TIME_LIMIT_S = 50.0
 _PREVIEW_SLOTS = -(10**12)
 # Messages put in the outbox per transaction (and per batch insert) while sending.
 _MESSAGE_CHUNK = 2_000
+
+
+# KTP-el states in which what an invitation is for is done: biometrics taken (a failed
+# enrolment must be recorded again), or the card printed. Nobody in them is invited (again).
+DONE_STATES: dict[str, frozenset[str]] = {
+    Invitation.Service.RECORDING: RECORDED_STATES
+    - {KtpState.ENROLL_FAILURE, KtpState.SEARCH_FAILURE},
+    Invitation.Service.PRINTING: frozenset({KtpState.CARD_PRINTED}),
+}
 
 
 class PlanRefused(ValueError):
@@ -156,7 +166,8 @@ def _centroids(codes: set[str]) -> dict[str, tuple[float, float]]:
 
 def _people(election: Election, region_code: str) -> dict[str, list[_Person]]:
     """Both lists' voters, by class, who hold no invitation for their list's service yet (a
-    cancelled one aside): one pass over the election's voters for both lists."""
+    cancelled one aside) and have not done meanwhile what it would be for: one pass over the
+    election's voters for both lists."""
     q = Q(election=election, removed_in__isnull=True, verdict__klass__in=[k for k, _, _ in LISTS])
     if region_code:
         q &= Q(regency_id=region_code)
@@ -165,9 +176,15 @@ def _people(election: Election, region_code: str) -> dict[str, list[_Person]]:
     live = Invitation.objects.filter(voter_id=OuterRef("pk")).exclude(
         state=Invitation.State.CANCELLED
     )
+    # Nor anyone whose record has meanwhile moved on (recorded at a counter, card printed):
+    # the verdict is of the last reconciliation, the resident's state is of now.
     not_invited = Q(pk__in=[])
     for klass, service, _ in LISTS:
-        not_invited |= Q(Q(verdict__klass=klass), ~Exists(live.filter(service=service)))
+        not_invited |= Q(
+            Q(verdict__klass=klass),
+            ~Exists(live.filter(service=service)),
+            ~Q(verdict__resident__ktp_state__in=DONE_STATES[service]),
+        )
     # No ordering: each village's people are sorted here (the model's order joins regions).
     rows = (
         Voter.objects.filter(q)

@@ -450,7 +450,8 @@ def _invitation_figures(
     key: Any,
 ) -> None:
     # People, as the follow-up page counts them (``counts_by_village``): invited are the first
-    # invitations not cancelled (a reschedule or a re-invitation after a no-show replaces one);
+    # invitations, all sent, also those cancelled since (the invitee recorded elsewhere); a
+    # reschedule or a re-invitation after a no-show replaces one;
     # attended and no-shows are the people whose latest invitation, replaced by none, was
     # attended or missed (the no-shows are its home-visit list). Counted per village and state
     # from the (election, village, state) index alone, then corrected by the few replacements.
@@ -462,9 +463,7 @@ def _invitation_figures(
         q &= Q(village_id__in=_villages_of(within))
     invited: Counter[str] = Counter()
     latest: Counter[tuple[str, str]] = Counter()
-    for village, state, n in _per_village_and_state(
-        Invitation.objects.filter(q).exclude(state=Invitation.State.CANCELLED)
-    ):
+    for village, state, n in _per_village_and_state(Invitation.objects.filter(q)):
         invited[village] += n
         latest[(village, state)] += n
     # A replacement is of the same voter, so in the same village as the invitation it replaces.
@@ -473,16 +472,15 @@ def _invitation_figures(
     replaced_state = Subquery(
         Invitation.objects.filter(pk=OuterRef("replaces_id")).order_by().values("state")[:1]
     )
-    for village, state, replaced, n in (
+    for village, replaced, n in (
         Invitation.objects.filter(q, replaces__isnull=False)
         .annotate(replaced_state=replaced_state)
-        .values("village_id", "state", "replaced_state")
+        .values("village_id", "replaced_state")
         .annotate(n=Count("*"))
         .order_by()
-        .values_list("village_id", "state", "replaced_state", "n")
+        .values_list("village_id", "replaced_state", "n")
     ):
-        if state != Invitation.State.CANCELLED:
-            invited[village] -= n
+        invited[village] -= n
         latest[(village, replaced)] -= n
     for village, n in invited.items():
         row = rows.get(key(village))

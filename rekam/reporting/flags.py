@@ -37,6 +37,7 @@ from rekam.antrean.services import local_datetime
 from rekam.elections.models import Election
 from rekam.invitations.models import Invitation
 from rekam.invitations.services import deadline_of
+from rekam.lib.nik import mask_nik
 from rekam.notifications.models import Message
 from rekam.regions.models import Region
 from rekam.residents.models import RecordEvent
@@ -272,10 +273,17 @@ def _suket_table(
             page += listed.filter(pk__in=chunk).values(*_SUKET_FIELDS, *extra_fields)
         page.sort(key=lambda s: (s["issued_at"], s["pk"]))
         names = _region_names(s["resident__regency_id"] for s in page)
+        # The flags follow the issuing office; a holder who has since moved out of the user's
+        # jurisdiction is shown with a masked NIK and no link to their page.
+        shown = {
+            s["pk"]: view.user is None
+            or access.can(view.user, Action.VIEW_RESIDENT, s["resident__regency_id"])
+            for s in page
+        }
         rows = [
             [
                 s["number"],
-                s["resident__nik"],
+                s["resident__nik"] if shown[s["pk"]] else mask_nik(s["resident__nik"]),
                 s["resident__name"],
                 names.get(s["resident__regency_id"], s["resident__regency_id"]),
                 s["office__name"],
@@ -286,7 +294,10 @@ def _suket_table(
             ]
             for s in page
         ]
-        return rows, [_suket_link(s["resident__nik"], view.election) for s in page]
+        links = [
+            _suket_link(s["resident__nik"], view.election) if shown[s["pk"]] else None for s in page
+        ]
+        return rows, links
 
     return FlagTable(
         kind=kind,

@@ -113,5 +113,5 @@ class Command(BaseCommand):
                 f"{stamp} {election.slug}{' ' + regency if regency else ''}: "
                 f"{done.attended} hadir, {done.no_show} tidak hadir, "
                 f"{done.reinvited} diundang ulang, {done.home_visit} kunjungan rumah, "
-                f"{done.done_meanwhile} sudah selesai di tempat lain"
+                f"{done.done_meanwhile} sudah rekam atau menerima kartu (undangan dibatalkan)"
             )
