@@ -51,13 +51,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from rekam.invitations import planner
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 PROJECT = Path(__file__).resolve().parent.parent
 REGIONS = PROJECT / "data" / "regions" / "lampung"
@@ -559,14 +562,14 @@ CHECK_COLUMNS = (
 )
 
 
-def _insert(model: type, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _insert(model: type[Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """Rows into the model's table in one transaction: COPY on PostgreSQL, executemany on
     SQLite."""
     from django.db import connection, transaction
 
     if not rows:
         return
-    table = model._meta.db_table  # type: ignore[attr-defined]
+    table = model._meta.db_table
     names = ", ".join(columns)
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
@@ -618,7 +621,8 @@ def timed_plan(mobile: int, per_day: int) -> int:
     mobile_part = part.get("mobile")
     if mobile_part:
         print(
-            f"  mobile units: {mobile_part['unit_days']} unit-days, {mobile_part.get('method')} "
+            f"  mobile units: {mobile_part['unit_days']} unit-days, "
+            f"MIP ({mobile_part.get('solver')} through OR-Tools) "
             f"{mobile_part.get('status')} in {mobile_part.get('seconds')} s, gap "
             f"{100 * mobile_part.get('gap', 0):.4f} %; served {mobile_part['plan']['served']:,}, "
             f"mean km {mobile_part['plan']['mean_km']}"

@@ -74,7 +74,7 @@ def test_the_preview_places_the_unit_where_it_saves_most(scene, personas) -> Non
     mobile = part["mobile"]
     assert _visits(run) == [("2020-12-07", 1, SRENGSEM), ("2020-12-08", 1, SRENGSEM)]
     assert (mobile["unit_days"], mobile["unit_days_free"]) == (2, 2)
-    assert mobile["method"].startswith("MIP (SCIP") and mobile["status"] == "optimal"
+    assert mobile["solver"].startswith("SCIP") and mobile["status"] == "optimal"
     assert mobile["gap"] < 0.01
     assert part["plan"]["total_km"] == pytest.approx(
         10 * _km(KEDATON, point) + 12 * _km(SRENGSEM, point), abs=0.1

@@ -276,7 +276,7 @@ def test_with_mobile_units_the_page_shows_their_saving_and_method_in_indonesian(
     body = response.content.decode()
     assert "melalui OR-Tools" in body and "through OR-Tools" not in body
     assert "Layanan keliling (jemput bola)" in body
-    assert part["mobile"]["method"].endswith("through OR-Tools)")  # stored as made
+    assert part["mobile"]["solver"].startswith("SCIP")  # stored as made, shown translated
 
 
 def test_a_preview_inviting_nobody_offers_no_approval(client, personas) -> None:

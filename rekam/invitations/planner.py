@@ -563,7 +563,11 @@ class MobilePlacement:
     bound: float  # the MIP's best bound on that objective
     seconds: float
     status: str
-    method: str = ""  # the solver, e.g. "MIP (SCIP 10.0.0 through OR-Tools)"
+    solver: str = ""  # the MIP solver and its version, e.g. "SCIP 10.0.0"
+
+    @property
+    def method(self) -> str:
+        return f"MIP ({self.solver} through OR-Tools)"
 
     @property
     def gap(self) -> float:
@@ -658,7 +662,7 @@ def place_mobile_units(
         bound=objective.BestBound(),
         seconds=_time.perf_counter() - started,
         status=names[status],
-        method=f"MIP ({solver.SolverVersion().split(' [')[0]} through OR-Tools)",
+        solver=solver.SolverVersion().split(" [")[0],
     )
 
 

@@ -629,12 +629,12 @@ def _with_mobile_units(
         "shortfall": result.final.shortfall_by_regency(result.villages),
     }
     if approved is not None:
-        for key in ("method", "status", "gap", "bound_gap", "seconds"):
+        for key in ("solver", "status", "gap", "bound_gap", "seconds"):
             if key in approved:
                 mobile[key] = approved[key]
     elif placement is not None:
         mobile |= {
-            "method": placement.method,
+            "solver": placement.solver,
             "status": placement.status,
             "gap": placement.gap,
             "bound_gap": placement.objective - placement.bound,

@@ -4,7 +4,6 @@ per village."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -200,23 +199,13 @@ LABELS = {"recording": _("Not recorded: recording"), "printing": _("Print ready:
 FINISHED = (PlanRun.Status.DONE, PlanRun.Status.SENT, PlanRun.Status.FAILED)
 
 
-_MIP_METHOD = re.compile(r"^MIP \((?P<solver>.+) through OR-Tools\)$")
-
-
-def method_label(method: str) -> str:
-    """The stored (English) solver text in the page's language."""
-    found = _MIP_METHOD.match(method)
-    if found is None:
-        return method
-    return gettext("MIP (%(solver)s through OR-Tools)") % {"solver": found["solver"]}
-
-
 def _mobile(part: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None:
     mobile = part.get("mobile")
     if not mobile:
         return None
     return mobile | {
-        "method_label": method_label(mobile.get("method", "")),
+        "method_label": gettext("MIP (%(solver)s through OR-Tools)")
+        % {"solver": mobile.get("solver", "")},
         "gap_percent": round(100 * mobile.get("gap", 0.0), 4),
         "km_saved": round(plan["total_km"] - mobile["plan"]["total_km"], 1),
         "served_more": mobile["plan"]["served"] - plan["served"],

@@ -136,9 +136,10 @@ def write_mobile(mobile: dict) -> list[str]:
         f"orang per hari; {mobile['unit_days']} dari {mobile['unit_days_free']} hari-unit "
         "terpakai"
     ]
-    if mobile.get("method"):
+    if mobile.get("solver"):
         lines.append(
-            f"  Metode: {mobile['method']}, {mobile['status']}, {mobile['seconds']} s; "
+            f"  Metode: MIP ({mobile['solver']} melalui OR-Tools), {mobile['status']}, "
+            f"{mobile['seconds']} s; "
             f"dalam {100 * mobile['gap']:.4f} % dari optimal (batas terbaik)"
         )
     for v in mobile["visits"]:
