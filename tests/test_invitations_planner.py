@@ -55,6 +55,23 @@ def test_it_finds_the_optimum_known_by_hand_where_first_come_first_served_does_n
     assert best.gap == 0.0
 
 
+def test_by_hand_overflow_goes_to_the_next_kecamatan_office_before_any_other_point() -> None:
+    # A fills its kecamatan office K1; B's overflow goes to the next kecamatan office K2 although
+    # the regency office is nearer, which by hand is used only once every kecamatan office is full.
+    villages = [Village("A", "R", 0.0, 0.0, (10,)), Village("B", "R", 0.0, 0.01, (15,))]
+    points = [
+        Point(1, 0.0, 0.0, "kecamatan", slots(10, 10)),
+        Point(2, 0.0, 0.1, "office", slots(20, 10)),
+        Point(3, 0.0, 0.2, "kecamatan", slots(30, 10)),
+    ]
+    by_hand = baseline(villages, points, settings())
+    to_point: dict[tuple[str, int], int] = {}
+    for a in by_hand.assignments:
+        to_point[a.village, a.point] = to_point.get((a.village, a.point), 0) + a.count
+    assert to_point == {("A", 1): 10, ("B", 3): 10, ("B", 2): 5}
+    assert by_hand.served == 25
+
+
 def test_it_never_exceeds_a_sessions_seats() -> None:
     rng = random.Random(8)
     villages = [

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time as _time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -478,19 +478,11 @@ def _to_sessions(
     )
 
 
-def _first_then(first: int | None, ordered: list[int]) -> Iterator[int]:
-    """``first`` (when given), then the others in ``ordered``, drawn only as far as needed."""
-    if first is not None:
-        yield first
-    for j in ordered:
-        if j != first:
-            yield j
-
-
 def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Settings) -> Plan:
     """How offices plan by hand: villages in code order, each to its nearest kecamatan office,
     first come first served into the earliest session with room, overflow to the next nearest
-    point of any kind."""
+    kecamatan office; the other points (regency/city offices, UPT, mobile units) only once every
+    kecamatan office is full, nearest first."""
     started = _time.perf_counter()
     left: dict[int, int] = {}
     slot_seats: dict[int, int] = {}
@@ -507,22 +499,23 @@ def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Set
     slot_load: dict[int, int] = {}
     unserved: dict[str, int] = {}
     total_km = 0.0
-    kecamatan = np.array([j for j, p in enumerate(points) if p.kind == "kecamatan"], dtype=np.int64)
+    # Kecamatan offices first (the offices a by-hand plan knows), each group nearest first.
+    not_kecamatan = np.array([p.kind != "kecamatan" for p in points], dtype=np.int8)
     in_order = sorted(villages, key=lambda x: x.code)
     for lo in range(0, len(in_order), _BLOCK):
         chunk = in_order[lo : lo + _BLOCK]
         matrix = _metres_matrix(chunk, points, settings) if points else None
-        # Points by distance (a stable sort: equals in index order) and the nearest kecamatan
-        # office (the first of equals), for the whole block at once.
-        by_km = np.argsort(matrix, axis=1, kind="stable") if matrix is not None else None
-        firsts: list[int | None] = [None] * len(chunk)
-        if matrix is not None and kecamatan.size:
-            firsts = kecamatan[np.argmin(matrix[:, kecamatan], axis=1)].tolist()
+        visit: np.ndarray | None = None
+        if matrix is not None:
+            # Stable sorts: equal distances in index order, and by distance within each group.
+            by_km = np.argsort(matrix, axis=1, kind="stable")
+            visit = np.take_along_axis(
+                by_km, np.argsort(not_kecamatan[by_km], axis=1, kind="stable"), axis=1
+            )
         for r_, v in enumerate(chunk):
-            first = firsts[r_]
-            ordered = by_km[r_].tolist() if by_km is not None else []
+            ordered = visit[r_].tolist() if visit is not None else []
             for r, n in enumerate(v.invitees):
-                for j in _first_then(first, ordered):
+                for j in ordered:
                     if n <= 0:
                         break
                     slots = ordered_slots[j]
