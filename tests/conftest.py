@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from rekam.accounts.models import Office, Role, User
 from rekam.accounts.services import offices_ensure_for_province, user_create
@@ -100,3 +101,7 @@ def browser(monkeypatch):
             yield browser
         finally:
             browser.close()
+            # While Playwright's loop runs, Django keeps this thread's connections per context
+            # (asgiref treats the thread as async): close the test body's ones here, or they
+            # outlive the test and block dropping the PostgreSQL test database.
+            connections.close_all()
