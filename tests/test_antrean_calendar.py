@@ -7,18 +7,22 @@ from datetime import date, time
 import pytest
 
 from rekam.antrean.calendar import day_plan, holiday_name, open_days
+from rekam.antrean.models import Session
 from rekam.antrean.services import (
+    QueueRefused,
     session_capacity,
     sessions_ensure,
     sessions_ensure_many,
     sessions_refresh,
+    ticket_book_online,
 )
 from rekam.elections.models import Election
 from rekam.regions.models import Region
 from rekam.servicepoints.models import HolidayOpening, MobileVisit, ServicePoint
 from rekam.servicepoints.services import calendar_day_set, mobile_visit_add
 
-from .test_antrean_support import WORKDAY, make_point
+from .factories import make_resident
+from .test_antrean_support import WORKDAY, at, make_point
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +140,41 @@ def test_new_settings_remake_only_days_without_numbers(personas):
     point.save()
     assert sessions_refresh(service_point=point, from_day=WORKDAY) == 1
     assert {s.capacity for s in sessions_ensure(service_point=point, day=WORKDAY)} == {12}
+
+
+def test_a_day_closed_after_numbers_were_taken_keeps_them_but_takes_nobody_new(personas):
+    point = make_point(personas.bdl_office, counters=5)
+    first, second = sessions_ensure(service_point=point, day=WORKDAY)[:2]
+    ticket_book_online(
+        session_id=first.pk, service="recording", resident_id=make_resident().pk, at=at(WORKDAY, 7)
+    )
+    calendar_day_set(
+        service_point=point,
+        day=WORKDAY,
+        is_open=False,
+        reason="Banjir",
+        acting_user=personas.bdl_admin,
+    )
+    assert sessions_refresh(service_point=point, from_day=WORKDAY) == 0
+    assert set(Session.objects.filter(service_point=point).values_list("closed", flat=True)) == {
+        True
+    }
+    with pytest.raises(QueueRefused):
+        ticket_book_online(
+            session_id=second.pk,
+            service="recording",
+            resident_id=make_resident().pk,
+            at=at(WORKDAY, 7),
+        )
+    # Opened again: the same sessions take people again.
+    calendar_day_set(
+        service_point=point, day=WORKDAY, is_open=True, reason="", acting_user=personas.bdl_admin
+    )
+    sessions_refresh(service_point=point, from_day=WORKDAY)
+    assert not Session.objects.filter(service_point=point, closed=True).exists()
+    ticket_book_online(
+        session_id=second.pk, service="recording", resident_id=make_resident().pk, at=at(WORKDAY, 7)
+    )
 
 
 def test_sessions_of_many_points_and_days_are_made_at_once(personas):

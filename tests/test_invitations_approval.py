@@ -189,6 +189,25 @@ def test_two_previews_approved_together_do_not_invite_twice(election, personas) 
     assert Invitation.objects.count() == 6
 
 
+def test_a_preview_made_before_another_plan_was_sent_is_out_of_date(election, personas) -> None:
+    older = plan_now(election, personas.bdl_admin, START, dry_run=True)
+    newer = plan_now(election, personas.bdl_admin, START, dry_run=True)
+    plan_run_approve(run=newer, acting_user=personas.bdl_supervisor)
+    plan_run_send(run=newer)
+    with pytest.raises(PlanRefused, match=f"rencana #{newer.pk} .* sudah dikirim"):
+        plan_run_approve(run=older, acting_user=personas.bdl_supervisor)
+    assert PlanRun.objects.get(pk=older.pk).approved_at is None
+
+
+def test_an_unknown_region_is_refused(election, personas) -> None:
+    for code in ("99.99", "18.71.01"):
+        with pytest.raises(PlanRefused, match=f"{code} tidak dikenal"):
+            plan_run_create(
+                election=election, region_code=code, acting_user=personas.bdl_admin, start=START
+            )
+    assert not PlanRun.objects.exists()
+
+
 def test_the_command_without_dry_run_approves_as_the_system(election) -> None:
     run = plan_run_create(
         election=election, region_code="18.71", acting_user=None, start=START, mobile_units=0

@@ -18,7 +18,7 @@ from django.utils import timezone
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
 from rekam.antrean.models import Session
-from rekam.antrean.services import checkin_invitation, invitation_resolver_set
+from rekam.antrean.services import checkin_invitation, invitation_resolver_set, sessions_refresh
 from rekam.audit.models import AuditEntry
 from rekam.elections.models import Election
 from rekam.invitations.invites import (
@@ -37,6 +37,7 @@ from rekam.invitations.tokens import CHECKIN_GRACE
 from rekam.notifications.models import Message
 from rekam.residents.models import Resident
 from rekam.residents.states import KtpState
+from rekam.servicepoints.services import calendar_day_set
 from rekam.voters.models import VoterCheck, VoterClass
 
 from .factories import make_resident
@@ -68,13 +69,44 @@ def _after_first_session(clock) -> None:
     clock["at"] = first + CHECKIN_GRACE + timedelta(minutes=30)
 
 
-def test_a_no_show_is_reinvited_into_a_later_session(planned, personas, clock) -> None:
+def test_a_no_show_is_reinvited_into_a_session_its_message_can_reach_in_time(
+    planned, personas, clock, settings
+) -> None:
     election, _ = planned
     _after_first_session(clock)
     result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
     assert (result.no_show, result.reinvited) == (2, 2)
     again = Invitation.objects.filter(replaces__isnull=False)
-    assert all(i.starts_at > clock["at"] for i in again)
+    lead = timedelta(hours=settings.INVITATIONS_LEAD_HOURS)
+    assert lead and all(i.starts_at >= clock["at"] + lead for i in again)
+
+
+def test_invitations_to_a_day_the_point_closes_afterwards_are_moved_to_open_days(
+    planned, personas, clock
+) -> None:
+    election, point = planned
+    on_the_day = list(Invitation.objects.filter(starts_at__date=DAY_BEFORE))
+    assert on_the_day
+    calendar_day_set(
+        service_point=point,
+        day=DAY_BEFORE,
+        is_open=False,
+        reason="Listrik padam",
+        acting_user=personas.bdl_admin,
+    )
+    sessions_refresh(service_point=point, from_day=DAY_BEFORE)
+    # Nothing on the closed day is offered to anyone any more.
+    offered = free_sessions(Invitation.objects.select_related("election").order_by("id")[0])
+    assert offered and all(s.day != DAY_BEFORE for s in offered)
+    done = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert (done.moved_from_closed, done.stuck_on_closed) == (len(on_the_day), 0)
+    for old in on_the_day:
+        old.refresh_from_db()
+        assert old.state == Invitation.State.RESCHEDULED
+        new = Invitation.objects.get(replaces=old)
+        assert new.state == Invitation.State.PLANNED
+        assert new.session.day != DAY_BEFORE and not new.session.closed
+    assert "dipindahkan dari hari tempat layanan tutup" in done.describe()
 
 
 def test_a_no_show_is_reinvited_only_once(planned, personas, clock) -> None:
@@ -140,7 +172,11 @@ def test_a_reinvitation_gets_its_own_message_with_the_new_time(planned, personas
         assert message.data["code"] == inv.reference[-8:].upper()
 
 
-def test_a_rescheduled_invitation_missed_is_still_reinvited_once(planned, personas, clock) -> None:
+def test_a_rescheduled_invitation_missed_is_still_reinvited_once(
+    planned, personas, clock, settings
+) -> None:
+    # The rescheduled session ends the day before polling: a short lead leaves room after it.
+    settings.INVITATIONS_LEAD_HOURS = 1
     election, _ = planned
     first = Invitation.objects.select_related("election").order_by("id")[0]
     moved = invitation_reschedule(
@@ -196,7 +232,9 @@ def test_the_command_reinvites_a_no_show_once_then_lists_a_home_visit(
     _after_first_session(clock)
     out = io.StringIO()
     call_command("invitations_follow_up", election=election.slug, stdout=out)
-    assert "0 hadir, 2 tidak hadir, 2 diundang ulang, 0 kunjungan rumah" in out.getvalue()
+    assert "0 hadir, 2 tidak hadir, 2 diundang ulang, 0 masuk daftar kunjungan rumah" in (
+        out.getvalue()
+    )
     clock["at"] = (
         max(Invitation.objects.values_list("ends_at", flat=True))
         + CHECKIN_GRACE
@@ -204,7 +242,9 @@ def test_the_command_reinvites_a_no_show_once_then_lists_a_home_visit(
     )
     out = io.StringIO()
     call_command("invitations_follow_up", election=election.slug, stdout=out)
-    assert "0 hadir, 2 tidak hadir, 0 diundang ulang, 2 kunjungan rumah" in out.getvalue()
+    assert "0 hadir, 2 tidak hadir, 0 diundang ulang, 2 masuk daftar kunjungan rumah" in (
+        out.getvalue()
+    )
     assert len(home_visits(election)) == 2
     assert Invitation.objects.count() == 4
 
@@ -226,7 +266,9 @@ def test_the_command_loops_with_a_bounded_sleep(planned, clock) -> None:
     assert out.getvalue().count("tidak hadir") == 2
     assert sum(slept) == 60 and max(slept) <= 5
     # The second run found nothing new: every invitation was settled once.
-    assert "0 hadir, 0 tidak hadir, 0 diundang ulang, 0 kunjungan rumah" in out.getvalue()
+    assert "0 hadir, 0 tidak hadir, 0 diundang ulang, 0 masuk daftar kunjungan rumah" in (
+        out.getvalue()
+    )
 
 
 def test_the_command_refuses_an_unknown_election(db) -> None:

@@ -72,6 +72,7 @@ def test_messages_link_the_reschedule_page_and_calendar_when_a_public_address_is
     assert message.data["calendar_url"] == (
         f"https://rekam.example.go.id/undangan/kalender/{calendar_token(inv)}.ics"
     )
+    assert message.data["reschedule_path"] == f"{reschedule_token(inv)}/"
     fam = texts.family("card_pickup")
     assert link in texts.render(fam, "sms", "id", message.data)
     assert message.data["calendar_url"] in texts.render(fam, "email_body", "id", message.data)

@@ -114,6 +114,8 @@ def test_approving_on_the_page_sends_in_the_background(
     assert preview.status == PlanRun.Status.SENT
     assert preview.approved_by == personas.bdl_supervisor
     assert Invitation.objects.count() == 5
+    # Its messages link to the site it was approved on.
+    assert preview.options["public_url"] == "http://testserver/"
     body = client.get(f"/undangan/{preview.pk}/").content.decode()
     assert "bdl_supervisor" in body and "setujui/" not in body
 

@@ -9,6 +9,7 @@ import pytest
 
 from rekam.invitations.planner import (
     MobilePlacement,
+    Plan,
     Point,
     Settings,
     Slot,
@@ -55,21 +56,48 @@ def test_it_finds_the_optimum_known_by_hand_where_first_come_first_served_does_n
     assert best.gap == 0.0
 
 
+def by_point(result: Plan) -> dict[tuple[str, int], int]:
+    out: dict[tuple[str, int], int] = {}
+    for a in result.assignments:
+        out[a.village, a.point] = out.get((a.village, a.point), 0) + a.count
+    return out
+
+
 def test_by_hand_overflow_goes_to_the_next_kecamatan_office_before_any_other_point() -> None:
     # A fills its kecamatan office K1; B's overflow goes to the next kecamatan office K2 although
     # the regency office is nearer, which by hand is used only once every kecamatan office is full.
     villages = [Village("A", "R", 0.0, 0.0, (10,)), Village("B", "R", 0.0, 0.01, (15,))]
     points = [
-        Point(1, 0.0, 0.0, "kecamatan", slots(10, 10)),
-        Point(2, 0.0, 0.1, "office", slots(20, 10)),
-        Point(3, 0.0, 0.2, "kecamatan", slots(30, 10)),
+        Point(1, 0.0, 0.0, "kecamatan", slots(10, 10), "R"),
+        Point(2, 0.0, 0.1, "office", slots(20, 10), "R"),
+        Point(3, 0.0, 0.2, "kecamatan", slots(30, 10), "R"),
     ]
     by_hand = baseline(villages, points, settings())
-    to_point: dict[tuple[str, int], int] = {}
-    for a in by_hand.assignments:
-        to_point[a.village, a.point] = to_point.get((a.village, a.point), 0) + a.count
-    assert to_point == {("A", 1): 10, ("B", 3): 10, ("B", 2): 5}
+    assert by_point(by_hand) == {("A", 1): 10, ("B", 3): 10, ("B", 2): 5}
     assert by_hand.served == 25
+    assert by_hand.total_km == pytest.approx(
+        10 * haversine_km(0, 0.01, 0, 0.2) + 5 * haversine_km(0, 0.01, 0, 0.1), rel=1e-4
+    )
+
+
+def test_by_hand_a_regency_uses_its_own_points_before_its_neighbours() -> None:
+    # A (regency R) fills its kecamatan office; its overflow goes to R's office, farther than
+    # the neighbouring regency S's kecamatan office, and only when both are full to S.
+    villages = [Village("A", "R", 0.0, 0.0, (30,))]
+    points = [
+        Point(1, 0.0, 0.0, "kecamatan", slots(10, 10), "R"),
+        Point(2, 0.0, 0.05, "kecamatan", slots(20, 10), "S"),
+        Point(3, 0.0, 0.3, "office", slots(30, 10), "R"),
+        Point(4, 0.0, 0.2, "office", slots(40, 10), "S"),
+    ]
+    by_hand = baseline(villages, points, settings())
+    assert by_point(by_hand) == {("A", 1): 10, ("A", 3): 10, ("A", 2): 10}
+    # The optimum uses the nearest seats whoever owns them.
+    assert by_point(plan(villages, points, settings())) == {
+        ("A", 1): 10,
+        ("A", 2): 10,
+        ("A", 4): 10,
+    }
 
 
 def test_it_never_exceeds_a_sessions_seats() -> None:

@@ -72,6 +72,28 @@ def test_it_sends_a_template_message_with_its_body_parameters(live, wa, resident
     assert payload["biz_opaque_callback_data"] == "m1"
 
 
+def test_an_invitation_ends_its_templates_url_button_with_the_reschedule_token(live, wa, resident):
+    data = {
+        "name": "Siti Aminah",
+        "starts_at": "2020-12-08T09:00:00+07:00",
+        "place": "Kantor Kecamatan Kedaton",
+        "address": "Jl. Teuku Umar",
+        "office": "Disdukcapil",
+        "reschedule_path": "abc.def:ghi/",
+    }
+    send(resident, template="invitation", data=data)
+    make_worker().run(once=True)
+    [payload] = wa.sent
+    body, button = payload["template"]["components"]
+    assert body["type"] == "body"
+    assert button == {
+        "type": "button",
+        "sub_type": "url",
+        "index": "0",
+        "parameters": [{"type": "text", "text": "abc.def:ghi/"}],
+    }
+
+
 def test_it_uses_the_template_name_from_settings(live, wa, resident):
     live.NOTIFICATIONS_WHATSAPP_TEMPLATES = "card_printed=ktp_siap_v2, suket_issued=x"
     send(resident)

@@ -56,6 +56,9 @@ class Session(models.Model):
     visit = models.ForeignKey(
         MobileVisit, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
     )
+    # The point closed the day after numbers or invitations were given out for it: the
+    # session stays for them but takes nobody new.
+    closed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["service_point", "starts_at"]

@@ -225,14 +225,17 @@ def sessions_ensure_many(
 
 
 def sessions_refresh(*, service_point: ServicePoint, from_day: date) -> int:
-    """Forget the sessions of days from ``from_day`` on that hold no number yet, so they are
-    made again from the point's current settings and calendar; returns how many days."""
+    """Forget the sessions of days from ``from_day`` on that hold no number or invitation yet,
+    so they are made again from the point's current settings and calendar; the sessions of
+    the other days stay, closed to newcomers when the calendar now closes their day (and open
+    again when it reopens it). Returns how many days were forgotten."""
     held = set(
         Ticket.objects.filter(service_point=service_point, day__gte=from_day)
         .values_list("day", flat=True)
         .distinct()
     )
     dropped = 0
+    kept: set[date] = set(held)
     counters = DayCounter.objects.filter(service_point=service_point, day__gte=from_day)
     for counter in counters.exclude(day__in=held):
         try:
@@ -240,7 +243,14 @@ def sessions_refresh(*, service_point: ServicePoint, from_day: date) -> int:
                 counter.delete()
             dropped += 1
         except ProtectedError:
-            continue  # a number was taken on that day meanwhile: its sessions stay
+            kept.add(counter.day)  # an invitation or a number holds that day: its sessions stay
+    if kept:
+        first, last = min(kept), max(kept)
+        plans = plans_many([service_point], first, (last - first).days + 1)
+        for day in kept:
+            Session.objects.filter(service_point=service_point, day=day).update(
+                closed=not plans[(service_point.pk, day)].is_open
+            )
     return dropped
 
 
@@ -256,13 +266,17 @@ _SEQ_COLUMN = {
 
 
 def _room_sql(alias: str, *, invitation: bool) -> str:
-    """The condition for a free seat in session ``alias`` (public channels leave the
-    invitations' share free, however many invitations came)."""
+    """The condition for a free seat in session ``alias``: not closed, and (public channels)
+    leaving the invitations' share free, however many invitations came."""
     if invitation:
-        return f"{alias}.public_taken + {alias}.invitation_taken < {alias}.capacity"
+        return (
+            f"NOT {alias}.closed AND {alias}.public_taken + {alias}.invitation_taken "
+            f"< {alias}.capacity"
+        )
     return (
-        f"{alias}.public_taken + CASE WHEN {alias}.invitation_taken > {alias}.invitation_capacity "
-        f"THEN {alias}.invitation_taken ELSE {alias}.invitation_capacity END < {alias}.capacity"
+        f"NOT {alias}.closed AND {alias}.public_taken + CASE WHEN {alias}.invitation_taken > "
+        f"{alias}.invitation_capacity THEN {alias}.invitation_taken "
+        f"ELSE {alias}.invitation_capacity END < {alias}.capacity"
     )
 
 

@@ -207,8 +207,6 @@ def follow_up_run(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     messages.success(
         request,
-        f"Tindak lanjut selesai: {done.attended} hadir, {done.no_show} tidak hadir, "
-        f"{done.reinvited} diundang ulang, {done.home_visit} masuk daftar kunjungan rumah, "
-        f"{done.done_meanwhile} sudah rekam atau menerima kartu (undangan dibatalkan).",
+        f"Tindak lanjut selesai: {done.describe()}.",
     )
     return redirect(back)

@@ -27,7 +27,7 @@ from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.antrean import clock
 from rekam.antrean.models import INSIDE_STATES, Session, State, Ticket
-from rekam.antrean.services import InvitationClaim, QueueRefused
+from rekam.antrean.services import InvitationClaim, QueueRefused, sessions_ensure_many
 from rekam.audit.services import audit_record, audit_record_many
 from rekam.elections.models import Election
 from rekam.notifications.services import Outgoing, message_send_many
@@ -37,7 +37,7 @@ from rekam.voters.models import Voter, VoterCheck
 
 from . import tokens
 from .models import Invitation
-from .services import DONE_STATES, deadline_of, plan_jurisdiction
+from .services import DONE_STATES, deadline_of, earliest_session_start, plan_jurisdiction
 
 LIVE = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
 _OFFERS: dict[str, str] = {
@@ -147,7 +147,7 @@ def resolve_checkin(text: str) -> InvitationClaim:
 
 
 def _room(sessions: list[Session]) -> dict[int, int]:
-    """Invitation seats still free in each session."""
+    """Invitation seats still free in each session (none in a closed one)."""
     live = dict(
         Invitation.objects.filter(session__in=sessions, state__in=LIVE)
         .values("session_id")
@@ -155,7 +155,9 @@ def _room(sessions: list[Session]) -> dict[int, int]:
         .values_list("session_id", "n")
     )
     return {
-        s.pk: max(0, s.invitation_capacity - s.invitation_taken - live.get(s.pk, 0))
+        s.pk: 0
+        if s.closed
+        else max(0, s.invitation_capacity - s.invitation_taken - live.get(s.pk, 0))
         for s in sessions
     }
 
@@ -168,8 +170,18 @@ def eligible_points(service: str, regency: str) -> list[int]:
     return [p.pk for p in points if p.regency_code == regency]
 
 
-def _eligible_points(invitation: Invitation) -> list[int]:
-    return eligible_points(invitation.service, str(invitation.village_id)[:5])
+def _points_with_sessions(invitation: Invitation, now: datetime) -> list[int]:
+    """The points that may take ``invitation`` (:func:`eligible_points`), their sessions made
+    from their calendars up to polling day where missing (a calendar change drops the days
+    nobody holds yet)."""
+    ids = eligible_points(invitation.service, str(invitation.village_id)[:5])
+    first = timezone.localdate(now)
+    days = (invitation.election.polling_day - first).days + 1
+    if ids and days > 0:
+        sessions_ensure_many(
+            service_points=ServicePoint.objects.filter(pk__in=ids), start=first, days=days
+        )
+    return ids
 
 
 def _free_at(
@@ -184,6 +196,7 @@ def _free_at(
             service_point_id__in=point_ids,
             starts_at__gt=now,
             ends_at__lte=deadline_of(invitation.election),
+            closed=False,
         )
         .exclude(pk=invitation.session_id)
         .select_related("service_point", "visit")
@@ -212,7 +225,7 @@ def free_sessions(
     of the invitation's regency offering its service (``points`` when the caller knows them):
     its own point's earliest first, then the other points' earliest."""
     now = now or clock.now()
-    ids = _eligible_points(invitation) if points is None else points
+    ids = _points_with_sessions(invitation, now) if points is None else points
     own = [pk for pk in ids if pk == invitation.service_point_id]
     found = _free_at(invitation, own, now, limit)
     others = [pk for pk in ids if pk != invitation.service_point_id]
@@ -222,6 +235,8 @@ def free_sessions(
 def _move(invitation: Invitation, session: Session, new_state: str, now: datetime) -> Invitation:
     """A new invitation in ``session`` replacing ``invitation`` (now ``new_state``)."""
     locked = Session.objects.select_for_update().get(pk=session.pk)
+    if locked.closed:
+        raise tokens.TokenRefused("Tempat layanan tutup pada hari itu. Silakan pilih sesi lain.")
     if _room([locked])[locked.pk] <= 0:
         raise tokens.TokenRefused("Sesi itu sudah penuh. Silakan pilih sesi lain.")
     if locked.ends_at > deadline_of(invitation.election) or locked.starts_at <= now:
@@ -291,7 +306,9 @@ def invitation_reschedule(
         if invitation is None:
             raise tokens.TokenRefused("Kode undangan tidak sah.")
         check_reschedulable(invitation)
-        if session.service_point_id not in _eligible_points(invitation):
+        if session.service_point_id not in eligible_points(
+            invitation.service, str(invitation.village_id)[:5]
+        ):
             raise tokens.TokenRefused("Sesi itu tidak dapat dipilih.")
         moved = _move(invitation, session, Invitation.State.RESCHEDULED, now)
         audit_record(
@@ -362,10 +379,28 @@ class FollowUp:
     # Cancelled because the invitee recorded (or got the card) meanwhile: missed ones, nobody
     # to chase, and ones still ahead, whose seats go back to others.
     done_meanwhile: int = 0
+    # Invitations to a day the point closed afterwards: moved to a free session (with a new
+    # message), or left where they are when no session is free before the deadline.
+    moved_from_closed: int = 0
+    stuck_on_closed: int = 0
 
     def add(self, other: FollowUp) -> None:
         for name, value in vars(other).items():
             setattr(self, name, getattr(self, name) + value)
+
+    def describe(self) -> str:
+        """The figures in one Indonesian sentence (pages and the command)."""
+        text = (
+            f"{self.attended} hadir, {self.no_show} tidak hadir, {self.reinvited} diundang "
+            f"ulang, {self.home_visit} masuk daftar kunjungan rumah, {self.done_meanwhile} sudah "
+            "rekam atau menerima kartu (undangan dibatalkan)"
+        )
+        if self.moved_from_closed or self.stuck_on_closed:
+            text += (
+                f", {self.moved_from_closed} dipindahkan dari hari tempat layanan tutup"
+                f" ({self.stuck_on_closed} tanpa sesi kosong)"
+            )
+        return text
 
 
 def _attended_refs(references: list[str]) -> set[str]:
@@ -441,11 +476,13 @@ def _in_region(invitations: QuerySet[Invitation], region_code: str) -> QuerySet[
 def _reinvite(
     invitation: Invitation, now: datetime, points: dict[tuple[str, str], list[int]]
 ) -> Invitation | None:
-    """``invitation`` (missed) replaced by one in the earliest free session, if any is left."""
+    """``invitation`` (missed) replaced by one in the earliest free session that leaves time for
+    the message or letter to arrive (``INVITATIONS_LEAD_HOURS``), if any is left."""
     key = (invitation.service, str(invitation.village_id)[:5])
     if key not in points:
-        points[key] = eligible_points(*key)
-    for session in free_sessions(invitation, now=now, limit=_REINVITE_TRIES, points=points[key]):
+        points[key] = _points_with_sessions(invitation, now)
+    after = earliest_session_start(now)
+    for session in free_sessions(invitation, now=after, limit=_REINVITE_TRIES, points=points[key]):
         try:
             with transaction.atomic():
                 return _move(invitation, session, Invitation.State.NO_SHOW, now)
@@ -525,6 +562,78 @@ def _settle(
     return result
 
 
+def _move_from_closed(
+    election: Election,
+    region_code: str,
+    now: datetime,
+    acting_user: Any,
+    public_url: str | None,
+    points: dict[tuple[str, str], list[int]],
+) -> FollowUp:
+    """Invitations still ahead in sessions whose day the point has closed since, each moved to
+    the earliest free session its message can reach in time (else the earliest free one at
+    all), with a new message."""
+    result = FollowUp()
+    ahead = _in_region(
+        Invitation.objects.filter(
+            election=election,
+            state=Invitation.State.PLANNED,
+            session__closed=True,
+            starts_at__gt=now,
+        ),
+        region_code,
+    )
+    ids = list(ahead.order_by("starts_at", "pk").values_list("pk", flat=True))
+    for lo in range(0, len(ids), _FOLLOW_UP_CHUNK):
+        with transaction.atomic():
+            Election.objects.select_for_update().filter(pk=election.pk).first()
+            chunk = list(
+                Invitation.objects.filter(
+                    pk__in=ids[lo : lo + _FOLLOW_UP_CHUNK], state=Invitation.State.PLANNED
+                )
+                .select_related("election")
+                .order_by("pk")
+            )
+            moved: list[Invitation] = []
+            changes: list[StateChange] = []
+            for invitation in chunk:
+                key = (invitation.service, str(invitation.village_id)[:5])
+                if key not in points:
+                    points[key] = _points_with_sessions(invitation, now)
+                again = None
+                for after in (earliest_session_start(now), now):
+                    for session in free_sessions(
+                        invitation, now=after, limit=_REINVITE_TRIES, points=points[key]
+                    ):
+                        try:
+                            with transaction.atomic():
+                                again = _move(
+                                    invitation, session, Invitation.State.RESCHEDULED, now
+                                )
+                            break
+                        except tokens.TokenRefused:
+                            continue  # filled meanwhile: the next one
+                    if again is not None:
+                        break
+                if again is None:
+                    result.stuck_on_closed += 1
+                    continue
+                moved.append(again)
+                changes.append(
+                    StateChange(invitation, Invitation.State.RESCHEDULED, _replaced_by(again))
+                )
+            audit_states(changes, acting_user=acting_user, action="invitation_moved_closed_day")
+            result.moved_from_closed += len(moved)
+            if moved:
+                moved = list(
+                    Invitation.objects.filter(pk__in=[i.pk for i in moved]).select_related(
+                        "service_point", "session__visit"
+                    )
+                )
+                invitations_send(invitations=moved, acting_user=acting_user, public_url=public_url)
+    return result
+
+
 def invitations_follow_up(
     *,
     election: Election,
@@ -539,7 +648,8 @@ def invitations_follow_up(
     into the earliest free session before the deadline (its own point first) and the new
     invitation's message goes to the outbox; a voter who misses again, or for whom no session
     is left, goes on the home-visit list. Invitations not begun yet whose invitee has done
-    what they were for meanwhile are cancelled. Each state change is audited. A user acts within
+    what they were for meanwhile are cancelled, and those in sessions whose day the point has
+    closed since are moved to free sessions. Each state change is audited. A user acts within
     their jurisdiction (their regency/city when ``region_code`` is empty); ``None`` is the
     system."""
     if acting_user is not None:
@@ -562,6 +672,7 @@ def invitations_follow_up(
         chunk = ids[lo : lo + _FOLLOW_UP_CHUNK]
         result.add(_settle(election, chunk, now, acting_user, public_url, points))
     result.done_meanwhile += _cancel_done_ahead(election, region_code, now, acting_user)
+    result.add(_move_from_closed(election, region_code, now, acting_user, public_url, points))
     audit_record(
         acting_user=acting_user,
         action="invitation_follow_up",
@@ -657,6 +768,8 @@ def invitations_send(
             "office": office or offices.get(str(inv.village_id)[:5], "Disdukcapil"),
             # The reference's random tail: its head is the plan's run and a count.
             "code": inv.reference[-8:].upper(),
+            # The WhatsApp template's button holds the address; this ends it.
+            "reschedule_path": reschedule_token(inv) + "/",
         }
         data |= public_links(inv, base)
         outgoing.append(

@@ -479,10 +479,11 @@ def _to_sessions(
 
 
 def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Settings) -> Plan:
-    """How offices plan by hand: villages in code order, each to its nearest kecamatan office,
-    first come first served into the earliest session with room, overflow to the next nearest
-    kecamatan office; the other points (regency/city offices, UPT, mobile units) only once every
-    kecamatan office is full, nearest first."""
+    """How offices plan by hand: each regency/city office plans its own villages, in code order,
+    each to its nearest kecamatan office, first come first served into the earliest session
+    with room, overflow to the next nearest kecamatan office; then its own other points
+    (regency/city office, UPT), then, once all its own are full, the nearest points of other
+    regencies. A point of unknown regency counts as the village's own."""
     started = _time.perf_counter()
     left: dict[int, int] = {}
     slot_seats: dict[int, int] = {}
@@ -499,7 +500,12 @@ def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Set
     slot_load: dict[int, int] = {}
     unserved: dict[str, int] = {}
     total_km = 0.0
-    # Kecamatan offices first (the offices a by-hand plan knows), each group nearest first.
+    # Visiting order per village: 0 its regency's kecamatan offices, 1 its regency's other
+    # points, 2 everything else; nearest first within each group.
+    regency_ids: dict[str, int] = {"": -1}
+    point_regency = np.array(
+        [regency_ids.setdefault(p.regency, len(regency_ids)) for p in points], dtype=np.int64
+    )
     not_kecamatan = np.array([p.kind != "kecamatan" for p in points], dtype=np.int8)
     in_order = sorted(villages, key=lambda x: x.code)
     for lo in range(0, len(in_order), _BLOCK):
@@ -507,11 +513,15 @@ def baseline(villages: Sequence[Village], points: Sequence[Point], settings: Set
         matrix = _metres_matrix(chunk, points, settings) if points else None
         visit: np.ndarray | None = None
         if matrix is not None:
-            # Stable sorts: equal distances in index order, and by distance within each group.
-            by_km = np.argsort(matrix, axis=1, kind="stable")
-            visit = np.take_along_axis(
-                by_km, np.argsort(not_kecamatan[by_km], axis=1, kind="stable"), axis=1
+            village_regency = np.array(
+                [regency_ids.get(v.regency, -2) for v in chunk], dtype=np.int64
             )
+            own = (point_regency[None, :] == village_regency[:, None]) | (point_regency == -1)
+            group = np.where(own, not_kecamatan[None, :], 2)
+            # Stable sorts: by distance (equals in index order), then by group keeping that order.
+            by_km = np.argsort(matrix, axis=1, kind="stable")
+            in_group = np.argsort(np.take_along_axis(group, by_km, axis=1), axis=1, kind="stable")
+            visit = np.take_along_axis(by_km, in_group, axis=1)
         for r_, v in enumerate(chunk):
             ordered = visit[r_].tolist() if visit is not None else []
             for r, n in enumerate(v.invitees):

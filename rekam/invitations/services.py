@@ -101,6 +101,12 @@ def earliest_session_start(now: datetime | None = None) -> datetime:
     return (now or clock.now()) + timedelta(hours=settings.INVITATIONS_LEAD_HOURS)
 
 
+def check_region(region_code: str) -> None:
+    """Refuse (in Indonesian) a region that is not a regency/city ("" is the province)."""
+    if region_code and not Region.objects.filter(code=region_code, level="regency").exists():
+        raise PlanRefused(f"Kode kabupaten/kota {region_code} tidak dikenal.")
+
+
 def check_start(election: Election, start: date) -> None:
     """Refuse (in Indonesian) a first day of sessions before today or after polling day."""
     if start < clock.today():
@@ -265,6 +271,7 @@ def _sessions(
             day__gte=start,
             day__lte=polling_day,
             starts_at__gte=earliest,
+            closed=False,
         )
         .order_by("starts_at")
         .values_list(
@@ -797,6 +804,7 @@ def plan_run_create(
     in one go, so its maker must be allowed both to plan invitations and to approve."""
     if mobile_units < 0 or (mobile_units and mobile_per_day < 1):
         raise ValueError("mobile units and their people a day must be positive")
+    check_region(region_code)
     if acting_user is not None:
         where = plan_jurisdiction(election, region_code) or None
         if dry_run:
@@ -1027,9 +1035,27 @@ def plan_invitees(summary: dict[str, Any]) -> int:
     return sum((part.get("mobile") or part)["plan"]["served"] for part in summary.values())
 
 
-def plan_run_approve(*, run: PlanRun, acting_user: Any) -> PlanRun:
+def _overlaps(a: str, b: str) -> bool:
+    """Whether two plans' regions share villages ("" is the whole election)."""
+    return not a or not b or a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _sent_since(run: PlanRun) -> PlanRun | None:
+    """A plan of the same election and region sent after ``run``'s preview was made."""
+    since = run.finished_at or run.created_at
+    for other in PlanRun.objects.filter(election=run.election, sent_at__gt=since).exclude(
+        pk=run.pk
+    ):
+        if _overlaps(other.region_code, run.region_code):
+            return other
+    return None
+
+
+def plan_run_approve(*, run: PlanRun, acting_user: Any, public_url: str | None = None) -> PlanRun:
     """A supervisor or admin of the plan's region approves a finished preview: it is queued to
-    be sent (:func:`plan_run_send`, a background task on the planning page)."""
+    be sent (:func:`plan_run_send`, a background task on the planning page), its messages
+    linking to ``public_url`` (default ``INVITATIONS_PUBLIC_URL``). A preview made before
+    another plan for the same voters was sent is out of date and refused."""
     access.require(acting_user, Action.APPROVE, plan_jurisdiction(run.election, run.region_code))
     with transaction.atomic():
         locked = PlanRun.objects.select_for_update().get(pk=run.pk)
@@ -1039,9 +1065,16 @@ def plan_run_approve(*, run: PlanRun, acting_user: Any) -> PlanRun:
             raise PlanRefused("Hanya pratinjau yang sudah selesai dapat disetujui.")
         if not plan_invitees(locked.summary):
             raise PlanRefused("Pratinjau ini tidak mengundang siapa pun: tidak ada yang disetujui.")
+        if (newer := _sent_since(locked)) is not None:
+            raise PlanRefused(
+                f"Sejak pratinjau ini dibuat, rencana #{newer.pk} untuk wilayah yang sama sudah "
+                "dikirim. Buat pratinjau baru."
+            )
         _approved(locked, acting_user)
         locked.status, locked.progress, locked.step = PlanRun.Status.APPROVED, 0, ""
-        locked.save(update_fields=["status", "progress", "step"])
+        if public_url is not None:
+            locked.options = {**locked.options, "public_url": public_url}
+        locked.save(update_fields=["status", "progress", "step", "options"])
     return locked
 
 
@@ -1109,6 +1142,8 @@ def _messages(
                 invitations = [i for i in chunk if i.service == service]
                 if invitations:
                     sent[service] += invitations_send(
-                        invitations=invitations, acting_user=acting_user
+                        invitations=invitations,
+                        acting_user=acting_user,
+                        public_url=run.options.get("public_url"),
                     )
     return sent

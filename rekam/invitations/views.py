@@ -37,6 +37,7 @@ from .services import (
     MOBILE_PER_DAY,
     MOBILE_UNITS,
     PlanRefused,
+    check_region,
     check_start,
     plan_invitees,
     plan_jurisdiction,
@@ -81,8 +82,10 @@ class PlanForm(forms.Form):
 
     def clean_region(self) -> str:
         region = (self.cleaned_data.get("region") or "").strip()
-        if region and not Region.objects.filter(code=region, level="regency").exists():
-            raise forms.ValidationError(f"Kode kabupaten/kota {region} tidak dikenal.")
+        try:
+            check_region(region)
+        except PlanRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
         return region
 
     def clean(self) -> dict[str, Any]:
@@ -181,7 +184,7 @@ def plan_approve(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve a finished preview; it is sent in the background."""
     run = _run_for(request, pk)
     try:
-        plan_run_approve(run=run, acting_user=request.user)
+        plan_run_approve(run=run, acting_user=request.user, public_url=public_base(request))
     except PlanRefused as exc:
         messages.error(request, str(exc))
         return redirect("invitations_run", pk=run.pk)

@@ -43,6 +43,9 @@ class Family:
     whatsapp_template: str
     whatsapp_header: str  # "" or "document"
     whatsapp_parameters: tuple[str, ...]
+    # Fields whose values end the template's URL buttons, in button order (the approved
+    # template holds the address up to the variable part, e.g. ".../undangan/jadwal/{{1}}").
+    whatsapp_url_buttons: tuple[str, ...]
     sample: Mapping[str, Any]
 
     def title(self, language: str) -> str:
@@ -82,6 +85,7 @@ def family(name: str) -> Family:
         whatsapp_template=wa.get("name", name),
         whatsapp_header=wa.get("header", ""),
         whatsapp_parameters=tuple(wa.get("body_parameters", ())),
+        whatsapp_url_buttons=tuple(wa.get("url_buttons", ())),
         sample=dict(raw.get("sample", {})),
     )
     if fam.whatsapp_kind not in WHATSAPP_KINDS:
@@ -89,6 +93,9 @@ def family(name: str) -> Family:
     unknown = set(fam.whatsapp_parameters) - set(fam.fields) - set(fam.optional)
     if unknown:
         raise ValueError(f"{toml_path}: body parameters that are not fields: {sorted(unknown)}")
+    unknown = set(fam.whatsapp_url_buttons) - set(fam.fields) - set(fam.optional)
+    if unknown:
+        raise ValueError(f"{toml_path}: URL buttons that are not fields: {sorted(unknown)}")
     return fam
 
 

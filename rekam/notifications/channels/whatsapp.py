@@ -180,6 +180,18 @@ class WhatsAppChannel:
             components.append(
                 {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
             )
+        for index, field in enumerate(fam.whatsapp_url_buttons):
+            # A message queued without the value gets no button: the provider refuses it and
+            # the next channel takes over.
+            if suffix := str(message.data.get(field) or ""):
+                components.append(
+                    {
+                        "type": "button",
+                        "sub_type": "url",
+                        "index": str(index),
+                        "parameters": [{"type": "text", "text": suffix}],
+                    }
+                )
         body |= {
             "type": "template",
             "template": {

@@ -110,8 +110,5 @@ class Command(BaseCommand):
             except PermissionDenied as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
-                f"{stamp} {election.slug}{' ' + regency if regency else ''}: "
-                f"{done.attended} hadir, {done.no_show} tidak hadir, "
-                f"{done.reinvited} diundang ulang, {done.home_visit} kunjungan rumah, "
-                f"{done.done_meanwhile} sudah rekam atau menerima kartu (undangan dibatalkan)"
+                f"{stamp} {election.slug}{' ' + regency if regency else ''}: {done.describe()}"
             )
