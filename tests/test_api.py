@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.urls import reverse
+from django.utils import timezone
 
 from rekam.accounts.models import User
 from rekam.residents.services import record_move
@@ -106,6 +109,16 @@ def test_the_summary_counts_the_jurisdiction_by_state(client, personas):
     assert body["total"]["total"] == 2
     assert body["total"]["counts"]["CARD_PRINTED"] == 1
     assert body["total"]["counts"]["PRINT_READY_RECORD"] == 0
+
+
+def test_the_summary_counts_children_apart_from_those_who_must_record(client, personas):
+    make_resident(BDL_VILLAGE)
+    make_resident(BDL_VILLAGE, birth_date=timezone.localdate() - timedelta(days=6 * 365))
+    client.force_login(personas.bdl_supervisor)
+    counts = client.get(reverse("api_summary")).json()["total"]["counts"]
+    assert (counts["BELUM_REKAM"], counts["NOT_YET_REQUIRED"]) == (1, 1)
+    home = client.get(reverse("home")).content.decode()
+    assert "Belum wajib KTP-el" in home
 
 
 def test_the_province_summary_has_a_row_per_regency(client, personas):

@@ -1,16 +1,24 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
+from rekam.elections.models import Election
+from rekam.regions.models import Region
 from rekam.residents.models import RecordEvent
 from rekam.residents.services import MoveRefused, record_move
 from rekam.residents.signals import records_moved
 from rekam.residents.states import ALLOWED_MOVES, KtpState, MoveSource
 
 from .factories import make_resident
+
+
+def _born_years_ago(years: int, plus_days: int = 0) -> date:
+    today = timezone.localdate()
+    return today.replace(year=today.year - years) + timedelta(days=plus_days)
 
 
 def test_every_state_has_a_row_in_the_table():
@@ -29,6 +37,37 @@ def test_an_operator_records_biometrics_and_an_event_is_written(personas):
         KtpState.BIO_CAPTURED,
         personas.bdl_operator,
     )
+
+
+def test_a_child_who_need_not_hold_a_ktp_el_is_not_recorded(personas):
+    child = make_resident(birth_date=_born_years_ago(6))
+    with pytest.raises(MoveRefused, match="belum wajib KTP-el"):
+        record_move(
+            resident=child, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator
+        )
+    assert not RecordEvent.objects.exists()
+    # Married at 16, the duty holds.
+    married = make_resident(birth_date=_born_years_ago(16), marital_status="KAWIN")
+    record_move(resident=married, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator)
+
+
+def test_a_first_time_voter_records_before_turning_17_on_polling_day(personas):
+    # Turns 17 in 20 days; an election of Bandar Lampung polls in 30.
+    teen = make_resident(birth_date=_born_years_ago(17, plus_days=20))
+    with pytest.raises(MoveRefused, match="belum wajib KTP-el"):
+        record_move(
+            resident=teen, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator
+        )
+    polling = timezone.localdate() + timedelta(days=30)
+    election = Election.objects.create(
+        name="Pilkada",
+        slug="pilkada",
+        polling_day=polling,
+        suket_issue_until=polling,
+        suket_valid_until=polling,
+    )
+    election.regions.add(Region.objects.get(code="18.71"))
+    record_move(resident=teen, to_state=KtpState.BIO_CAPTURED, acting_user=personas.bdl_operator)
 
 
 def test_a_forbidden_move_is_refused_and_nothing_changes(personas):

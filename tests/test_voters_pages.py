@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from datetime import date
 
 import openpyxl
@@ -90,6 +92,17 @@ def test_it_drills_down_to_the_people_of_a_tps(client, election, personas):
     assert [(r.tps, r.voters) for r in tps.context["rows"]] == [("001", 1), ("002", 1)]
     people = client.get(url, {"kode": KEDATON, "tps": "002"})
     assert [v.name for v in people.context["page"]] == ["Rizki"]
+
+
+def test_each_region_link_goes_one_level_down_keeping_the_filters(client, election, personas):
+    login(client, personas.bdl_operator)
+    url = reverse("voters_worklist", args=[election.slug])
+    page = client.get(url, {"kode": "18.71.01", "kelas": VoterClass.NOT_RECORDED})
+    [link] = re.findall(r'href="([^"]*kode=18\.71\.01\.[^"]*)"', page.content.decode())
+    followed = client.get(html.unescape(link))
+    assert followed.context["within"] == KEDATON
+    assert followed.context["params"]["klass"] == VoterClass.NOT_RECORDED
+    assert [v.name for v in followed.context["page"]] == ["Andi"]
 
 
 def test_it_filters_by_class_and_first_time_voter(client, election, personas):

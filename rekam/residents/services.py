@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
 from rekam.accounts.access import Action, require
 from rekam.audit.services import audit_record, diff_fields
 
+from .eligibility import KTP_AGE, must_hold_ktp
 from .models import RecordEvent, Resident, name_key
 from .signals import records_moved_send, residents_relocated
 from .states import PRINTING_MOVES, KtpState, MoveSource, move_sources
@@ -46,6 +48,28 @@ def check_move(from_state: str, to_state: str, source: str) -> None:
         )
 
 
+def recording_refusal(resident: Resident, today: date | None = None) -> str:
+    """Why ``resident`` may not record KTP-el biometrics yet, in Indonesian ("" when they may):
+    the KTP-el duty (17, or ever married) must hold today, or on the polling day of an upcoming
+    election of their regency/city (first-time voters record before it)."""
+    today = today or timezone.localdate()
+    election = apps.get_model("elections", "Election")
+    upcoming = election.objects.filter(polling_day__gte=today, regions=resident.regency_id)
+    days = [today, *upcoming.values_list("polling_day", flat=True)]
+    born, marital = resident.birth_date, resident.marital_status
+    if any(must_hold_ktp(birth_date=born, marital_status=marital, on=day) for day in days):
+        return ""
+    try:
+        turns = born.replace(year=born.year + KTP_AGE)
+    except ValueError:  # born on 29 February
+        turns = born.replace(year=born.year + KTP_AGE, day=28)
+    return (
+        f"Penduduk ini belum wajib KTP-el: belum pernah kawin dan baru berusia {KTP_AGE} tahun "
+        f"pada {turns:%d-%m-%Y}. Perekaman dilakukan setelah ia wajib KTP-el, atau lebih awal "
+        f"bila ia berusia {KTP_AGE} tahun pada hari pemungutan suara."
+    )
+
+
 @transaction.atomic
 def record_move(
     *,
@@ -60,8 +84,9 @@ def record_move(
 ) -> RecordEvent:
     """Move ``resident``'s KTP-el record to ``to_state`` or raise :class:`MoveRefused`.
 
-    An office move needs a user allowed to record biometrics for this resident; a central
-    move comes from an import or the simulator (``actor_label`` names it). The office's
+    An office move needs a user allowed to record biometrics for this resident, and a first
+    recording a resident who must hold a KTP-el (:func:`recording_refusal`); a central move
+    comes from an import or the simulator (``actor_label`` names it). The office's
     printing move is made only by the printing service, which passes ``printing=True``.
     Listeners of :data:`~rekam.residents.signals.records_moved` act in the same transaction.
     """
@@ -70,6 +95,12 @@ def record_move(
     # Re-read under a row lock so two counters cannot move the same record at once.
     locked = Resident.objects.select_for_update().only("pk", "ktp_state").get(pk=resident.pk)
     check_move(locked.ktp_state, to_state, source)
+    if (
+        source == MoveSource.OFFICE
+        and (locked.ktp_state, to_state) == (KtpState.BELUM_REKAM, KtpState.BIO_CAPTURED)
+        and (refusal := recording_refusal(resident))
+    ):
+        raise MoveRefused(refusal)
     if (
         source == MoveSource.OFFICE
         and (locked.ktp_state, to_state) in PRINTING_MOVES

@@ -144,6 +144,10 @@ def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
         node = node.parent
     query = request.GET.copy()
     query.pop("page", None)
+    # The filters the region links carry on: not the region itself, its TPS or the page.
+    filters = query.copy()
+    for key in ("kode", "tps"):
+        filters.pop(key, None)
     return render(
         request,
         "voters/worklist.html",
@@ -160,6 +164,7 @@ def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
             "within": within or "",
             "classes": VoterClass.choices,
             "query": query.urlencode(),
+            "filters": filters.urlencode(),
             "may_export": access.can(user, Action.VIEW_RESIDENT),
         },
     )

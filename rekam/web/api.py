@@ -20,7 +20,7 @@ from rekam.residents.models import RecordEvent, Resident
 from rekam.residents.states import KtpState
 
 from .search import resident_search, result_page
-from .summary import SummaryRow, state_summary
+from .summary import SUMMARY_CODES, SUMMARY_STATES, SummaryRow, state_summary
 
 View = Callable[..., HttpResponse]
 
@@ -137,7 +137,7 @@ def resident_detail_api(request: HttpRequest, nik: str) -> HttpResponse:
 
 
 def _row(row: SummaryRow) -> dict[str, Any]:
-    return {"counts": {s: row.counts.get(s, 0) for s in KtpState.values}, "total": row.total}
+    return {"counts": {s: row.counts.get(s, 0) for s in SUMMARY_CODES}, "total": row.total}
 
 
 @api_view
@@ -149,7 +149,7 @@ def summary_api(request: HttpRequest) -> HttpResponse:
         {
             "office": {"code": office.code, "name": office.name} if office else None,
             "generated_at": _iso(timezone.now()),
-            "states": [{"code": c, "label": str(label)} for c, label in KtpState.choices],
+            "states": [{"code": c, "label": str(label)} for c, label in SUMMARY_STATES],
             "regencies": [{"code": r.code, "name": r.name, **_row(r)} for r in summary.rows],
             "total": _row(summary.total),
         }

@@ -6,10 +6,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
+from rekam.residents.eligibility import birth_date_limit
+from rekam.residents.models import MaritalStatus
 from rekam.residents.states import KtpState
+
+# Residents without biometrics who do not have to hold a KTP-el yet (under 17, never married)
+# are counted apart from "Belum rekam", which means "must hold one, not recorded".
+NOT_YET_REQUIRED = "NOT_YET_REQUIRED"
+SUMMARY_STATES: list[tuple[str, Any]] = [
+    *KtpState.choices,
+    (NOT_YET_REQUIRED, _("Not yet required (under 17)")),
+]
+SUMMARY_CODES = [code for code, _label in SUMMARY_STATES]
 
 
 @dataclass
@@ -23,8 +36,8 @@ class SummaryRow:
         return sum(self.counts.values())
 
     def ordered(self) -> list[int]:
-        """Counts in the order of :class:`KtpState` (for table cells)."""
-        return [self.counts.get(s, 0) for s in KtpState.values]
+        """Counts in the order of :data:`SUMMARY_STATES` (for table cells)."""
+        return [self.counts.get(s, 0) for s in SUMMARY_CODES]
 
 
 @dataclass
@@ -40,12 +53,21 @@ def _short_name(kind: str, name: str) -> str:
 
 
 def state_summary(user: Any) -> Summary:
-    """One row per regency/city in the user's jurisdiction plus a total, in one query."""
-    grouped = (
-        access.residents_for(user, Action.VIEW_REPORTS)
-        .order_by()  # the default ordering would join the GROUP BY
-        .values("regency_id", "regency__name", "regency__kind", "ktp_state")
+    """One row per regency/city in the user's jurisdiction plus a total: residents by KTP-el
+    state, with those not yet required to hold one (today) apart from "Belum rekam"."""
+    residents = access.residents_for(user, Action.VIEW_REPORTS).order_by()
+    grouped = residents.values(
+        "regency_id", "regency__name", "regency__kind", "ktp_state"
+    ).annotate(n=Count("pk"))
+    young = dict(
+        residents.filter(
+            ktp_state=KtpState.BELUM_REKAM,
+            birth_date__gt=birth_date_limit(timezone.localdate()),
+            marital_status=MaritalStatus.SINGLE,
+        )
+        .values("regency_id")
         .annotate(n=Count("pk"))
+        .values_list("regency_id", "n")
     )
     rows: dict[str, SummaryRow] = {}
     total = SummaryRow(code="", name="")
@@ -56,5 +78,10 @@ def state_summary(user: Any) -> Summary:
             name = _short_name(item["regency__kind"], item["regency__name"])
             row = rows[code] = SummaryRow(code=code, name=name)
         row.counts[item["ktp_state"]] = item["n"]
-        total.counts[item["ktp_state"]] = total.counts.get(item["ktp_state"], 0) + item["n"]
+    for code, n in young.items():
+        rows[code].counts[KtpState.BELUM_REKAM] -= n
+        rows[code].counts[NOT_YET_REQUIRED] = n
+    for row in rows.values():
+        for state, n in row.counts.items():
+            total.counts[state] = total.counts.get(state, 0) + n
     return Summary(rows=sorted(rows.values(), key=lambda r: r.code), total=total)

@@ -24,12 +24,17 @@ from rekam.lib.nik import NikError, parse_nik
 from rekam.notifications.models import Channel
 from rekam.notifications.services import consent_record
 from rekam.residents.models import RecordEvent, Resident
-from rekam.residents.services import MoveRefused, record_move, resident_update
+from rekam.residents.services import (
+    MoveRefused,
+    record_move,
+    recording_refusal,
+    resident_update,
+)
 from rekam.residents.states import RECORDED_STATES, KtpState, office_moves
 
 from .forms import MoveForm, ResidentEditForm, SearchForm, WhatsAppConsentForm
 from .search import resident_search, result_page
-from .summary import state_summary
+from .summary import SUMMARY_STATES, state_summary
 
 # The resident page lists this many of the latest messages to the resident.
 RESIDENT_MESSAGES_SHOWN = 20
@@ -38,7 +43,7 @@ RESIDENT_MESSAGES_SHOWN = 20
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    context: dict[str, Any] = {"nav": "home", "states": KtpState.choices}
+    context: dict[str, Any] = {"nav": "home", "states": SUMMARY_STATES}
     if access.can(user, Action.VIEW_REPORTS):
         context["summary"] = state_summary(user)
         context["by_regency"] = access.sees_province(user)
@@ -111,9 +116,11 @@ def resident_detail(request: HttpRequest, nik: str) -> HttpResponse:
     access.require(user, Action.VIEW_RESIDENT)
     resident = access.get_resident_for_user(user, nik)
     may_move = access.can(user, Action.RECORD_BIOMETRICS, resident.regency_id)
+    too_young = recording_refusal(resident) if resident.ktp_state == KtpState.BELUM_REKAM else ""
     moves = [
         {"to_state": to, "label": _move_label(resident.ktp_state, to)}
         for to in office_moves(resident.ktp_state)
+        if not (too_young and to == KtpState.BIO_CAPTURED)
     ]
     try:
         nik_info = parse_nik(resident.nik, birth_date=resident.birth_date, sex=resident.sex)
@@ -135,6 +142,7 @@ def resident_detail(request: HttpRequest, nik: str) -> HttpResponse:
             "nav": "residents",
             "resident": resident,
             "moves": moves if may_move else [],
+            "recording_refusal": too_young if may_move else "",
             "may_edit": access.can(user, Action.EDIT_RESIDENT, resident.regency_id),
             "may_print_or_issue": resident.ktp_state in RECORDED_STATES
             and (

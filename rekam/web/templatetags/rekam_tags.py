@@ -28,6 +28,8 @@ def state_tone(state: str) -> str:
     """A CSS modifier that groups states by what the office has to do next."""
     if state == KtpState.BELUM_REKAM:
         return "todo"
+    if state == "NOT_YET_REQUIRED":  # web.summary's count of the under-17s
+        return "muted"
     if state in NEEDS_RECORDING_AGAIN or state == KtpState.DUPLICATE_RECORD:
         return "fail"
     if state in AWAITING_CENTRAL_STATES:
