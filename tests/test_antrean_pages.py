@@ -199,6 +199,20 @@ def test_the_gate_ticket_says_come_back_when_the_session_is_full(client, point, 
     assert 'data-come-back="11.00"' in page
 
 
+def test_a_refused_walk_in_keeps_what_was_typed(client, point, personas):
+    client.login(username="bdl_queue", password=PASSWORD)
+    response = client.post(
+        reverse("antrean_gate", args=[point.code]),
+        {"action": "issue", "service": "recording", "nik": "18710112345678", "priority": "elderly"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'value="18710112345678"' in page
+    assert 'value="elderly" checked' in page
+    assert "NIK" in "".join(str(m) for m in response.context["messages"])
+    assert not Ticket.objects.exists()
+
+
 def test_the_gate_checks_in_an_online_number_by_its_qr_text(client, point, personas, resident):
     from rekam.antrean.services import ticket_book_online
 

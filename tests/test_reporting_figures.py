@@ -14,7 +14,13 @@ from django.utils import timezone
 
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
-from rekam.antrean.services import ticket_call_next, ticket_close, ticket_issue_walkin
+from rekam.antrean.figures import day_figures
+from rekam.antrean.services import (
+    ticket_call_next,
+    ticket_close,
+    ticket_issue_walkin,
+    ticket_transfer,
+)
 from rekam.invitations.invites import counts_by_village
 from rekam.invitations.models import Invitation, PlanRun
 from rekam.regions.models import Region
@@ -325,6 +331,27 @@ def test_office_figures(province, personas):
     assert office.most_inside == 2
     lamsel = row(dashboard(election, personas.province_admin, today=TODAY), "18.01").office
     assert lamsel is not None and (lamsel.points, lamsel.office_open_polling_day) == (0, False)
+
+
+def test_the_dashboards_queue_times_match_the_queues_own_figures(province, personas):
+    election, _people = province
+    point = make_point(personas.bdl_office, counters=1, hours=(time(8, 0), time(16, 0)))
+    gate, desk = personas.bdl_queue, personas.bdl_operator
+    ticket_issue_walkin(
+        service_point=point, service="recording", acting_user=gate, at=at(TODAY, 9, 5)
+    )
+    ticket = ticket_call_next(service_point=point, counter=1, acting_user=desk, at=at(TODAY, 9, 25))
+    assert ticket is not None
+    # Sent on to printing and called again there: the wait stays arrival to first call.
+    ticket_transfer(ticket=ticket, service="printing", acting_user=desk, at=at(TODAY, 9, 30))
+    again = ticket_call_next(service_point=point, counter=1, acting_user=desk, at=at(TODAY, 9, 40))
+    assert again is not None
+    ticket_close(ticket=again, outcome="printed", acting_user=desk, at=at(TODAY, 9, 55))
+    own = day_figures(point, TODAY, now=at(TODAY, 12)).total
+    office = row(dashboard(election, personas.province_admin, today=TODAY), "18.71").office
+    assert office is not None
+    assert (office.wait_minutes, office.service_minutes) == (own.wait_avg, own.service_avg)
+    assert (own.wait_avg, own.service_avg) == (20, 15)
 
 
 def test_drill_down_to_kecamatan_and_village(province, personas):

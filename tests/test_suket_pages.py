@@ -68,6 +68,30 @@ def test_the_decision_page_issues_a_suket(personas, client, pilkada):
     assert Suket.objects.filter(resident=r).count() == 1
 
 
+def test_a_resident_of_a_regency_without_an_election_is_told_why(personas, client, pilkada):
+    # Lampung Utara held no election in 2020.
+    village = Region.objects.filter(level=Level.VILLAGE, code__startswith="18.03.").first()
+    assert village is not None
+    r = make_resident(village.code, ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    client.force_login(personas.province_admin)
+    page = client.get(f"/suket/penduduk/{r.nik}/").content.decode()
+    assert "tidak menyelenggarakan pemilihan" in page
+    assert 'name="election"' not in page
+
+
+def test_a_refused_issue_keeps_the_decision_with_the_approval_form(personas, client, pilkada):
+    pilkada.suket_issue_until = pilkada.suket_valid_until = pilkada.polling_day = jakarta(
+        2099, 1, 1
+    ).date()
+    pilkada.save()
+    r = make_resident(ktp_state=KtpState.DUPLICATE_RECORD)
+    client.force_login(personas.bdl_supervisor)
+    page = client.post(f"/suket/penduduk/{r.nik}/", {"election": pilkada.pk, "action": "issue"})
+    assert page.status_code == 200
+    assert 'value="approve"' in page.content.decode()
+    assert not Suket.objects.filter(resident=r).exists()
+
+
 def test_a_resident_of_another_regency_is_not_found(personas, client, pilkada):
     r = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
     client.force_login(personas.lamsel_operator)

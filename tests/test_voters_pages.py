@@ -121,7 +121,8 @@ def test_it_exports_the_worklist_as_csv_and_xlsx(client, election, personas):
     text = b"".join(csv_response.streaming_content).decode("utf-8-sig")
     lines = text.strip().splitlines()
     assert lines[0].startswith("NIK,NKK,NAMA")
-    assert len(lines) == 2 and lines[1].startswith(f"{BDL_2},") and "NOT_IN_REGISTRY" in lines[1]
+    assert len(lines) == 2 and lines[1].startswith(f"{BDL_2},")
+    assert f",{VoterClass.NOT_IN_REGISTRY.label}," in lines[1]
     xlsx = client.get(reverse("voters_export_xlsx", args=[election.slug]), {"kode": "18.71"})
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None

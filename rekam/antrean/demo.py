@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from rekam.accounts.models import Role, User
 from rekam.regions.models import Level, Region
-from rekam.residents.models import Resident
+from rekam.residents.eligibility import birth_date_limit
+from rekam.residents.models import MaritalStatus, Resident
 from rekam.residents.states import KtpState
 from rekam.servicepoints.models import MobileVisit, Service, ServicePoint
 from rekam.servicepoints.services import calendar_day_set, mobile_visit_add
@@ -48,11 +50,14 @@ WALK_IN_SERVICE: dict[str, str] = {
 }
 MORNING_START = time(7, 45)
 MORNING_END = time(11, 0)
+# Before this the day has barely begun: the demo shows the day before's morning instead.
+MORNING_SHOWN_FROM = time(8, 15)
 VISIT_DAYS = 7
 
 
 @dataclass(frozen=True)
 class DemoQueueSummary:
+    day: date
     points: int
     tickets: int
     served: int
@@ -110,14 +115,21 @@ def _visits(today: date, rng: random.Random) -> int:
 
 
 def _residents(point: ServicePoint, states: list[str], count: int, today: date) -> list[Resident]:
+    """Residents of the point's regency/city in ``states`` without a number that day; nobody
+    who need not hold a KTP-el yet (under 17, never married) comes to record."""
+    young = Q(birth_date__gt=birth_date_limit(today), marital_status=MaritalStatus.SINGLE)
     return list(
         Resident.objects.filter(regency_id=point.office.region_id, ktp_state__in=states)
+        .exclude(young)
         .exclude(queue_tickets__day=today)
         .order_by("id")[:count]
     )
 
 
-def _morning(point: ServicePoint, operator: User, today: date, rng: random.Random) -> None:
+def _morning(
+    point: ServicePoint, operator: User, today: date, rng: random.Random, until: datetime
+) -> None:
+    """``today``'s morning at ``point`` up to ``until`` (at most 11:00)."""
     sessions = sessions_ensure(service_point=point, day=today)
     if not sessions:
         calendar_day_set(
@@ -180,7 +192,7 @@ def _morning(point: ServicePoint, operator: User, today: date, rng: random.Rando
     walk_in_services = ["recording"] * 5 + ["printing"] * 3 + ["suket", "other"]
     busy_until: dict[int, datetime] = {}
     clock = _at(today, MORNING_START)
-    end = _at(today, MORNING_END)
+    end = min(_at(today, MORNING_END), until)
     while clock < end:
         while arrivals and arrivals[0][0] <= clock:
             _, ticket = arrivals.pop(0)
@@ -249,9 +261,23 @@ def _counter_minute(
         busy_until[counter] = clock + timedelta(minutes=minutes)
 
 
+def demo_day(now: datetime) -> tuple[date, datetime]:
+    """The day whose morning the demo shows, and until when: this morning up to ``now`` (at
+    most 11:00), or the day before's whole morning when the offices have barely opened (no
+    event after ``now``: figures would show negative waits)."""
+    today = timezone.localdate(now)
+    if now >= _at(today, MORNING_SHOWN_FROM):
+        return today, now
+    before = today - timedelta(days=1)
+    return before, _at(before, MORNING_END)
+
+
 @transaction.atomic
-def antrean_demo_seed(*, today: date, seed: int) -> DemoQueueSummary:
-    """Set up the queue side of the demo once for ``today`` (a second call changes nothing)."""
+def antrean_demo_seed(*, today: date, seed: int, now: datetime | None = None) -> DemoQueueSummary:
+    """Set up the queue side of the demo once for ``today`` (a second call changes nothing):
+    mobile-unit visits from ``today``, and a morning of activity at each office on the day
+    :func:`demo_day` picks for ``now`` (default: ``today`` at 11:00)."""
+    day, until = demo_day(now or _at(today, MORNING_END))
     rng = random.Random(seed)
     visits = _visits(today, rng)
     points = []
@@ -262,11 +288,12 @@ def antrean_demo_seed(*, today: date, seed: int) -> DemoQueueSummary:
         if operator is not None:
             points.append((point, operator))
     for point, operator in points:
-        if Ticket.objects.filter(service_point=point, day=today).exists():
+        if Ticket.objects.filter(service_point=point, day=day).exists():
             continue
-        _morning(point, operator, today, random.Random(f"{seed}:{point.code}"))
-    tickets = Ticket.objects.filter(service_point__in=[p for p, _ in points], day=today)
+        _morning(point, operator, day, random.Random(f"{seed}:{point.code}"), until)
+    tickets = Ticket.objects.filter(service_point__in=[p for p, _ in points], day=day)
     return DemoQueueSummary(
+        day=day,
         points=len(points),
         tickets=tickets.count(),
         served=tickets.filter(state=State.DONE).count(),

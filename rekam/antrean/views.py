@@ -518,6 +518,10 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
                 return redirect(f"{here}?tiket={ticket.public_code}")
         except QueueRefused as exc:
             messages.error(request, exc.message)
+            # Shown again with what was typed, so a slip of one digit is not typed all over.
+            context = _gate_context(point, clock.now())
+            context["entered"] = {k: request.POST.get(k, "") for k in ("nik", "priority", "code")}
+            return render(request, "antrean/gate.html", context, status=400)
         return redirect(here)
     now = clock.now()
     context = _gate_context(point, now)

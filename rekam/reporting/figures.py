@@ -38,7 +38,7 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.antrean.calendar import holiday_name, plans_many
 from rekam.antrean.models import State as TicketState
-from rekam.antrean.models import Ticket
+from rekam.antrean.models import Ticket, TicketEvent
 from rekam.elections.models import Election
 from rekam.invitations.models import Invitation
 from rekam.regions.models import Region
@@ -609,14 +609,21 @@ SELECT p, max(n) FROM running GROUP BY p
 
 
 def _queue_figures(points: list[ServicePoint], out: dict[str, OfficeFigures], today: date) -> None:
-    """Served numbers, mean wait (arrival to call) and service (call to close) in minutes and
-    the most people inside at once, over the last RATE_DAYS days."""
+    """Served numbers, mean wait (arrival to first call) and service (last call to close) in
+    minutes and the most people inside at once, over the last RATE_DAYS days."""
     if not points:
         return
     region_of = {p.pk: p.regency_code for p in points}
     start = today - timedelta(days=RATE_DAYS - 1)
     tickets = Ticket.objects.filter(service_point_id__in=list(region_of), day__range=(start, today))
-    waited = ExpressionWrapper(F("called_at") - F("checked_in_at"), output_field=DurationField())
+    # As the queue's own figures (rekam.antrean.figures): the wait runs from arrival to the
+    # first call (a recall or a transfer does not lengthen it), the service from the last call.
+    first_call = Subquery(
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=TicketEvent.Kind.CALLED)
+        .order_by("at")
+        .values("at")[:1]
+    )
+    waited = ExpressionWrapper(F("first_call") - F("checked_in_at"), output_field=DurationField())
     served = ExpressionWrapper(F("closed_at") - F("called_at"), output_field=DurationField())
     totals: dict[str, dict[str, Any]] = defaultdict(dict)
     for item in (
@@ -630,6 +637,8 @@ def _queue_figures(points: list[ServicePoint], out: dict[str, OfficeFigures], to
         slot["service"] = slot.get("service", timedelta()) + (item["service"] or timedelta())
     for point_id, n, wait in (
         tickets.filter(called_at__isnull=False, checked_in_at__isnull=False)
+        .annotate(first_call=first_call)
+        .filter(first_call__isnull=False)
         .values("service_point_id")
         .annotate(n=Count("id"), wait=Sum(waited))
         .order_by()

@@ -320,6 +320,12 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
     access.require(user, Action.VIEW_RESIDENT)
     resident = access.get_resident_for_user(user, nik)
     elections = _elections_for(resident)
+    if not elections.exists():
+        return render(
+            request,
+            "suket/decision.html",
+            {"nav": "residents", "resident": resident, "no_election": True, "today": None},
+        )
     form = forms.ElectionForm(request.POST or request.GET or None, elections=elections)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -332,9 +338,11 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
                     messages.success(
                         request, _("Suket %(number)s issued.") % {"number": issued.suket.number}
                     )
-                else:
-                    messages.error(request, issued.decision.message)
-                return redirect(f"{request.path}?election={election.pk}")
+                    return redirect(f"{request.path}?election={election.pk}")
+                # Refused: the decision stays on the page with what can be done next (print
+                # here, or a supervisor's approval for a duplicate record).
+                messages.error(request, issued.decision.message)
+                action = "decide"
             if action == "print":
                 cf = forms.CardSerialForm(request.POST)
                 if cf.is_valid():

@@ -25,6 +25,7 @@ from rekam.accounts import access
 from rekam.accounts.access import OUTSIDE_JURISDICTION, Action
 from rekam.elections.models import Election
 from rekam.regions.models import Region
+from rekam.residents.states import KtpState
 
 from .models import (
     NEEDS_WORK,
@@ -298,6 +299,10 @@ EXPORT_HEADER = [
 XLSX_MAX_ROWS = 1_000_000
 
 
+def _state_label(state: str) -> str:
+    return str(KtpState(state).label) if state in KtpState.values else state
+
+
 def export_rows(voters: QuerySet[Voter]) -> Iterator[list[Any]]:
     """Rows of an export, in :data:`EXPORT_HEADER` order."""
     v: Voter
@@ -319,8 +324,8 @@ def export_rows(voters: QuerySet[Voter]) -> Iterator[list[Any]]:
             v.village.name,
             v.district.name,
             v.regency.name,
-            verdict.klass if verdict else "",
-            verdict.ktp_state if verdict else "",
+            verdict.get_klass_display() if verdict else "",
+            _state_label(verdict.ktp_state) if verdict else "",
             "YA" if verdict and verdict.first_time else "",
             verdict.suket_until if verdict and verdict.suket_until else "",
         ]

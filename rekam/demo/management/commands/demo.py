@@ -136,9 +136,10 @@ class Command(BaseCommand):
             voters = voters_demo_build(election=election, seed=seed)
             verb = "dipakai ulang" if voters.reused else "diimpor dan dicocokkan"
             self.step(f"DPT {election.name}: {_n(voters.rows)} pemilih {verb}")
-        queue = antrean_demo_seed(today=today, seed=seed)
+        queue = antrean_demo_seed(today=today, seed=seed, now=timezone.now())
+        morning = "pagi ini" if queue.day == today else f"pagi {queue.day:%d-%m-%Y}"
         self.step(
-            f"Antrean pagi ini di {queue.points} kantor: {_n(queue.tickets)} nomor, "
+            f"Antrean {morning} di {queue.points} kantor: {_n(queue.tickets)} nomor, "
             f"{_n(queue.served)} dilayani, {_n(queue.waiting)} menunggu"
         )
         sukets = suket_demo_seed(election=rehearsal)
