@@ -66,6 +66,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 REGIONS = PROJECT / "data" / "regions" / "lampung"
 ELECTION_FIGURES = PROJECT / "data" / "elections" / "pilkada_2020_lampung.csv"
 BENCH_SLUG = "bench-invitations"
+PUBLIC_URL = "https://rekam.example.go.id"  # letters carry the reschedule link and its QR
 PILKADA_2020 = {"18.01", "18.02", "18.07", "18.08", "18.09", "18.13", "18.71", "18.72"}
 INVITEES = 146_168
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -635,8 +636,9 @@ LETTER_VILLAGES = 10
 
 
 def _bare_letters(pages: list[dict[str, str]]) -> bytes:
-    """The baseline: the same letters' text on bare ReportLab pages, each with a QR of a random,
-    unsigned payload of the token's length; no database, no signing."""
+    """The baseline: the same letters' text on bare ReportLab pages, each with two QRs of random,
+    unsigned payloads of the check-in token's and the reschedule link's lengths; no database,
+    no signing."""
     import io
 
     from reportlab.lib.pagesizes import A4
@@ -662,14 +664,14 @@ def _bare_letters(pages: list[dict[str, str]]) -> bytes:
             for part in simpleSplit(line, "Helvetica", 11, right - left):
                 c.drawString(left, y, part)
                 y -= 15
-        matrix = qr_matrix(page["qr"])
-        side = 45 * mm
-        module = side / matrix.size
-        rects = " ".join(f"{col} {row} {n} 1 re" for row, col, n in matrix.dark_runs())
-        c.saveState()
-        c.transform(module, 0, 0, -module, left, y - side - 6 + side)
-        c.addLiteral(f"{rects} f")
-        c.restoreState()
+        for text, x, side in ((page["qr"], left, 45 * mm), (page["qr2"], right - 32 * mm, 32 * mm)):
+            matrix = qr_matrix(text)
+            module = side / matrix.size
+            rects = " ".join(f"{col} {row} {n} 1 re" for row, col, n in matrix.dark_runs())
+            c.saveState()
+            c.transform(module, 0, 0, -module, x, y - side - 6 + side)
+            c.addLiteral(f"{rects} f")
+            c.restoreState()
         c.showPage()
     c.save()
     return out.getvalue()
@@ -690,7 +692,7 @@ def letters_run(count: int) -> int:
 
     from rekam.accounts.services import offices_ensure_for_province
     from rekam.elections.models import Election, ElectionRegion
-    from rekam.invitations.invites import checkin_token, invitation_place
+    from rekam.invitations.invites import checkin_token, invitation_place, public_links
     from rekam.invitations.letters import TITLE, WHAT, letters_for_village, render_letters, when_id
     from rekam.invitations.services import plan_run_create, plan_run_execute
     from rekam.regions.loader import load_province
@@ -771,7 +773,9 @@ def letters_run(count: int) -> int:
     batches = {v.code: letters_for_village(election.pk, v.code) for v in villages}
     letters = sum(len(b) for b in batches.values())
     assert letters == count, f"only {letters} of {count} invited"
-    sample_token = checkin_token(next(iter(batches.values()))[0])
+    sample = next(iter(batches.values()))[0]
+    sample_token = checkin_token(sample)
+    link_length = len(public_links(sample, PUBLIC_URL)["reschedule_url"])
     rng = random.Random(8)
     alphabet = string.ascii_letters + string.digits + "-_:"
 
@@ -791,14 +795,26 @@ def letters_run(count: int) -> int:
             "Membawa : Fotokopi Kartu Keluarga (KK)",
             "Tunjukkan kode QR di bawah kepada petugas di pintu masuk. Kode ini hanya berlaku "
             "satu kali. Datanglah sesuai jam di atas agar ruang tunggu tidak penuh.",
+            "Jika berhalangan, pilih jadwal lain sebelum hari pemungutan suara: pindai kode QR "
+            f"kanan bawah dengan ponsel, atau buka {PUBLIC_URL}/undangan/jadwal/"
+            + "x"
+            * (link_length - len(PUBLIC_URL) - 17),
             f"Nomor undangan: {inv.reference}",
+            "Untuk petugas di pintu masuk",
+            "Ganti jadwal (pindai dengan ponsel)",
         ]
         qr = "UND:" + "".join(rng.choice(alphabet) for _ in range(len(sample_token) - 4))
+        link = (
+            PUBLIC_URL
+            + "/"
+            + "".join(rng.choice(alphabet) for _ in range(link_length - len(PUBLIC_URL) - 1))
+        )
         return {
             "office": name.upper(),
             "title": TITLE[inv.service],
             "lines": "\n".join(lines),
             "qr": qr,
+            "qr2": link,
         }
 
     bare_docs = {code: [bare_page(i) for i in b] for code, b in batches.items()}
@@ -812,18 +828,21 @@ def letters_run(count: int) -> int:
             _bare_letters(bare_docs[code])
             spent["bare"] += time.perf_counter() - t
             t = time.perf_counter()
-            render_letters(batches[code], office=name)
+            render_letters(batches[code], office=name, public_url=PUBLIC_URL)
             spent["render"] += time.perf_counter() - t
             t = time.perf_counter()
-            render_letters(letters_for_village(election.pk, code), office=name)
+            render_letters(
+                letters_for_village(election.pk, code), office=name, public_url=PUBLIC_URL
+            )
             spent["page"] += time.perf_counter() - t
     n = letters * rounds
     bare_rate, render_rate, page_rate = (n / spent[k] for k in ("bare", "render", "page"))
     print(
         f"letters: {letters:,} invitations in {len(codes)} villages ({letters // len(codes)} "
-        f"pages a PDF), {rounds} rounds, check-in token {len(sample_token)} characters, SQLite"
+        f"pages a PDF), {rounds} rounds, check-in token {len(sample_token)} characters, "
+        f"reschedule link {link_length}, SQLite"
     )
-    print(f"  baseline (bare page + unsigned QR)        {bare_rate:8.1f} /s   ratio 1.00")
+    print(f"  baseline (bare page + 2 unsigned QRs)     {bare_rate:8.1f} /s   ratio 1.00")
     print(
         f"  letters (render_letters: tokens, QR, PDF) {render_rate:8.1f} /s   "
         f"ratio {render_rate / bare_rate:.2f}"

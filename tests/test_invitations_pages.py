@@ -163,7 +163,7 @@ def test_the_page_shows_the_mobile_units_visits(
         _post(client, election, start="2020-12-08", mobile_units="1", mobile_per_day="10")
     run = PlanRun.objects.get()
     body = client.get(f"/undangan/{run.pk}/").content.decode()
-    assert "2020-12-08" in body and f"{SRENGSEM} Srengsem" in body
+    assert "08-12-2020" in body and f"{SRENGSEM} Srengsem" in body
     assert "MIP (SCIP" in body and 'class="mobile-visit"' in body
     assert MobileVisit.objects.count() == 0
 

@@ -7,6 +7,7 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from rekam.antrean.models import State
 from rekam.antrean.services import QueueRefused, checkin_invitation, invitation_resolver_set
@@ -19,7 +20,14 @@ from rekam.invitations.invites import (
     reschedule_token,
     resolve_checkin,
 )
-from rekam.invitations.letters import letters_for_village, render_letters
+from rekam.invitations.letters import (
+    FONT,
+    LEFT,
+    RIGHT,
+    _lines,
+    letters_for_village,
+    render_letters,
+)
 from rekam.invitations.models import Invitation
 from rekam.invitations.services import deadline_of
 from rekam.invitations.tokens import TokenRefused
@@ -145,6 +153,14 @@ def test_the_calendar_file_holds_the_session_in_utc(planned) -> None:
     assert text.endswith("END:VCALENDAR\r\n")
 
 
+def test_a_rescheduled_invitations_calendar_event_updates_the_first_one(planned) -> None:
+    inv = _first()
+    moved = invitation_reschedule(token=reschedule_token(inv), session=free_sessions(inv)[0])
+    text = invitation_ics(moved)
+    assert f"UID:{inv.reference}@rekam" in text and "SEQUENCE:1" in text
+    assert "SEQUENCE:0" in invitation_ics(inv)
+
+
 def test_letters_have_a_page_per_invitee_in_rt_order(planned) -> None:
     election, _ = planned
     letters = letters_for_village(election.pk, KEDATON)
@@ -152,6 +168,29 @@ def test_letters_have_a_page_per_invitee_in_rt_order(planned) -> None:
     assert len(pdf.pages) == 4
     rts = [p.extract_text().split("RT ")[1][:3] for p in pdf.pages]
     assert rts == ["001", "001", "002", "003"]
+
+
+def test_letters_carry_the_reschedule_link_and_its_qr_when_the_address_is_known(planned) -> None:
+    election, _ = planned
+    letters = letters_for_village(election.pk, KEDATON)
+    with_link = PdfReader(
+        BytesIO(render_letters(letters, office="Disdukcapil", public_url="https://r.example.id"))
+    )
+    text = with_link.pages[0].extract_text()
+    assert (
+        "Ganti jadwal (pindai dengan ponsel)" in text and "https://r.example.id/undangan/" in text
+    )
+    without = PdfReader(BytesIO(render_letters(letters, office="Disdukcapil")))
+    assert "Ganti jadwal" not in without.pages[0].extract_text()
+
+
+def test_a_long_link_is_broken_to_the_line_width() -> None:
+    link = "https://rekam.example.go.id/undangan/jadwal/" + "eyJyIjoiMDAw" * 10 + "/"
+    text = f"Jika berhalangan, pilih jadwal lain melalui {link}"
+    lines = _lines(text, FONT, 10, RIGHT - LEFT)
+    assert len(lines) > 2
+    assert all(stringWidth(line, FONT, 10) <= RIGHT - LEFT for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
 
 
 def test_it_puts_one_message_in_the_outbox_per_matched_invitee(planned, personas) -> None:

@@ -340,27 +340,39 @@ def _ics_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
+# Bounds the walk back through rescheduled invitations (a handful at most in practice).
+_MAX_MOVES = 50
+
+
 def invitation_ics(invitation: Invitation, *, now: datetime | None = None) -> str:
-    """The invitation as an iCalendar (RFC 5545) event, CRLF line ends."""
+    """The invitation as an iCalendar (RFC 5545) event, CRLF line ends. A rescheduled or
+    re-invited invitation keeps the first one's UID with a higher SEQUENCE, so a calendar that
+    saved the first updates that event instead of keeping both."""
     place = ", ".join(dict.fromkeys(invitation_place(invitation)))
-    what = (
-        "Perekaman KTP-el"
-        if invitation.service == Invitation.Service.RECORDING
-        else "Pengambilan KTP-el"
+    recording = invitation.service == Invitation.Service.RECORDING
+    what = "Perekaman KTP-el" if recording else "Pengambilan KTP-el"
+    bring = (
+        "Bawa fotokopi Kartu Keluarga."
+        if recording
+        else "Bawa Suket (jika ada) dan fotokopi Kartu Keluarga."
     )
+    first, moves = invitation, 0
+    while first.replaces_id is not None and moves < _MAX_MOVES:
+        first, moves = Invitation.objects.get(pk=first.replaces_id), moves + 1
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//Rekam//Undangan//ID",
         "METHOD:PUBLISH",
         "BEGIN:VEVENT",
-        f"UID:{invitation.reference}@rekam",
+        f"UID:{first.reference}@rekam",
+        f"SEQUENCE:{moves}",
         f"DTSTAMP:{_ics_time(now or timezone.now())}",
         f"DTSTART:{_ics_time(invitation.starts_at)}",
         f"DTEND:{_ics_time(invitation.ends_at)}",
         f"SUMMARY:{_ics_text(what)}",
         f"LOCATION:{_ics_text(place)}",
-        f"DESCRIPTION:{_ics_text('Bawa fotokopi Kartu Keluarga.')}",
+        f"DESCRIPTION:{_ics_text(bring)}",
         "END:VEVENT",
         "END:VCALENDAR",
     ]

@@ -1,8 +1,9 @@
 """Invitation letters: PDF, one A4 page per invitee, batched per village and sorted by RW/RT so
 village officials can hand them out street by street.
 
-Drawn on the ReportLab canvas with the standard fonts and the check-in QR as vector rectangles
-(the same approach as the project's certificates), deterministic for the same input.
+Drawn on the ReportLab canvas with the standard fonts and the QRs (check-in; the reschedule link
+when the site's public address is known) as vector rectangles (the same approach as the
+project's certificates), deterministic for the same input.
 """
 
 from __future__ import annotations
@@ -58,13 +59,18 @@ def _lines(text: str, font: str, size: float, width: float) -> list[str]:
     where it reaches the edge."""
     out: list[str] = []
     for line in simpleSplit(text, font, size, width):
-        while stringWidth(line, font, size) > width:
-            cut = len(line) - 1
-            while cut > 1 and stringWidth(line[:cut], font, size) > width:
-                cut -= 1
-            out.append(line[:cut])
-            line = line[cut:]
-        out.append(line)
+        if stringWidth(line, font, size) <= width:
+            out.append(line)
+            continue
+        # Standard fonts have no kerning: a string's width is the sum of its characters'.
+        start, used = 0, 0.0
+        for i, ch in enumerate(line):
+            w = stringWidth(ch, font, size)
+            if used + w > width and i > start:
+                out.append(line[start:i])
+                start, used = i, 0.0
+            used += w
+        out.append(line[start:])
     return out
 
 
@@ -119,8 +125,8 @@ def _page(c: Canvas, inv: Invitation, office: str, public_url: str) -> None:
     links = public_links(inv, public_url)
     if links:
         notes.append(
-            "Jika berhalangan, pilih jadwal lain sebelum hari pemungutan suara melalui: "
-            f"{links['reschedule_url']}"
+            "Jika berhalangan, pilih jadwal lain sebelum hari pemungutan suara: pindai kode QR "
+            f"kanan bawah dengan ponsel, atau buka {links['reschedule_url']}"
         )
     for note in notes:
         for line in _lines(note, FONT, 10, RIGHT - LEFT):
@@ -131,7 +137,13 @@ def _page(c: Canvas, inv: Invitation, office: str, public_url: str) -> None:
     side = 45 * mm
     _qr(c, checkin_token(inv), LEFT, y - side - 6, side)
     c.setFont(FONT, 8)
+    c.drawString(LEFT, y - side - 16, "Untuk petugas di pintu masuk")
     c.drawString(LEFT + side + 6 * mm, y - 20, f"Nomor undangan: {inv.reference}")
+    if links:
+        # A printed link this long cannot be typed: its own QR, for the invitee's phone.
+        small = 32 * mm
+        _qr(c, links["reschedule_url"], RIGHT - small, y - small - 6, small)
+        c.drawRightString(RIGHT, y - small - 16, "Ganti jadwal (pindai dengan ponsel)")
 
 
 def render_letters(
@@ -149,14 +161,19 @@ def render_letters(
     return out.getvalue()
 
 
-def letters_for_village(election_id: int, village: str) -> list[Invitation]:
-    """A village's live invitations, by RW, RT and name: the order officials walk in."""
+def letters_for_village(
+    election_id: int, village: str, *, run_id: int | None = None
+) -> list[Invitation]:
+    """A village's invitations still to be honoured (of one plan when ``run_id`` is given:
+    re-invitations and reschedules keep their plan), by RW, RT and name: the order officials
+    walk in."""
+    invitations = Invitation.objects.filter(
+        election_id=election_id, village_id=village, state=Invitation.State.PLANNED
+    )
+    if run_id is not None:
+        invitations = invitations.filter(run_id=run_id)
     return list(
-        Invitation.objects.filter(
-            election_id=election_id,
-            village_id=village,
-            state__in=(Invitation.State.PLANNED, Invitation.State.ATTENDED),
-        )
-        .select_related("voter", "voter__village", "service_point", "session__visit")
-        .order_by("rw", "rt", "voter__name_key", "id")
+        invitations.select_related(
+            "voter", "voter__village", "service_point", "session__visit"
+        ).order_by("rw", "rt", "voter__name_key", "id")
     )

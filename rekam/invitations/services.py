@@ -61,6 +61,11 @@ LISTS = (
     (VoterClass.NOT_RECORDED, Invitation.Service.RECORDING, "offers_recording"),
     (VoterClass.PRR_NOT_PRINTED, Invitation.Service.PRINTING, "offers_printing"),
 )
+# What the progress line says while each list is planned (stored text: Indonesian).
+_LIST_STEPS = {
+    Invitation.Service.RECORDING: "belum rekam, undangan perekaman",
+    Invitation.Service.PRINTING: "siap cetak, undangan pengambilan KTP-el",
+}
 _BATCH = 5_000
 # Rows per INSERT (16 columns x 500 stays under SQLite's 32,766 parameters) or per COPY.
 _INSERT_ROWS = 500
@@ -872,7 +877,7 @@ def _plan_lists(
         step(lo, "Membaca daftar pemilih")
         everyone = _people(election, run.region_code)
         for k, (klass, service, offers) in enumerate(LISTS):
-            step(lo + span * k, f"Merencanakan {klass}")
+            step(lo + span * k, f"Merencanakan: {_LIST_STEPS[service]}")
             result = _plan_list(
                 election,
                 run.region_code,

@@ -32,13 +32,15 @@ def plan_map(
             "geometry", flat=True
         )
     outline_rings = [ring for g in outlines for ring in rings(g)]
-    places = {
-        c: (lat, lon)
-        for c, lat, lon in Region.objects.filter(code__in=list(villages)).values_list(
-            "code", "lat", "lon"
-        )
-        if lat is not None and lon is not None
-    }
+    visited = sorted(set(visited))
+    places: dict[str, tuple[float, float]] = {}
+    names: dict[str, str] = {}
+    for c, name, lat, lon in Region.objects.filter(code__in=[*villages, *visited]).values_list(
+        "code", "name", "lat", "lon"
+    ):
+        names[c] = name
+        if lat is not None and lon is not None:
+            places[c] = (lat, lon)
     points = [
         (p.name, p.lat, p.lon)
         for p in ServicePoint.objects.filter(pk__in=list(point_ids))
@@ -67,7 +69,8 @@ def plan_map(
         colour = "#c0392b" if left else "#2e7d32"
         parts.append(
             f'<circle cx="{x}" cy="{y}" r="{r}" fill="{colour}" fill-opacity=".6">'
-            f"<title>{escape(code)}: {n} ({left})</title></circle>"
+            f"<title>{escape(names.get(code, code))} ({escape(code)}): {n} diundang"
+            f"{f', {left} belum terlayani' if left else ''}</title></circle>"
         )
     for name, lat, lon in points:
         x, y = xy(lat, lon)
@@ -75,13 +78,14 @@ def plan_map(
             f'<rect x="{x - 3}" y="{y - 3}" width="6" height="6" fill="#1a4f8b">'
             f"<title>{escape(name)}</title></rect>"
         )
-    for code in sorted(set(visited)):
+    for code in visited:
         if code not in places:
             continue
         x, y = xy(*places[code])
         parts.append(
             f'<polygon points="{x},{y - 5} {x + 5},{y} {x},{y + 5} {x - 5},{y}" fill="#e67e22" '
-            f'class="mobile-visit"><title>{escape(code)}</title></polygon>'
+            f'class="mobile-visit"><title>{escape(names.get(code, code))} ({escape(code)}): '
+            "dikunjungi unit keliling</title></polygon>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -212,6 +212,10 @@ def _mobile(part: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None
         "gap_percent": round(100 * mobile.get("gap", 0.0), 4),
         "km_saved": round(plan["total_km"] - mobile["plan"]["total_km"], 1),
         "served_more": mobile["plan"]["served"] - plan["served"],
+        "visits": [
+            v | {"day": date.fromisoformat(v["day"])} if isinstance(v.get("day"), str) else v
+            for v in mobile.get("visits", [])
+        ],
     }
 
 
@@ -304,7 +308,7 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
 def letters_pdf(request: HttpRequest, pk: int, village: str) -> HttpResponse:
     run = _run_for(request, pk)
     access.require(request.user, Action.VIEW_RESIDENT, village)
-    invitations = letters_for_village(run.election_id, village)
+    invitations = letters_for_village(run.election_id, village, run_id=run.pk)
     office = getattr(getattr(request.user, "office", None), "name", "") or "Disdukcapil"
     pdf = render_letters(invitations, office=office, public_url=public_base(request))
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,19 +55,16 @@ def _short_name(kind: str, name: str) -> str:
 def state_summary(user: Any) -> Summary:
     """One row per regency/city in the user's jurisdiction plus a total: residents by KTP-el
     state, with those not yet required to hold one (today) apart from "Belum rekam"."""
-    residents = access.residents_for(user, Action.VIEW_REPORTS).order_by()
-    grouped = residents.values(
-        "regency_id", "regency__name", "regency__kind", "ktp_state"
-    ).annotate(n=Count("pk"))
-    young = dict(
-        residents.filter(
-            ktp_state=KtpState.BELUM_REKAM,
-            birth_date__gt=birth_date_limit(timezone.localdate()),
-            marital_status=MaritalStatus.SINGLE,
-        )
-        .values("regency_id")
-        .annotate(n=Count("pk"))
-        .values_list("regency_id", "n")
+    young = Q(
+        ktp_state=KtpState.BELUM_REKAM,
+        birth_date__gt=birth_date_limit(timezone.localdate()),
+        marital_status=MaritalStatus.SINGLE,
+    )
+    grouped = (
+        access.residents_for(user, Action.VIEW_REPORTS)
+        .order_by()  # the default ordering would join the GROUP BY
+        .values("regency_id", "regency__name", "regency__kind", "ktp_state")
+        .annotate(n=Count("pk"), young=Count("pk", filter=young))
     )
     rows: dict[str, SummaryRow] = {}
     total = SummaryRow(code="", name="")
@@ -77,10 +74,9 @@ def state_summary(user: Any) -> Summary:
         if row is None:
             name = _short_name(item["regency__kind"], item["regency__name"])
             row = rows[code] = SummaryRow(code=code, name=name)
-        row.counts[item["ktp_state"]] = item["n"]
-    for code, n in young.items():
-        rows[code].counts[KtpState.BELUM_REKAM] -= n
-        rows[code].counts[NOT_YET_REQUIRED] = n
+        row.counts[item["ktp_state"]] = item["n"] - item["young"]
+        if item["young"]:
+            row.counts[NOT_YET_REQUIRED] = item["young"]
     for row in rows.values():
         for state, n in row.counts.items():
             total.counts[state] = total.counts.get(state, 0) + n
