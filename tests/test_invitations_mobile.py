@@ -16,7 +16,7 @@ from rekam.invitations.planner import haversine_km
 from rekam.invitations.services import plan_run_approve, plan_run_send
 from rekam.regions.models import Region
 from rekam.servicepoints.models import MobileVisit, ServicePoint
-from rekam.servicepoints.services import mobile_visit_add
+from rekam.servicepoints.services import mobile_visit_add, opening_hours_set
 from rekam.voters.models import VoterClass
 
 from .test_invitations_support import (
@@ -168,6 +168,21 @@ def test_a_units_busy_day_is_left_to_its_other_work(scene, personas) -> None:
     ours = MobileVisit.objects.get(day=DEC_8)
     assert ours.service_point == unit  # the office's own unit, no new one
     assert ServicePoint.objects.filter(kind=ServicePoint.Kind.MOBILE).count() == 1
+
+
+def test_a_unit_works_only_on_its_own_weekdays(scene, personas) -> None:
+    election, _ = scene
+    unit = ServicePoint.objects.create(
+        office=personas.bdl_office,
+        kind=ServicePoint.Kind.MOBILE,
+        code="18.71-KELILING-7",
+        name="Layanan Keliling 7",
+    )
+    # Its crew works Tuesday to Saturday: 7 December 2020 is a Monday.
+    opening_hours_set(service_point=unit, hours={d: (time(8, 0), time(16, 0)) for d in range(1, 6)})
+    run = plan_now(election, personas.bdl_admin, DEC_7, mobile_units=1, mobile_per_day=10)
+    assert _visits(run) == [("2020-12-08", 1, SRENGSEM)]
+    assert run.summary["recording"]["mobile"]["unit_days_free"] == 1
 
 
 def test_a_unit_serves_those_the_offices_cannot_before_polling_day(personas) -> None:

@@ -198,12 +198,24 @@ def test_the_form_starts_tomorrow_with_a_date_input_and_an_indonesian_empty_choi
     assert "Sesi yang dimulai kurang dari 24 jam dari sekarang" in body
 
 
+def test_the_region_is_chosen_from_the_users_own(client, personas) -> None:
+    client.force_login(personas.bdl_admin)
+    body = client.get("/undangan/").content.decode()
+    region_select = body.split('name="region"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="([0-9.]*)"', region_select) == ["18.71"]
+    client.force_login(personas.province_admin)
+    body = client.get("/undangan/").content.decode()
+    region_select = body.split('name="region"')[1].split("</select>")[0]
+    assert '<option value="" selected>' in region_select and "18.02 " in region_select
+
+
 @pytest.mark.parametrize(
     ("entry", "error"),
     [
         ({"start": "2020-12-01"}, "Hari pertama sesi tidak boleh sebelum hari ini."),
         ({"start": "2020-12-10"}, "Hari pertama sesi tidak boleh sesudah hari pemungutan suara"),
-        ({"region": "18.99"}, "Kode kabupaten/kota 18.99 tidak dikenal."),
+        ({"region": "18.99"}, "Kode kabupaten/kota 18.99 tidak dikenal atau di luar wilayah"),
+        ({"region": "18.01"}, "Kode kabupaten/kota 18.01 tidak dikenal atau di luar wilayah"),
     ],
 )
 def test_a_wrong_entry_shows_the_form_again_with_the_fields_error(

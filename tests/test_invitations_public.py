@@ -21,10 +21,11 @@ from rekam.invitations.models import Invitation
 from rekam.invitations.services import deadline_of
 from rekam.lib.nik import mask_nik
 from rekam.notifications.models import Message
+from rekam.servicepoints.models import HolidayOpening
 from rekam.voters.models import VoterCheck, VoterClass
 
 from .factories import make_resident
-from .test_antrean_support import at
+from .test_antrean_support import at, make_point
 from .test_invitations_support import KEDATON, add_point, add_voters, new_election, plan_now
 
 DAY_BEFORE = date(2020, 12, 8)
@@ -80,6 +81,30 @@ def test_it_offers_only_free_sessions_before_the_polls_close(client, invitation)
     assert not offered & late
     assert full.pk not in offered and invitation.session_id not in offered
     assert all(s.ends_at <= closed for s in sessions.filter(pk__in=offered))
+
+
+def test_each_day_offers_the_nearest_places_first_and_few_of_them(
+    client, invitation, personas
+) -> None:
+    home = invitation.village
+    for n, step in enumerate((0.3, 0.1, 0.2, 0.4), start=1):
+        make_point(
+            personas.bdl_office,
+            code=f"18.71-KEC-{n}",
+            invitation_percent=50,
+            holiday_opening=HolidayOpening.OPEN,
+            lat=home.lat + step,
+            lon=home.lon,
+        )
+    body = client.get(_url(invitation)).content.decode()
+    first_day = body.split('<details class="sessions-day"')[1].split("</details>")[0]
+    names = re.findall(r"<legend>([^<]+?)\s*<small", first_day)
+    # Its own point (at the village) first, then the two nearest of the four: three a day.
+    assert [n.strip() for n in names] == [
+        invitation.service_point.name,
+        "Kantor Disdukcapil 18.71-KEC-2",
+        "Kantor Disdukcapil 18.71-KEC-3",
+    ]
 
 
 def test_choosing_a_session_moves_the_invitation_once(client, invitation) -> None:

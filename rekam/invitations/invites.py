@@ -199,7 +199,7 @@ def _free_at(
             closed=False,
         )
         .exclude(pk=invitation.session_id)
-        .select_related("service_point", "visit")
+        .select_related("service_point", "visit__village")
         .order_by("starts_at", "service_point_id", "pk")
     )
     found: list[Session] = []

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from rekam.antrean.models import Session
 from rekam.antrean.views import short_name
 from rekam.lib.nik import mask_nik
 from rekam.lib.qr import qr_png
@@ -44,9 +45,12 @@ from .invites import (
     session_place,
 )
 from .models import Invitation
+from .planner import haversine_km
 
 # Free sessions the page offers (its own point's earliest, then the regency's other points').
-OFFERED_SESSIONS = 60
+OFFERED_SESSIONS = 200
+# Places offered a day, nearest to the invitee's village first.
+PLACES_A_DAY = 3
 WHAT_TO_BRING: dict[str, str] = {
     Invitation.Service.RECORDING: "Fotokopi Kartu Keluarga (KK)",
     Invitation.Service.PRINTING: "Fotokopi Kartu Keluarga (KK) dan Suket (jika ada)",
@@ -80,16 +84,44 @@ def _qr_data_uri(text: str) -> str:
     return "data:image/png;base64," + base64.b64encode(qr_png(text, scale=5)).decode("ascii")
 
 
+def _where(session: Session) -> tuple[float, float] | None:
+    """Where a session takes place: its mobile visit's spot (or village), else its point."""
+    visit = session.visit if session.visit_id else None
+    for spot in (visit, getattr(visit, "village", None), session.service_point):
+        if spot is not None and spot.lat is not None and spot.lon is not None:
+            return spot.lat, spot.lon
+    return None
+
+
 def _offers(invitation: Invitation) -> list[dict[str, Any]]:
-    """The free sessions by day, each with its place."""
-    days: dict[date, list[dict[str, Any]]] = defaultdict(list)
-    sessions = free_sessions(invitation, limit=OFFERED_SESSIONS)
-    for s in sorted(sessions, key=lambda s: (s.starts_at, s.service_point_id)):
+    """The free sessions by day: each day's nearest places to the invitee's village (at most
+    PLACES_A_DAY), each with its free hours, so the choice fits on a phone."""
+    home = invitation.village
+    by_day: dict[date, dict[tuple[int, int | None], dict[str, Any]]] = defaultdict(dict)
+    for s in free_sessions(invitation, limit=OFFERED_SESSIONS):
         place, address = session_place(s, s.service_point)
-        days[timezone.localtime(s.starts_at).date()].append(
-            {"session": s, "place": place, "address": address}
+        spot = _where(s)
+        km = (
+            haversine_km(home.lat, home.lon, *spot)
+            if spot is not None and home.lat is not None and home.lon is not None
+            else None
         )
-    return [{"day": day, "sessions": items} for day, items in sorted(days.items())]
+        day = timezone.localtime(s.starts_at).date()
+        entry = by_day[day].setdefault(
+            (s.service_point_id, s.visit_id),
+            {"place": place, "address": address, "km": km, "sessions": []},
+        )
+        entry["sessions"].append(s)
+    out = []
+    for day in sorted(by_day):
+        places = sorted(
+            by_day[day].values(),
+            key=lambda e: (e["km"] is None, e["km"] or 0.0, e["sessions"][0].starts_at),
+        )[:PLACES_A_DAY]
+        for e in places:
+            e["sessions"].sort(key=lambda s: s.starts_at)
+        out.append({"day": day, "places": places})
+    return out
 
 
 def _page(request: HttpRequest, invitation: Invitation) -> HttpResponse:

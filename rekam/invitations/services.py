@@ -41,13 +41,20 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.antrean import clock
+from rekam.antrean.calendar import holiday_name
 from rekam.antrean.models import Session
 from rekam.antrean.services import local_datetime, sessions_ensure_many
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.regions.models import Region
 from rekam.residents.states import RECORDED_STATES, KtpState
-from rekam.servicepoints.models import CalendarDay, MobileVisit, ServicePoint
+from rekam.servicepoints.models import (
+    CalendarDay,
+    HolidayOpening,
+    MobileVisit,
+    OpeningHours,
+    ServicePoint,
+)
 from rekam.servicepoints.services import mobile_visit_add
 from rekam.voters.models import Voter, VoterClass
 
@@ -407,7 +414,8 @@ class _Units:
 
 def _units(regencies: set[str], n: int, first_day: date, last_day: date) -> _Units:
     """The first ``n`` active mobile points of each regency office (by code), and their days
-    from ``first_day`` to ``last_day`` without a visit or a closure already."""
+    from ``first_day`` to ``last_day`` on which the crew works (the unit's weekly hours when it
+    has any; holidays only when it opens on them) without a visit or a closure already."""
     days = max(0, (last_day - first_day).days + 1)
     offices = set(
         Office.objects.filter(kind=Office.Kind.REGENCY, region_id__in=regencies).values_list(
@@ -433,6 +441,25 @@ def _units(regencies: set[str], n: int, first_day: date, last_day: date) -> _Uni
         service_point_id__in=known, is_open=False, **window
     ).values_list("service_point_id", "day"):
         busy[pk].add(day)
+    weekdays: dict[int, set[int]] = defaultdict(set)
+    for pk, weekday in OpeningHours.objects.filter(service_point_id__in=known).values_list(
+        "service_point_id", "weekday"
+    ):
+        weekdays[pk].add(weekday)
+    opened = set(
+        CalendarDay.objects.filter(service_point_id__in=known, is_open=True, **window).values_list(
+            "service_point_id", "day"
+        )
+    )
+    for unit in (p for ps in points.values() for p in ps if p is not None):
+        for d in range(days):
+            day = first_day + timedelta(days=d)
+            if (unit.pk, day) in opened:
+                continue  # opened on purpose that day
+            off_weekday = bool(weekdays[unit.pk]) and day.weekday() not in weekdays[unit.pk]
+            off_holiday = holiday_name(day) and unit.holiday_opening == HolidayOpening.CLOSED
+            if off_weekday or off_holiday:
+                busy[unit.pk].add(day)
     free = {
         r: [
             [d for d in range(days) if p is None or first_day + timedelta(days=d) not in busy[p.pk]]

@@ -52,13 +52,23 @@ class PlanForm(forms.Form):
     election = forms.ModelChoiceField(
         Election.objects.all(), to_field_name="slug", label=_("Election"), empty_label=EMPTY_LABEL
     )
-    region = forms.CharField(required=False, max_length=13, label=_("Regency/city code"))
+    region = forms.ChoiceField(
+        required=False,
+        label=_("Regency/city"),
+        error_messages={
+            "invalid_choice": "Kode kabupaten/kota %(value)s tidak dikenal atau di luar "
+            "wilayah kerja Anda."
+        },
+    )
     start = forms.DateField(
         label=_("First day of sessions"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    no_show_rate = forms.FloatField(
-        required=False, min_value=0, max_value=0.9, label=_("No-show rate (over-booking)")
+    no_show_percent = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=90,
+        label=_("Expected no-shows, % (invite that many more)"),
     )
     mobile_units = forms.IntegerField(
         min_value=0,
@@ -73,8 +83,15 @@ class PlanForm(forms.Form):
         label=_("People a mobile unit serves a day"),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        regencies = access.regions_for(user, Action.VIEW_REPORTS).filter(level="regency")
+        choices = [(r.code, f"{r.code} {r.display_name}") for r in regencies.order_by("code")]
+        if not _home_region(user):
+            choices.insert(0, ("", gettext("Every region holding the election")))
+        region = self.fields["region"]
+        assert isinstance(region, forms.ChoiceField)
+        region.choices = choices
         self.fields["start"].help_text = gettext(
             "Sessions starting less than %(hours)d hours from now (or from sending) are left "
             "out: letters and messages need time to reach people."
@@ -145,7 +162,10 @@ def plan_page(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.VIEW_REPORTS)
     tomorrow = clock.today() + timedelta(days=1)
     return _plan_page(
-        request, PlanForm(initial={"region": _home_region(request.user), "start": tomorrow})
+        request,
+        PlanForm(
+            initial={"region": _home_region(request.user), "start": tomorrow}, user=request.user
+        ),
     )
 
 
@@ -155,7 +175,7 @@ def plan_start(request: HttpRequest) -> HttpResponse:
     """Start a preview: nothing is written until a supervisor approves it. A wrong entry shows
     the form again with what is wrong beside each field."""
     access.require(request.user, Action.VIEW_REPORTS)
-    form = PlanForm(request.POST)
+    form = PlanForm(request.POST, user=request.user)
     if not form.is_valid():
         return _plan_page(request, form)
     data = form.cleaned_data
@@ -167,7 +187,7 @@ def plan_start(request: HttpRequest) -> HttpResponse:
             acting_user=request.user,
             dry_run=True,
             start=data["start"],
-            no_show_rate=data["no_show_rate"],
+            no_show_rate=(data["no_show_percent"] or 0) / 100,
             mobile_units=data["mobile_units"],
             mobile_per_day=data["mobile_per_day"],
         )
