@@ -89,7 +89,7 @@ def test_the_plan_map_still_draws_outlines_villages_and_their_colours(lampung) -
     (circle,) = root.findall(f"{SVG}circle")
     assert circle.get("fill") == "#c0392b"  # some left out
     assert circle.get("r") == "6.0"  # the biggest village
-    assert _title(circle) == f"{village.code}: 4 (1)"
+    assert _title(circle) == f"{village.name} ({village.code}): 4 diundang, 1 belum terlayani"
 
 
 # --- the map of kecamatan ------------------------------------------------------------------

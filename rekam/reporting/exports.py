@@ -11,6 +11,8 @@ from typing import Any
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 
+from rekam.lib.xlsx import write_xlsx
+
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -46,17 +48,8 @@ def table_bytes(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
             )
         return buffer.getvalue().encode("utf-8")
     if fmt == "xlsx":
-        import openpyxl  # only exports pay for loading it
-
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("Rekam")
-        ws.append(list(header))
-        for row in rows:
-            ws.append(
-                [v.replace(tzinfo=None) if isinstance(v, datetime) else _cell(v) for v in row]
-            )
         out = io.BytesIO()
-        wb.save(out)
+        write_xlsx(out, "Rekam", header, ([_cell(v) for v in row] for row in rows))
         return out.getvalue()
     raise ValueError(f"unknown format {fmt!r}")
 

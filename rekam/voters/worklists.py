@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from rekam.accounts import access
 from rekam.accounts.access import OUTSIDE_JURISDICTION, Action
 from rekam.elections.models import Election
+from rekam.lib.xlsx import write_xlsx
 from rekam.regions.models import Region
 from rekam.residents.states import KtpState
 
@@ -347,16 +348,6 @@ def export_csv_chunks(voters: QuerySet[Voter]) -> Iterator[str]:
 
 
 def export_xlsx(voters: QuerySet[Voter], out: Any) -> int:
-    """Write the export as XLSX to the binary file ``out``; returns the rows written."""
-    import openpyxl
-
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("DPT")
-    ws.append(EXPORT_HEADER)
-    written = 0
-    for row in export_rows(voters[:XLSX_MAX_ROWS]):
-        # NIK and KK as text, so that the spreadsheet never turns them into numbers.
-        ws.append(row)
-        written += 1
-    wb.save(out)
-    return written
+    """Write the export as XLSX to the binary file ``out``; returns the rows written. NIK and
+    KK numbers are text cells, so the spreadsheet never turns them into numbers."""
+    return write_xlsx(out, "DPT", EXPORT_HEADER, export_rows(voters[:XLSX_MAX_ROWS]))
