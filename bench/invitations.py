@@ -692,8 +692,8 @@ def letters_run(count: int) -> int:
 
     from rekam.accounts.services import offices_ensure_for_province
     from rekam.elections.models import Election, ElectionRegion
-    from rekam.invitations.invites import checkin_token, invitation_place, public_links
-    from rekam.invitations.letters import TITLE, WHAT, letters_for_village, render_letters, when_id
+    from rekam.invitations.invites import checkin_token, invitation_place, public_links, when_id
+    from rekam.invitations.letters import TITLE, WHAT, letters_for_village, render_letters
     from rekam.invitations.services import plan_run_create, plan_run_execute
     from rekam.regions.loader import load_province
     from rekam.regions.models import Region

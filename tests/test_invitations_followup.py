@@ -33,7 +33,7 @@ from rekam.invitations.invites import (
     resolve_checkin,
 )
 from rekam.invitations.models import Invitation
-from rekam.invitations.tokens import CHECKIN_GRACE
+from rekam.invitations.tokens import CHECKIN_GRACE, TokenRefused
 from rekam.notifications.models import Message
 from rekam.residents.models import Resident
 from rekam.residents.states import KtpState
@@ -107,6 +107,9 @@ def test_invitations_to_a_day_the_point_closes_afterwards_are_moved_to_open_days
         assert new.state == Invitation.State.PLANNED
         assert new.session.day != DAY_BEFORE and not new.session.closed
     assert "dipindahkan dari hari tempat layanan tutup" in done.describe()
+    # The old link says where the invitee now goes.
+    with pytest.raises(TokenRefused, match="sudah diganti dengan jadwal baru: Rabu, 9 Desember"):
+        invitation_reschedule(token=reschedule_token(on_the_day[0]), session=free_sessions(new)[0])
 
 
 def test_a_no_show_is_reinvited_only_once(planned, personas, clock) -> None:

@@ -318,7 +318,7 @@ def test_a_print_ready_resident_is_printed_through_the_print_screen_not_a_bare_m
     assert response.context["moves"] == []
     assert reverse("suket_decision", kwargs={"nik": r.nik}) in response.content.decode()
     response = client.post(move_url(r), {"to_state": KtpState.CARD_PRINTED}, follow=True)
-    assert "satu blanko dipakai" in response.content.decode()
+    assert "satu blangko dipakai" in response.content.decode()
     r.refresh_from_db()
     assert r.ktp_state == KtpState.PRINT_READY_RECORD
 

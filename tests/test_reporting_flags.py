@@ -121,7 +121,7 @@ def test_a_suket_to_a_prr_resident_while_the_office_had_blanks_raises_it(pilkada
     assert rows[0][header.index("NIK")] == flagged.resident.nik
     # The state as people read it, not its code.
     assert rows[0][header.index("Status KTP-el saat keputusan")] == "Siap cetak (PRR)"
-    assert rows[0][header.index("Blanko saat terbit")] == 5
+    assert rows[0][header.index("Blangko saat terbit")] == 5
     assert rows[0][header.index("Alasan")] == "Kendala teknis pencetakan"
     assert links == [suket_page(flagged)]
 
@@ -140,7 +140,7 @@ def test_blanks_that_ran_out_before_issuance_do_not_raise_it(pilkada, personas):
     office = personas.bdl_office
     received(office, 2, jakarta(2020, 11, 1))
     printer_broken(office)
-    spoiled = blank_spoil(office=office, count=2, reason="Blanko rusak terkena air")
+    spoiled = blank_spoil(office=office, count=2, reason="Blangko rusak terkena air")
     BlankMovement.objects.filter(pk=spoiled.pk).update(at=jakarta(2020, 12, 1))
     issue(pilkada, state=PRR)
     assert counts(pilkada)["suket_prr_with_blanks"] == 0
@@ -282,7 +282,7 @@ def test_a_stock_below_the_prr_backlog_raises_it(pilkada, personas):
     make_resident(HAJIMENA, ktp_state=PRR)
     make_resident(KEDATON, ktp_state=KtpState.CARD_PRINTED)  # printed: not waiting
     header, rows, links = flag_records(pilkada, None, "stock_short", today=date(2020, 12, 5))
-    assert header[2:5] == ["Blanko", "Antrean PRR", "Kekurangan blanko"]
+    assert header[2:5] == ["Blangko", "Antrean PRR", "Kekurangan blangko"]
     assert rows == [
         [
             Region.objects.get(code="18.71").display_name,
@@ -615,7 +615,7 @@ def test_the_flag_pages_speak_indonesian_and_english(both_regions, personas, cli
     html = indonesian.content.decode()
     assert "Suket tanpa alasan" in html
     assert (
-        "Suket hanya boleh terbit dengan alasan tercatat (belum PRR, blanko habis atau kendala "
+        "Suket hanya boleh terbit dengan alasan tercatat (belum PRR, blangko habis atau kendala "
         "teknis): periksa dasar penerbitan Suket ini." in html
     )
     assert client.get(one).context["header"] == [

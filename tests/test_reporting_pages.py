@@ -82,14 +82,14 @@ def test_the_downloads_hold_the_tables_figures(province, personas):  # noqa: F81
     assert voters == "Pemilih (DPT)"
     assert by_code["18.71"][voters] == "6" and by_code["18.01"][voters] == "2"
     assert by_code[""]["Wilayah"] == "Jumlah" and by_code[""][voters] == "8"
-    assert "Blanko tersedia" in header  # the office columns at regency/city level
+    assert "Blangko tersedia" in header  # the office columns at regency/city level
 
     xlsx = client.get(f"/dasbor/{election.slug}/unduh.xlsx?wilayah=18.71")
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert "Blanko tersedia" not in table[0]  # kecamatan rows have no office figures
+    assert "Blangko tersedia" not in table[0]  # kecamatan rows have no office figures
     kedaton = next(r for r in table if r[0] == "18.71.01")
     assert kedaton[2] == 6
 

@@ -126,8 +126,8 @@ def test_the_province_report_holds_the_figures(province):
         ("Suket dicabut", "0"),
         ("Suket kedaluwarsa sebelum hari H", "0"),
         ("Undangan", "0"),
-        ("Blanko tersedia", "4"),
-        ("Hari stok blanko terpendek", "0"),
+        ("Blangko tersedia", "4"),
+        ("Hari stok blangko terpendek", "0"),
         ("Cetak per hari (7 hari terakhir)", "0,1"),
     ]:
         assert f"{label} {value} " in text, label
@@ -165,7 +165,7 @@ def test_a_regency_report_shows_its_kecamatan_under_its_office(province):
     assert "Kedaton 6 2 1 16,7 % 2 0 2 1 0 0" in text
     assert "Jumlah 6 2 1 16,7 % 2 0 2 1 0 0" in text
     assert "Lampung Selatan" not in text
-    assert "Blanko tersedia 4 " in text and "Hari stok blanko 28 " in text
+    assert "Blangko tersedia 4 " in text and "Hari stok blangko 28 " in text
     assert "terpendek" not in text  # one office: its own days of stock
 
 

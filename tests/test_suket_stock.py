@@ -45,7 +45,7 @@ def test_a_receipt_records_batch_and_serial_range(personas):
 
 
 def test_it_refuses_a_serial_range_that_does_not_match_the_count(personas):
-    with pytest.raises(StockError, match="berisi 100 blanko"):
+    with pytest.raises(StockError, match="berisi 100 blangko"):
         blank_receive(
             office=personas.bdl_office, count=99, batch="X", serial_from="1", serial_to="100"
         )

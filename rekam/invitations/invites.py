@@ -30,6 +30,7 @@ from rekam.antrean.models import INSIDE_STATES, Session, State, Ticket
 from rekam.antrean.services import InvitationClaim, QueueRefused, sessions_ensure_many
 from rekam.audit.services import audit_record, audit_record_many
 from rekam.elections.models import Election
+from rekam.lib.pdf import date_id
 from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
 from rekam.servicepoints.models import ServicePoint
@@ -116,10 +117,31 @@ def invitation_for_token(text: str, purpose: str, *, now: datetime | None = None
     return invitation
 
 
+DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+
+def when_id(start: datetime, end: datetime) -> tuple[str, str]:
+    """``("Rabu, 9 Desember 2020", "08.00 - 09.00 WIB")`` in local time."""
+    s, e = timezone.localtime(start), timezone.localtime(end)
+    return f"{DAYS_ID[s.weekday()]}, {date_id(s.date())}", f"{s:%H.%M} - {e:%H.%M} WIB"
+
+
 def check_reschedulable(invitation: Invitation) -> None:
-    """Refuse (in Indonesian) to move an invitation that no longer stands as planned."""
+    """Refuse (in Indonesian) to move an invitation that no longer stands as planned, naming
+    the one that replaced it, if any."""
     if invitation.state == Invitation.State.PLANNED:
         return
+    newer = (
+        Invitation.objects.filter(replaces=invitation, state=Invitation.State.PLANNED)
+        .select_related("service_point", "session__visit")
+        .first()
+    )
+    if newer is not None:
+        day, hours = when_id(newer.starts_at, newer.ends_at)
+        raise tokens.TokenRefused(
+            f"Undangan ini sudah diganti dengan jadwal baru: {day}, {hours}, di "
+            f"{invitation_place(newer)[0]}. Gunakan pesan atau surat undangan yang terbaru."
+        )
     if invitation.state == Invitation.State.RESCHEDULED:
         raise tokens.TokenRefused("Tautan ganti jadwal ini sudah digunakan.")
     if invitation.state == Invitation.State.ATTENDED:

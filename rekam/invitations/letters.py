@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from datetime import datetime
 
-from django.utils import timezone
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from rekam.lib.pdf import date_id
 from rekam.lib.qr import qr_matrix
 
-from .invites import checkin_token, invitation_place, public_links
+from .invites import checkin_token, invitation_place, public_links, when_id
 from .models import Invitation
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
 LEFT, RIGHT = 25 * mm, A4[0] - 20 * mm
-DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 TITLE: dict[str, str] = {
     Invitation.Service.RECORDING: "UNDANGAN PEREKAMAN KTP-EL",
     Invitation.Service.PRINTING: "UNDANGAN PENGAMBILAN KTP-EL",
@@ -36,12 +32,6 @@ WHAT: dict[str, str] = {
     Invitation.Service.RECORDING: "perekaman KTP-el",
     Invitation.Service.PRINTING: "pengambilan KTP-el yang sudah siap cetak",
 }
-
-
-def when_id(start: datetime, end: datetime) -> tuple[str, str]:
-    """``("Rabu, 9 Desember 2020", "08.00 - 09.00 WIB")`` in local time."""
-    s, e = timezone.localtime(start), timezone.localtime(end)
-    return f"{DAYS_ID[s.weekday()]}, {date_id(s.date())}", f"{s:%H.%M} - {e:%H.%M} WIB"
 
 
 def _qr(c: Canvas, text: str, x: float, y: float, side: float) -> None:

@@ -275,7 +275,7 @@ STOCK_DAYS_COLUMN = "Hari stok"
 
 
 def _stock_days_label(stock: OfficeFigures) -> str:
-    return f"Hari stok blanko {SHORTEST}" if stock.is_sum else "Hari stok blanko"
+    return f"Hari stok blangko {SHORTEST}" if stock.is_sum else "Hari stok blangko"
 
 
 def key_figures(content: ReportContent) -> list[list[tuple[str, str]]]:
@@ -305,9 +305,9 @@ def key_figures(content: ReportContent) -> list[list[tuple[str, str]]]:
             ("Undangan", number_id(t.invited)),
             ("Undangan hadir", number_id(t.attended)),
             ("Undangan tidak hadir", number_id(t.no_shows)),
-            ("Blanko tersedia", number_id(stock.blanks)),
+            ("Blangko tersedia", number_id(stock.blanks)),
             (_stock_days_label(stock), stock_days_id(stock.stock_days)),
-            ("Kekurangan blanko untuk PRR", number_id(stock.stock_short)),
+            ("Kekurangan blangko untuk PRR", number_id(stock.stock_short)),
             ("Cetak per hari (7 hari terakhir)", decimal_id(stock.prints_per_day)),
         ],
     ]
@@ -351,7 +351,7 @@ def _region_columns(level: str) -> list[tuple[str, Callable[[Row], str]]]:
     ]
     if level == "regency":
         columns += [
-            ("Blanko", lambda r: number_id(r.office.blanks if r.office else 0)),
+            ("Blangko", lambda r: number_id(r.office.blanks if r.office else 0)),
             (
                 STOCK_DAYS_COLUMN,
                 lambda r: stock_days_id(r.office.stock_days if r.office else None),

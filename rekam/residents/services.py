@@ -106,7 +106,7 @@ def record_move(
         and (locked.ktp_state, to_state) in PRINTING_MOVES
         and not printing
     ):
-        raise MoveRefused("Pencetakan KTP-el dicatat melalui daftar cetak: satu blanko dipakai.")
+        raise MoveRefused("Pencetakan KTP-el dicatat melalui daftar cetak: satu blangko dipakai.")
     at = at or timezone.now()
     event = RecordEvent.objects.create(
         resident=resident,

@@ -24,7 +24,7 @@ from .models import Outcome
 class Reason(models.TextChoices):
     # Suket allowed
     BELUM_PRR = "BELUM_PRR", "Perekaman belum mencapai PRR"
-    BLANKO_HABIS = "BLANKO_HABIS", "Blanko KTP-el habis"
+    BLANKO_HABIS = "BLANKO_HABIS", "Blangko KTP-el habis"
     KENDALA_TEKNIS = "KENDALA_TEKNIS", "Kendala teknis pencetakan"
     # Print
     CETAK = "CETAK", "KTP-el dapat dicetak"
@@ -117,7 +117,7 @@ def decide(i: DecisionInputs) -> Decision:
     if state == KtpState.PRINT_READY_RECORD:
         if i.blanks > 0 and i.printer_working:
             return _print(
-                "Data sudah PRR dan blanko tersedia: KTP-el dicetak di tempat, Suket tidak boleh "
+                "Data sudah PRR dan blangko tersedia: KTP-el dicetak di tempat, Suket tidak boleh "
                 "diterbitkan."
             )
         reason = Reason.BLANKO_HABIS if i.blanks <= 0 else Reason.KENDALA_TEKNIS

@@ -222,7 +222,7 @@ def holder_data(resident: Resident) -> dict[str, str]:
 
 REASON_SENTENCE = {
     Reason.BELUM_PRR: "data perekamannya masih dalam proses penunggalan (belum PRR)",
-    Reason.BLANKO_HABIS: "blanko KTP-el sedang habis",
+    Reason.BLANKO_HABIS: "blangko KTP-el sedang habis",
     Reason.KENDALA_TEKNIS: "terdapat kendala teknis pencetakan KTP-el",
 }
 

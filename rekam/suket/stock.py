@@ -70,9 +70,9 @@ def _move(
     stock = _locked_stock(office)
     if stock.balance + quantity < 0:
         if stock.balance == 0:
-            raise StockError(f"Blanko KTP-el di {office.name} habis.")
+            raise StockError(f"Blangko KTP-el di {office.name} habis.")
         raise StockError(
-            f"Stok blanko {office.name} hanya {stock.balance}, tidak cukup untuk {-quantity}."
+            f"Stok blangko {office.name} hanya {stock.balance}, tidak cukup untuk {-quantity}."
         )
     BlankStock.objects.filter(pk=stock.pk).update(
         balance=F("balance") + quantity, updated_at=timezone.now()
@@ -91,14 +91,14 @@ def _move(
 
 def _check_range(count: int, serial_from: str, serial_to: str) -> None:
     if count <= 0:
-        raise StockError("Jumlah blanko harus lebih dari nol.")
+        raise StockError("Jumlah blangko harus lebih dari nol.")
     if bool(serial_from) != bool(serial_to):
         raise StockError("Isi nomor seri awal dan akhir, atau kosongkan keduanya.")
     if serial_from.isdigit() and serial_to.isdigit():
         span = int(serial_to) - int(serial_from) + 1
         if span != count:
             raise StockError(
-                f"Rentang nomor seri {serial_from}-{serial_to} berisi {max(span, 0)} blanko, "
+                f"Rentang nomor seri {serial_from}-{serial_to} berisi {max(span, 0)} blangko, "
                 f"bukan {count}."
             )
 
@@ -194,7 +194,7 @@ def blank_transfer(
         action="blank.transfer",
         obj=out,
         changes={"from": [from_office.code, None], "to": [None, to_office.code]},
-        reason=f"{count} blanko. {reason}".strip(),
+        reason=f"{count} blangko. {reason}".strip(),
     )
     return out, into
 
@@ -212,9 +212,9 @@ def blank_spoil(
     if acting_user is not None:
         require(acting_user, Action.PRINT_CARD, office.region_id)
     if count <= 0:
-        raise StockError("Jumlah blanko harus lebih dari nol.")
+        raise StockError("Jumlah blangko harus lebih dari nol.")
     if not reason.strip():
-        raise StockError("Alasan blanko rusak wajib diisi.")
+        raise StockError("Alasan blangko rusak wajib diisi.")
     movement = _move(
         office=office,
         kind=BlankMovement.Kind.SPOILED,
@@ -250,12 +250,12 @@ def card_print(
     """
     serial = card_serial.strip().upper()
     if not serial:
-        raise StockError("Nomor seri blanko wajib diisi.")
+        raise StockError("Nomor seri blangko wajib diisi.")
     require(acting_user, Action.PRINT_CARD, resident.regency_id)
     if resident.ktp_state != KtpState.PRINT_READY_RECORD:
         raise StockError("KTP-el hanya dapat dicetak untuk data berstatus PRR.")
     if CardPrint.objects.filter(card_serial=serial).exists():
-        raise StockError(f"Blanko nomor seri {serial} sudah dipakai.")
+        raise StockError(f"Blangko nomor seri {serial} sudah dipakai.")
     office = office_for_region(str(resident.regency_id))
     at = at or timezone.now()
     label = actor_label or _label(acting_user, "system")
@@ -273,7 +273,7 @@ def card_print(
         resident=resident,
         to_state=KtpState.CARD_PRINTED,
         acting_user=acting_user,
-        reason=f"dicetak pada blanko {serial}",
+        reason=f"dicetak pada blangko {serial}",
         at=at,
         actor_label=label,
         printing=True,

@@ -144,8 +144,8 @@ class Command(BaseCommand):
         )
         sukets = suket_demo_seed(election=rehearsal)
         self.step(
-            f"Blanko KTP-el dan Suket: {_n(sukets.blanks)} blanko di {sukets.offices} kantor, "
-            f"{sukets.sukets} Suket {rehearsal.name}; blanko habis di {sukets.out_of_blanks}"
+            f"Blangko KTP-el dan Suket: {_n(sukets.blanks)} blangko di {sukets.offices} kantor, "
+            f"{sukets.sukets} Suket {rehearsal.name}; blangko habis di {sukets.out_of_blanks}"
         )
 
         # Also without serving: `rekam runserver` afterwards serves the collected files.
