@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
+from typing import Any
 
 import openpyxl
 import pytest
@@ -19,7 +20,7 @@ def _read(data: bytes) -> list[tuple]:
 
 def test_values_come_back_as_they_went_in() -> None:
     out = io.BytesIO()
-    rows = [
+    rows: list[list[Any]] = [
         ["1871010101900001", 42, 2.5, True, date(2020, 12, 9), datetime(2020, 12, 9, 13, 30)],
         ["A & B <C>", None, "", False, date(1900, 3, 1), "  spaces kept "],
     ]

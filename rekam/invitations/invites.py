@@ -136,14 +136,19 @@ def check_reschedulable(invitation: Invitation) -> None:
         .select_related("service_point", "session__visit")
         .first()
     )
+    used = (
+        "Tautan ganti jadwal ini sudah digunakan"
+        if invitation.state == Invitation.State.RESCHEDULED
+        else "Undangan ini sudah diganti"
+    )
     if newer is not None:
         day, hours = when_id(newer.starts_at, newer.ends_at)
         raise tokens.TokenRefused(
-            f"Undangan ini sudah diganti dengan jadwal baru: {day}, {hours}, di "
-            f"{invitation_place(newer)[0]}. Gunakan pesan atau surat undangan yang terbaru."
+            f"{used}: jadwal baru Anda {day}, {hours}, di {invitation_place(newer)[0]}. "
+            "Gunakan pesan atau surat undangan yang terbaru."
         )
     if invitation.state == Invitation.State.RESCHEDULED:
-        raise tokens.TokenRefused("Tautan ganti jadwal ini sudah digunakan.")
+        raise tokens.TokenRefused(f"{used}.")
     if invitation.state == Invitation.State.ATTENDED:
         raise tokens.TokenRefused("Undangan ini sudah digunakan: Anda sudah datang.")
     raise tokens.TokenRefused("Undangan ini sudah tidak berlaku.")

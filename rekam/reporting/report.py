@@ -37,7 +37,7 @@ from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
-from rekam.invitations.letters import DAYS_ID
+from rekam.invitations.invites import DAYS_ID
 from rekam.lib.pdf import BOLD, FONT, date_id
 from rekam.regions.models import Region
 
