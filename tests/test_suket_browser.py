@@ -84,6 +84,26 @@ def test_the_verifier_works_offline_after_one_visit(live_server, browser, sukets
     context.close()
 
 
+def test_the_verifier_speaks_english_when_chosen(live_server, browser, sukets):
+    genuine, printed = sukets
+    context = browser.new_context()
+    host = live_server.url.split("//")[1].split(":")[0]
+    context.add_cookies([{"name": "django_language", "value": "en", "domain": host, "path": "/"}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/verifikasi")
+    page.wait_for_selector("#verifier[data-ready='1']", timeout=15000)
+    assert "Keys and the revocation list as of" in page.inner_text("#offline-state")
+    assert _check(page, genuine.qr_text) == "SAH"
+    assert page.inner_text("#verdict-label") == "VALID"
+    assert "a genuine Suket, valid until" in page.inner_text("#verdict-reason")
+    assert "Issued by" in page.inner_text("#verdict-facts")
+    assert _check(page, tampered(genuine.qr_text)) == "TIDAK_SAH"
+    assert "the signature does not match" in page.inner_text("#verdict-reason")
+    assert _check(page, printed.qr_text) == "DICABUT"
+    assert page.inner_text("#verdict-label") == "REVOKED"
+    context.close()
+
+
 @pytest.fixture
 def key_cases(personas, sukets):
     """A text signed with a retired key after its retirement, and one signed with a key that

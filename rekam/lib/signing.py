@@ -18,6 +18,7 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.utils.translation import gettext_lazy as _
 
 from .base45 import Base45Error, b45decode, b45encode
 
@@ -27,6 +28,21 @@ HEADER_KID = 4
 ALG_EDDSA = -8
 # Bounds what a hostile text can make the verifier inflate.
 MAX_INFLATED = 16 * 1024
+
+
+# Why a text is refused, for the person checking it (the web verifier's script shows the same
+# texts, from rekam.suket.verify.verifier_texts).
+DAMAGED_STRUCTURE = _("damaged data structure")
+NOT_SIGNED = _("not a signed document")
+DAMAGED_HEADER = _("damaged signature header")
+UNKNOWN_ALGORITHM = _("unknown signature algorithm")
+NO_KEY_ID = _("signature without a key id")
+UNKNOWN_KEY = _("signed with an unknown key")
+FORGED = _("the signature does not match: the content was changed or forged")
+NO_PREFIX = _("not a Suket code (the prefix %(prefix)s is missing)")
+FOREIGN_CHARACTERS = _("the code is cut short or holds foreign characters")
+DAMAGED_CODE = _("the code is cut short or damaged")
+DAMAGED_CONTENT = _("damaged document content")
 
 
 class SignatureError(ValueError):
@@ -61,25 +77,25 @@ def cose_parse(data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
     try:
         obj = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises several types for malformed input
-        raise SignatureError("struktur data rusak") from exc
+        raise SignatureError(str(DAMAGED_STRUCTURE)) from exc
     if isinstance(obj, cbor2.CBORTag):
         if obj.tag != COSE_SIGN1_TAG:
-            raise SignatureError("bukan dokumen bertanda tangan")
+            raise SignatureError(str(NOT_SIGNED))
         obj = obj.value
     if not (isinstance(obj, list | tuple) and len(obj) == 4):
-        raise SignatureError("bukan dokumen bertanda tangan")
+        raise SignatureError(str(NOT_SIGNED))
     protected, _unprotected, payload, signature = obj
     if not all(isinstance(x, bytes) for x in (protected, payload, signature)):
-        raise SignatureError("bukan dokumen bertanda tangan")
+        raise SignatureError(str(NOT_SIGNED))
     try:
         header = cbor2.loads(protected)
     except Exception as exc:
-        raise SignatureError("header tanda tangan rusak") from exc
+        raise SignatureError(str(DAMAGED_HEADER)) from exc
     if not isinstance(header, dict) or header.get(HEADER_ALG) != ALG_EDDSA:
-        raise SignatureError("algoritma tanda tangan tidak dikenal")
+        raise SignatureError(str(UNKNOWN_ALGORITHM))
     kid = header.get(HEADER_KID)
     if not isinstance(kid, bytes):
-        raise SignatureError("tanda tangan tanpa kode kunci")
+        raise SignatureError(str(NO_KEY_ID))
     return kid, protected, payload, signature
 
 
@@ -88,11 +104,11 @@ def cose_verify1(data: bytes, keys: Mapping[bytes, Ed25519PublicKey]) -> tuple[b
     kid, protected, payload, signature = cose_parse(data)
     key = keys.get(kid)
     if key is None:
-        raise SignatureError("ditandatangani dengan kunci yang tidak dikenal")
+        raise SignatureError(str(UNKNOWN_KEY))
     try:
         key.verify(signature, _sig_structure(protected, payload))
     except InvalidSignature:
-        raise SignatureError("tanda tangan tidak cocok: isi telah diubah atau dipalsukan") from None
+        raise SignatureError(str(FORGED)) from None
     return kid, payload
 
 
@@ -104,18 +120,18 @@ def unpack_text(text: str, *, prefix: str) -> bytes:
     """The COSE bytes inside a prefixed text, or :class:`SignatureError`."""
     text = text.strip()
     if not text.startswith(prefix):
-        raise SignatureError(f"bukan kode Suket (awalan {prefix} tidak ada)")
+        raise SignatureError(str(NO_PREFIX) % {"prefix": prefix})
     try:
         compressed = b45decode(text[len(prefix) :])
     except Base45Error as exc:
-        raise SignatureError("kode terpotong atau berisi karakter asing") from exc
+        raise SignatureError(str(FOREIGN_CHARACTERS)) from exc
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(compressed, MAX_INFLATED)
     except zlib.error as exc:
-        raise SignatureError("kode terpotong atau rusak") from exc
+        raise SignatureError(str(DAMAGED_CODE)) from exc
     if inflater.unconsumed_tail or not inflater.eof:
-        raise SignatureError("kode terpotong atau rusak")
+        raise SignatureError(str(DAMAGED_CODE))
     return data
 
 
@@ -133,4 +149,4 @@ def verify_text(
     try:
         return kid, cbor2.loads(payload)
     except Exception as exc:
-        raise SignatureError("isi dokumen rusak") from exc
+        raise SignatureError(str(DAMAGED_CONTENT)) from exc

@@ -17,7 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.utils.translation import gettext_lazy as _
 
+from rekam.lib import signing
 from rekam.lib.nik import mask_nik
 from rekam.lib.signing import SignatureError, verify_text
 
@@ -31,11 +33,23 @@ KEDALUWARSA = "KEDALUWARSA"
 DICABUT = "DICABUT"
 TIDAK_SAH = "TIDAK_SAH"
 LABELS = {
-    SAH: "SAH",
-    KEDALUWARSA: "KEDALUWARSA",
-    DICABUT: "DICABUT",
-    TIDAK_SAH: "TIDAK SAH",
+    SAH: _("VALID"),
+    KEDALUWARSA: _("EXPIRED"),
+    DICABUT: _("REVOKED"),
+    TIDAK_SAH: _("NOT VALID"),
 }
+# Reasons of a verdict, for the person checking (the web verifier's script gets the same).
+UNKNOWN_VERSION = _("unknown Suket data version")
+INCOMPLETE = _("incomplete Suket data")
+OTHER_OFFICE = _("signed with another office's key")
+BAD_DATE = _("the date on the Suket is not valid")
+WITHDRAWN_KEY = _("signed with a key withdrawn since %(date)s")
+REVOKED = _("the Suket was revoked: its holder's KTP-el has been printed")
+ENDED = _("the Suket's validity ended on %(date)s")
+FUTURE = _("the Suket's issue date is in the future (%(date)s)")
+GENUINE = _("a genuine Suket, valid until %(date)s")
+LIST_LIVE = _("the current revocation list (checked online)")
+LIST_AS_OF = _("the revocation list as of %(when)s WIB")
 
 
 def revocation_hash(uid: bytes) -> bytes:
@@ -120,7 +134,7 @@ class Verdict:
 
     @property
     def label(self) -> str:
-        return LABELS[self.status]
+        return str(LABELS[self.status])
 
     @property
     def ok(self) -> bool:
@@ -144,8 +158,8 @@ class Verdict:
     def list_label(self) -> str:
         """``daftar pencabutan per 05-12-2020 10:00 WIB``, or that the check was live."""
         if self.list_date is None:
-            return "daftar pencabutan terkini (diperiksa daring)"
-        return f"daftar pencabutan per {self.list_date.astimezone(JAKARTA):%d-%m-%Y %H:%M} WIB"
+            return str(LIST_LIVE)
+        return str(LIST_AS_OF) % {"when": f"{self.list_date.astimezone(JAKARTA):%d-%m-%Y %H:%M}"}
 
     @property
     def masked_nik(self) -> str:
@@ -205,20 +219,20 @@ def verify_qr_text(text: str, *, keys: KeySet, revoked: Container[bytes], now: d
     except SignatureError as exc:
         return Verdict(TIDAK_SAH, exc.message)
     if not isinstance(payload, dict) or payload.get("v") != PAYLOAD_VERSION:
-        return Verdict(TIDAK_SAH, "versi data Suket tidak dikenal")
+        return Verdict(TIDAK_SAH, str(UNKNOWN_VERSION))
     if any(not isinstance(payload.get(k), t) for k, t in _REQUIRED.items()):
-        return Verdict(TIDAK_SAH, "data Suket tidak lengkap")
+        return Verdict(TIDAK_SAH, str(INCOMPLETE))
     info = keys.keys[kid]
     if payload["of"] != info.office:
-        return Verdict(TIDAK_SAH, "ditandatangani dengan kunci kantor lain", payload)
+        return Verdict(TIDAK_SAH, str(OTHER_OFFICE), payload)
     try:
         issued, valid_until = _date(payload["iss"]), _date(payload.get("vu"))
     except ValueError:
-        return Verdict(TIDAK_SAH, "tanggal pada Suket tidak sah", payload)
+        return Verdict(TIDAK_SAH, str(BAD_DATE), payload)
     if info.retired_on is not None and issued > info.retired_on:
         return Verdict(
             TIDAK_SAH,
-            f"ditandatangani dengan kunci yang sudah ditarik sejak {info.retired_on:%d-%m-%Y}",
+            str(WITHDRAWN_KEY) % {"date": f"{info.retired_on:%d-%m-%Y}"},
             payload,
         )
     list_date = getattr(revoked, "generated_at", None)
@@ -229,10 +243,57 @@ def verify_qr_text(text: str, *, keys: KeySet, revoked: Container[bytes], now: d
         return Verdict(status, reason, payload, info.office_name, list_date, election_name)
 
     if payload["id"] in revoked:
-        return verdict(DICABUT, "Suket telah dicabut: KTP-el pemegangnya sudah dicetak")
+        return verdict(DICABUT, str(REVOKED))
     today = now.astimezone(JAKARTA).date()
     if today > valid_until:
-        return verdict(KEDALUWARSA, f"masa berlaku Suket berakhir {valid_until:%d-%m-%Y}")
+        return verdict(KEDALUWARSA, str(ENDED) % {"date": f"{valid_until:%d-%m-%Y}"})
     if today < issued:
-        return verdict(TIDAK_SAH, f"tanggal terbit Suket di masa depan ({issued:%d-%m-%Y})")
-    return verdict(SAH, f"Suket asli dan berlaku sampai {valid_until:%d-%m-%Y}")
+        return verdict(TIDAK_SAH, str(FUTURE) % {"date": f"{issued:%d-%m-%Y}"})
+    return verdict(SAH, str(GENUINE) % {"date": f"{valid_until:%d-%m-%Y}"})
+
+
+def verifier_texts() -> dict[str, str]:
+    """Every text the offline web verifier shows, in the active language, for its script."""
+    texts = {
+        "valid": LABELS[SAH],
+        "expired": LABELS[KEDALUWARSA],
+        "revoked": LABELS[DICABUT],
+        "not_valid": LABELS[TIDAK_SAH],
+        "damaged_structure": signing.DAMAGED_STRUCTURE,
+        "not_signed": signing.NOT_SIGNED,
+        "unknown_algorithm": signing.UNKNOWN_ALGORITHM,
+        "no_key_id": signing.NO_KEY_ID,
+        "unknown_key": signing.UNKNOWN_KEY,
+        "forged": signing.FORGED,
+        "no_prefix": signing.NO_PREFIX,
+        "foreign_characters": signing.FOREIGN_CHARACTERS,
+        "damaged_code": signing.DAMAGED_CODE,
+        "too_large": _("the code is too large"),
+        "unknown_version": UNKNOWN_VERSION,
+        "incomplete": INCOMPLETE,
+        "other_office": OTHER_OFFICE,
+        "withdrawn_key": WITHDRAWN_KEY,
+        "revoked_reason": REVOKED,
+        "ended": ENDED,
+        "future": FUTURE,
+        "genuine": GENUINE,
+        "list_as_of": LIST_AS_OF,
+        "list_old": _("(more than a day old: open this page when there is signal to update it)"),
+        "no_ed25519": _("This browser does not support Ed25519 yet; use the online check."),
+        "election": _("Election"),
+        "name": _("Name"),
+        "nik": "NIK",
+        "number": _("Number"),
+        "issued_by": _("Issued by"),
+        "valid_until": _("Valid until"),
+        "checked_with": _("Checked with"),
+        "loaded": _("Keys and %(list)s loaded."),
+        "not_loaded": _(
+            "The keys could not be loaded yet: open this page once when there is signal."
+        ),
+        "no_qr": _("No QR code was found in the image."),
+        "image_offline": _(
+            "This browser cannot read the image without signal; paste the code's text."
+        ),
+    }
+    return {key: str(text) for key, text in texts.items()}

@@ -63,7 +63,7 @@ from .stock import (
     printer_set_status,
     stock_summary,
 )
-from .verify import TIDAK_SAH, KeySet, Verdict, verify_qr_text
+from .verify import TIDAK_SAH, KeySet, Verdict, verifier_texts, verify_qr_text
 
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -466,7 +466,11 @@ def suket_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def verify_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "suket/verify.html", {"verify_url": settings.SUKET_VERIFY_URL})
+    return render(
+        request,
+        "suket/verify.html",
+        {"verify_url": settings.SUKET_VERIFY_URL, "texts": verifier_texts()},
+    )
 
 
 @require_GET

@@ -16,26 +16,37 @@
   const checkUrl = page.dataset.checkUrl;
   let keys = null;
   let revocations = null;
+  // Every text shown, in the page's language (rekam.suket.verify.verifier_texts).
+  const T = JSON.parse(document.getElementById("verifier-texts").textContent);
 
-  class Invalid extends Error {}
+  // T[key] with its %(name)s placeholders filled.
+  function t(key, values) {
+    return T[key].replace(/%\((\w+)\)s/g, (_, name) => String((values || {})[name] ?? ""));
+  }
+
+  class Invalid extends Error {
+    constructor(key, values) {
+      super(t(key, values));
+    }
+  }
 
   function base45Decode(text) {
-    if (text.length % 3 === 1) throw new Invalid("kode terpotong atau berisi karakter asing");
+    if (text.length % 3 === 1) throw new Invalid("foreign_characters");
     const out = [];
     for (let i = 0; i < text.length; i += 3) {
       const chunk = text.slice(i, i + 3);
       const v = Array.from(chunk, (c) => {
         const n = B45.indexOf(c);
-        if (n < 0) throw new Invalid("kode terpotong atau berisi karakter asing");
+        if (n < 0) throw new Invalid("foreign_characters");
         return n;
       });
       if (v.length === 3) {
         const n = v[0] + v[1] * 45 + v[2] * 2025;
-        if (n > 0xffff) throw new Invalid("kode terpotong atau rusak");
+        if (n > 0xffff) throw new Invalid("damaged_code");
         out.push(n >> 8, n & 0xff);
       } else {
         const n = v[0] + v[1] * 45;
-        if (n > 0xff) throw new Invalid("kode terpotong atau rusak");
+        if (n > 0xff) throw new Invalid("damaged_code");
         out.push(n);
       }
     }
@@ -46,11 +57,11 @@
     try {
       const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
       const buf = await new Response(stream).arrayBuffer();
-      if (buf.byteLength > 16384) throw new Invalid("kode terlalu besar");
+      if (buf.byteLength > 16384) throw new Invalid("too_large");
       return new Uint8Array(buf);
     } catch (e) {
       if (e instanceof Invalid) throw e;
-      throw new Invalid("kode terpotong atau rusak");
+      throw new Invalid("damaged_code");
     }
   }
 
@@ -59,7 +70,7 @@
     let pos = 0;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     function need(n) {
-      if (pos + n > bytes.length) throw new Invalid("struktur data rusak");
+      if (pos + n > bytes.length) throw new Invalid("damaged_structure");
     }
     function length(info) {
       if (info < 24) return info;
@@ -72,10 +83,10 @@
         pos += 8;
         return v;
       }
-      throw new Invalid("struktur data rusak");
+      throw new Invalid("damaged_structure");
     }
     function item(depth) {
-      if (depth > 16) throw new Invalid("struktur data rusak");
+      if (depth > 16) throw new Invalid("damaged_structure");
       need(1);
       const first = bytes[pos++];
       const major = first >> 5;
@@ -84,7 +95,7 @@
         if (info === 20) return false;
         if (info === 21) return true;
         if (info === 22 || info === 23) return null;
-        throw new Invalid("struktur data rusak");
+        throw new Invalid("damaged_structure");
       }
       const n = length(info);
       switch (major) {
@@ -105,10 +116,10 @@
         }
         case 6: return { tag: n, value: item(depth + 1) };
       }
-      throw new Invalid("struktur data rusak");
+      throw new Invalid("damaged_structure");
     }
     const value = item(0);
-    if (pos !== bytes.length) throw new Invalid("struktur data rusak");
+    if (pos !== bytes.length) throw new Invalid("damaged_structure");
     return value;
   }
 
@@ -148,22 +159,22 @@
     return jakartaDate(new Date());
   }
 
-  // "05-12-2020 10:00 WIB", as the Python verifier writes it.
+  // "05-12-2020 10:00" (WIB), as the Python verifier writes it.
   function jakartaDateTime(iso) {
     const parts = {};
     for (const p of new Intl.DateTimeFormat("en-GB", {
       timeZone: "Asia/Jakarta", year: "numeric", month: "2-digit", day: "2-digit",
       hour: "2-digit", minute: "2-digit", hourCycle: "h23",
     }).formatToParts(new Date(iso))) parts[p.type] = p.value;
-    return `${parts.day}-${parts.month}-${parts.year} ${parts.hour}:${parts.minute} WIB`;
+    return `${parts.day}-${parts.month}-${parts.year} ${parts.hour}:${parts.minute}`;
   }
 
   // How the verdict names the list it was checked against, with a warning when it is old.
   function listLabel(iso) {
     if (!iso) return "";
     const hours = (Date.now() - new Date(iso).getTime()) / 3600000;
-    const label = "daftar pencabutan per " + jakartaDateTime(iso);
-    return hours > 24 ? label + " (lebih dari sehari: buka halaman ini saat ada sinyal untuk memperbarui)" : label;
+    const label = t("list_as_of", { when: jakartaDateTime(iso) });
+    return hours > 24 ? label + " " + T.list_old : label;
   }
 
   function maskNik(nik) {
@@ -193,43 +204,43 @@
 
   async function verifyText(raw) {
     const text = raw.trim();
-    if (!text.startsWith(PREFIX)) throw new Invalid("bukan kode Suket (awalan RK1: tidak ada)");
+    if (!text.startsWith(PREFIX)) throw new Invalid("no_prefix", { prefix: PREFIX });
     const cose = cborDecode(await inflate(base45Decode(text.slice(PREFIX.length))));
     const arr = cose && cose.tag === 18 ? cose.value : cose;
-    if (!Array.isArray(arr) || arr.length !== 4) throw new Invalid("bukan dokumen bertanda tangan");
+    if (!Array.isArray(arr) || arr.length !== 4) throw new Invalid("not_signed");
     const [prot, , payloadBytes, signature] = arr;
     if (!(prot instanceof Uint8Array && payloadBytes instanceof Uint8Array && signature instanceof Uint8Array)) {
-      throw new Invalid("bukan dokumen bertanda tangan");
+      throw new Invalid("not_signed");
     }
     const header = cborDecode(prot);
-    if (!(header instanceof Map) || header.get(1) !== -8) throw new Invalid("algoritma tanda tangan tidak dikenal");
+    if (!(header instanceof Map) || header.get(1) !== -8) throw new Invalid("unknown_algorithm");
     const kid = header.get(4);
-    if (!(kid instanceof Uint8Array)) throw new Invalid("tanda tangan tanpa kode kunci");
+    if (!(kid instanceof Uint8Array)) throw new Invalid("no_key_id");
     const info = (keys || []).find((k) => k.kid === hex(kid) && !k.compromised_at);
-    if (!info) throw new Invalid("ditandatangani dengan kunci yang tidak dikenal");
+    if (!info) throw new Invalid("unknown_key");
     let ok = false;
     try {
       const key = await crypto.subtle.importKey("raw", b64(info.public_key), { name: "Ed25519" }, false, ["verify"]);
       ok = await crypto.subtle.verify({ name: "Ed25519" }, key, signature, sigStructure(prot, payloadBytes));
     } catch (e) {
       if (e && e.name === "NotSupportedError") {
-        throw new Error("Peramban ini belum mendukung Ed25519; gunakan pemeriksaan daring.");
+        throw new Error(t("no_ed25519"));
       }
       ok = false;
     }
-    if (!ok) throw new Invalid("tanda tangan tidak cocok: isi telah diubah atau dipalsukan");
+    if (!ok) throw new Invalid("forged");
     const p = cborDecode(payloadBytes);
-    if (!(p instanceof Map) || p.get("v") !== 1) throw new Invalid("versi data Suket tidak dikenal");
+    if (!(p instanceof Map) || p.get("v") !== 1) throw new Invalid("unknown_version");
     for (const [k, t] of [["no", "string"], ["nik", "string"], ["nm", "string"], ["of", "string"], ["el", "string"], ["iss", "string"], ["vu", "string"]]) {
-      if (typeof p.get(k) !== t) throw new Invalid("data Suket tidak lengkap");
+      if (typeof p.get(k) !== t) throw new Invalid("incomplete");
     }
-    if (!(p.get("id") instanceof Uint8Array)) throw new Invalid("data Suket tidak lengkap");
-    if (p.get("of") !== info.office) throw new Invalid("ditandatangani dengan kunci kantor lain");
+    if (!(p.get("id") instanceof Uint8Array)) throw new Invalid("incomplete");
+    if (p.get("of") !== info.office) throw new Invalid("other_office");
     // A retired key vouches only for Sukets issued on or before the day it was retired.
     if (info.retired_at) {
       const retiredOn = jakartaDate(new Date(info.retired_at));
       if (p.get("iss") > retiredOn) {
-        throw new Invalid("ditandatangani dengan kunci yang sudah ditarik sejak " + dmy(retiredOn));
+        throw new Invalid("withdrawn_key", { date: dmy(retiredOn) });
       }
     }
     const names = (revocations && revocations.elections) || {};
@@ -242,16 +253,16 @@
     };
     const today = todayJakarta();
     if (await isRevoked(p.get("id"))) {
-      return Object.assign(result, { status: "DICABUT", reason: "Suket telah dicabut: KTP-el pemegangnya sudah dicetak" });
+      return Object.assign(result, { status: "DICABUT", reason: t("revoked_reason") });
     }
     if (today > p.get("vu")) {
-      return Object.assign(result, { status: "KEDALUWARSA", reason: "masa berlaku Suket berakhir " + dmy(p.get("vu")) });
+      return Object.assign(result, { status: "KEDALUWARSA", reason: t("ended", { date: dmy(p.get("vu")) }) });
     }
-    if (today < p.get("iss")) throw new Invalid("tanggal terbit Suket di masa depan");
-    return Object.assign(result, { status: "SAH", reason: "Suket asli dan berlaku sampai " + dmy(p.get("vu")) });
+    if (today < p.get("iss")) throw new Invalid("future", { date: dmy(p.get("iss")) });
+    return Object.assign(result, { status: "SAH", reason: t("genuine", { date: dmy(p.get("vu")) }) });
   }
 
-  const LABELS = { SAH: "SAH", KEDALUWARSA: "KEDALUWARSA", DICABUT: "DICABUT", TIDAK_SAH: "TIDAK SAH" };
+  const LABELS = { SAH: T.valid, KEDALUWARSA: T.expired, DICABUT: T.revoked, TIDAK_SAH: T.not_valid };
 
   function show(result) {
     const box = document.getElementById("result");
@@ -266,10 +277,10 @@
     election.hidden = !election.textContent;
     document.getElementById("verdict-reason").textContent = result.reason || "";
     const rows = [
-      ["Pemilihan", result.election_name || result.election],
-      ["Nama", result.name], ["NIK", result.nik], ["Nomor", result.number],
-      ["Diterbitkan oleh", result.office_name], ["Berlaku sampai", dmy(result.valid_until)],
-      ["Diperiksa dengan", result.revocation_list],
+      [T.election, result.election_name || result.election],
+      [T.name, result.name], [T.nik, result.nik], [T.number, result.number],
+      [T.issued_by, result.office_name], [T.valid_until, dmy(result.valid_until)],
+      [T.checked_with, result.revocation_list],
     ];
     const dl = document.getElementById("verdict-facts");
     dl.replaceChildren();
@@ -301,10 +312,10 @@
       if (!k.ok || !r.ok) throw new Error("HTTP");
       keys = (await k.json()).keys;
       revocations = await r.json();
-      state.textContent = "Kunci dan " + listLabel(revocations.generated_at) + " dimuat.";
+      state.textContent = t("loaded", { list: listLabel(revocations.generated_at) });
       page.dataset.ready = "1";
     } catch (e) {
-      state.textContent = "Kunci belum dapat dimuat: buka halaman ini sekali saat ada sinyal.";
+      state.textContent = t("not_loaded");
     }
   }
 
@@ -327,7 +338,7 @@
       const detector = new BarcodeDetector({ formats: ["qr_code"] });
       const found = await detector.detect(await createImageBitmap(blob));
       if (found.length) return found[0].rawValue;
-      throw new Invalid("Kode QR tidak ditemukan pada gambar.");
+      throw new Invalid("no_qr");
     }
     return null;
   }
@@ -351,7 +362,7 @@
       if (data.error) show({ status: "TIDAK_SAH", reason: data.error });
       else show(data);
     } catch (e) {
-      show({ status: "TIDAK_SAH", reason: e instanceof Invalid ? e.message : "Gambar tidak dapat dibaca tanpa sinyal di peramban ini; tempel teks kodenya." });
+      show({ status: "TIDAK_SAH", reason: e instanceof Invalid ? e.message : t("image_offline") });
     }
   });
 
