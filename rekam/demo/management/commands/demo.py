@@ -85,6 +85,9 @@ class Command(BaseCommand):
         scale = float(options["scale"])
         seed = int(options["seed"])
         self.verbosity = int(options["verbosity"])
+        if "://" not in settings.SUKET_VERIFY_URL:
+            # A Suket printed with a bare path points nowhere: the demo's own verifier instead.
+            settings.SUKET_VERIFY_URL = f"http://127.0.0.1:{options['port']}/verifikasi"
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         self.step("Basis data siap")
@@ -134,8 +137,14 @@ class Command(BaseCommand):
             self.advance_central(result.batch.pk, seed)
         for election in (pilkada, rehearsal):
             voters = voters_demo_build(election=election, seed=seed)
-            verb = "dipakai ulang" if voters.reused else "diimpor dan dicocokkan"
-            self.step(f"DPT {election.name}: {_n(voters.rows)} pemilih {verb}")
+            if voters.imported is None:
+                self.step(f"DPT {election.name}: {_n(voters.rows)} baris dipakai ulang")
+            else:
+                self.step(
+                    f"DPT {election.name}: {_n(voters.rows)} baris, "
+                    f"{_n(voters.imported.accepted)} pemilih diimpor dan dicocokkan, "
+                    f"{_n(voters.imported.rejected)} baris ditolak (lihat laporan impor)"
+                )
         queue = antrean_demo_seed(today=today, seed=seed, now=timezone.now())
         morning = "pagi ini" if queue.day == today else f"pagi {queue.day:%d-%m-%Y}"
         self.step(
