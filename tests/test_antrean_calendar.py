@@ -7,7 +7,7 @@ from datetime import date, time
 import pytest
 
 from rekam.antrean.calendar import day_plan, holiday_name, open_days
-from rekam.antrean.models import Session
+from rekam.antrean.models import Session, State, Ticket
 from rekam.antrean.services import (
     QueueRefused,
     session_capacity,
@@ -17,6 +17,7 @@ from rekam.antrean.services import (
     ticket_book_online,
 )
 from rekam.elections.models import Election
+from rekam.notifications.models import Message
 from rekam.regions.models import Region
 from rekam.servicepoints.models import HolidayOpening, MobileVisit, ServicePoint
 from rekam.servicepoints.services import calendar_day_set, mobile_visit_add
@@ -146,7 +147,10 @@ def test_a_day_closed_after_numbers_were_taken_keeps_them_but_takes_nobody_new(p
     point = make_point(personas.bdl_office, counters=5)
     first, second = sessions_ensure(service_point=point, day=WORKDAY)[:2]
     ticket_book_online(
-        session_id=first.pk, service="recording", resident_id=make_resident().pk, at=at(WORKDAY, 7)
+        session_id=first.pk,
+        service="recording",
+        resident_id=make_resident(phone="+6281234567890", whatsapp_consent=True).pk,
+        at=at(WORKDAY, 7),
     )
     calendar_day_set(
         service_point=point,
@@ -159,6 +163,13 @@ def test_a_day_closed_after_numbers_were_taken_keeps_them_but_takes_nobody_new(p
     assert set(Session.objects.filter(service_point=point).values_list("closed", flat=True)) == {
         True
     }
+    # The number booked for it is given back and its holder told.
+    booked = Ticket.objects.get()
+    assert booked.state == State.CANCELLED
+    assert Session.objects.get(pk=first.pk).public_taken == 0
+    told = Message.objects.get(template="queue_day_closed")
+    assert told.resident_id == booked.resident_id and told.data["ticket"] == booked.label
+    assert "Banjir" in told.data["reason"]
     with pytest.raises(QueueRefused):
         ticket_book_online(
             session_id=second.pk,

@@ -61,6 +61,14 @@ def test_nik_and_date_of_birth_open_the_schedule(client, point, resident):
     assert point.name in html
 
 
+def test_a_child_is_not_offered_a_recording_number(client, point, lampung):
+    child = make_resident(name="Anak Kecil", birth_date=date(2012, 3, 4))
+    identify(client, child)
+    html = client.get(reverse("antrean_schedule")).content.decode()
+    assert 'data-testid="recording-refused"' in html and "belum wajib KTP-el" in html
+    assert 'value="recording"' not in html and 'value="printing"' in html
+
+
 def test_it_refuses_a_wrong_date_of_birth_without_saying_which_part(client, point, resident):
     response = identify(client, resident, birth_date=date(1991, 5, 17))
     assert response.status_code == 200

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rekam.accounts.models import User
+from rekam.elections.models import Election
+from rekam.regions.models import Region
 from rekam.residents.services import record_move
 from rekam.residents.states import KtpState
 
@@ -119,6 +121,25 @@ def test_the_summary_counts_children_apart_from_those_who_must_record(client, pe
     assert (counts["BELUM_REKAM"], counts["NOT_YET_REQUIRED"]) == (1, 1)
     home = client.get(reverse("home")).content.decode()
     assert "Belum wajib KTP-el" in home
+
+
+def test_a_first_time_voter_of_an_upcoming_election_counts_as_not_recorded(client, personas):
+    today = timezone.localdate()
+    make_resident(BDL_VILLAGE, birth_date=today.replace(year=today.year - 17) + timedelta(days=10))
+    client.force_login(personas.bdl_supervisor)
+    counts = client.get(reverse("api_summary")).json()["total"]["counts"]
+    assert (counts["BELUM_REKAM"], counts["NOT_YET_REQUIRED"]) == (0, 1)
+    polling = today + timedelta(days=30)
+    election = Election.objects.create(
+        name="Pilkada",
+        slug="pilkada",
+        polling_day=polling,
+        suket_issue_until=polling,
+        suket_valid_until=polling,
+    )
+    election.regions.add(Region.objects.get(code="18.71"))
+    counts = client.get(reverse("api_summary")).json()["total"]["counts"]
+    assert (counts["BELUM_REKAM"], counts["NOT_YET_REQUIRED"]) == (1, 0)
 
 
 def test_the_province_summary_has_a_row_per_regency(client, personas):

@@ -208,6 +208,16 @@ def test_an_unknown_region_is_refused(election, personas) -> None:
     assert not PlanRun.objects.exists()
 
 
+def test_a_region_that_does_not_hold_the_election_is_refused(election, personas) -> None:
+    with pytest.raises(PlanRefused, match="tidak menyelenggarakan"):
+        plan_run_create(
+            election=election,
+            region_code="18.03",
+            acting_user=personas.province_admin,
+            start=START,
+        )
+
+
 def test_the_command_without_dry_run_approves_as_the_system(election) -> None:
     run = plan_run_create(
         election=election, region_code="18.71", acting_user=None, start=START, mobile_units=0

@@ -108,7 +108,10 @@ def test_invitations_to_a_day_the_point_closes_afterwards_are_moved_to_open_days
         assert new.session.day != DAY_BEFORE and not new.session.closed
     assert "dipindahkan dari hari tempat layanan tutup" in done.describe()
     # The old link says where the invitee now goes.
-    with pytest.raises(TokenRefused, match="sudah digunakan: jadwal baru Anda Rabu, 9 Desember"):
+    with pytest.raises(
+        TokenRefused,
+        match="tutup pada hari itu; undangan Anda dipindahkan: jadwal baru Anda Rabu, 9 Desember",
+    ):
         invitation_reschedule(token=reschedule_token(on_the_day[0]), session=free_sessions(new)[0])
 
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from rekam.invitations.invites import calendar_token, reschedule_token
+from rekam.invitations.invites import calendar_token, invitations_send, reschedule_token
 from rekam.invitations.models import Invitation
 from rekam.notifications import texts
 from rekam.notifications.models import Message
@@ -85,6 +85,20 @@ def test_without_a_public_address_messages_carry_no_links(election, personas, se
         assert "reschedule_url" not in message.data and "calendar_url" not in message.data
         sms = texts.render(texts.family(message.template), "sms", "id", message.data)
         assert "Ganti jadwal" not in sms
+
+
+def test_later_messages_link_to_the_site_the_plan_was_approved_on(
+    election, personas, settings
+) -> None:
+    settings.INVITATIONS_PUBLIC_URL = ""
+    run = plan_now(election, personas.bdl_admin, DAY_BEFORE)
+    run.options = {**run.options, "public_url": "https://approved.example.id/"}
+    run.save(update_fields=["options"])
+    Message.objects.all().delete()  # as if a follow-up sent them later
+    invitations = list(Invitation.objects.select_related("service_point", "session__visit"))
+    invitations_send(invitations=invitations, acting_user=None)
+    links = [m.data["reschedule_url"] for m in Message.objects.all()]
+    assert links and all(u.startswith("https://approved.example.id/undangan/") for u in links)
 
 
 @pytest.mark.parametrize("language", texts.LANGUAGES)

@@ -107,6 +107,31 @@ def test_each_day_offers_the_nearest_places_first_and_few_of_them(
     ]
 
 
+def test_every_day_offers_other_places_too(client, invitation, personas) -> None:
+    home = invitation.village
+    make_point(
+        personas.bdl_office,
+        code="18.71-KEC-9",
+        invitation_percent=50,
+        holiday_opening=HolidayOpening.OPEN,
+        lat=home.lat + 0.1,
+        lon=home.lon,
+    )
+    body = client.get(_url(invitation)).content.decode()
+    days = body.split('<details class="sessions-day"')[1:]
+    assert len(days) >= 2
+    assert all("Kantor Disdukcapil 18.71-KEC-9" in day for day in days)
+
+
+def test_the_page_reads_a_bounded_number_of_queries(
+    client, invitation, django_assert_max_num_queries
+) -> None:
+    url = _url(invitation)
+    client.get(url)  # sessions made once
+    with django_assert_max_num_queries(25):
+        client.get(url)
+
+
 def test_choosing_a_session_moves_the_invitation_once(client, invitation) -> None:
     url = _url(invitation)
     target, other = free_sessions(invitation)[:2]

@@ -6,6 +6,7 @@ from datetime import date
 from io import BytesIO
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
@@ -151,6 +152,16 @@ def test_the_calendar_file_holds_the_session_in_utc(planned) -> None:
     assert "DTSTART:20201208T010000Z" in text
     assert f"UID:{inv.reference}@rekam" in text
     assert text.endswith("END:VCALENDAR\r\n")
+
+
+def test_the_first_link_names_the_schedule_that_stands_after_two_moves(planned) -> None:
+    first = _first()
+    second = invitation_reschedule(token=reschedule_token(first), session=free_sessions(first)[0])
+    second = Invitation.objects.select_related("election").get(pk=second.pk)
+    third = invitation_reschedule(token=reschedule_token(second), session=free_sessions(second)[-1])
+    hours = f"{timezone.localtime(third.starts_at):%H.%M}"
+    with pytest.raises(TokenRefused, match=f"sudah digunakan: jadwal baru Anda .*{hours}"):
+        invitation_reschedule(token=reschedule_token(first), session=free_sessions(third)[0])
 
 
 def test_a_rescheduled_invitations_calendar_event_updates_the_first_one(planned) -> None:

@@ -103,6 +103,9 @@ def test_each_region_link_goes_one_level_down_keeping_the_filters(client, electi
     assert followed.context["within"] == KEDATON
     assert followed.context["params"]["klass"] == VoterClass.NOT_RECORDED
     assert [v.name for v in followed.context["page"]] == ["Andi"]
+    # Back up through the breadcrumb, the filter stays.
+    [up] = re.findall(r'href="([^"]*kode=18\.71\.01&[^"]*)"', followed.content.decode())
+    assert "kelas=NOT_RECORDED" in html.unescape(up)
 
 
 def test_it_filters_by_class_and_first_time_voter(client, election, personas):

@@ -86,13 +86,15 @@ class Session(models.Model):
 
     @property
     def public_room(self) -> int:
-        """Seats the online and gate channels may still take."""
+        """Seats the online and gate channels may still take (none once closed)."""
+        if self.closed:
+            return 0
         held = max(self.invitation_taken, self.invitation_capacity)
         return max(0, self.capacity - self.public_taken - held)
 
     @property
     def invitation_room(self) -> int:
-        return max(0, self.capacity - self.taken)
+        return 0 if self.closed else max(0, self.capacity - self.taken)
 
 
 class Channel(models.TextChoices):

@@ -228,7 +228,8 @@ def sessions_refresh(*, service_point: ServicePoint, from_day: date) -> int:
     """Forget the sessions of days from ``from_day`` on that hold no number or invitation yet,
     so they are made again from the point's current settings and calendar; the sessions of
     the other days stay, closed to newcomers when the calendar now closes their day (and open
-    again when it reopens it). Returns how many days were forgotten."""
+    again when it reopens it). Numbers booked for a day closed now are given back and their
+    holders told. Returns how many days were forgotten."""
     held = set(
         Ticket.objects.filter(service_point=service_point, day__gte=from_day)
         .values_list("day", flat=True)
@@ -247,11 +248,50 @@ def sessions_refresh(*, service_point: ServicePoint, from_day: date) -> int:
     if kept:
         first, last = min(kept), max(kept)
         plans = plans_many([service_point], first, (last - first).days + 1)
-        for day in kept:
-            Session.objects.filter(service_point=service_point, day=day).update(
-                closed=not plans[(service_point.pk, day)].is_open
-            )
+        for day in sorted(kept):
+            plan = plans[(service_point.pk, day)]
+            changed = Session.objects.filter(
+                service_point=service_point, day=day, closed=plan.is_open
+            ).update(closed=not plan.is_open)
+            if changed and not plan.is_open:
+                _numbers_of_closed_day(service_point, day, plan.reason)
     return dropped
+
+
+def _numbers_of_closed_day(point: ServicePoint, day: date, reason: str) -> None:
+    """Numbers booked for a day the point has since closed are given back (their holders can
+    take one for another day) and each holder is told, WhatsApp else SMS."""
+    booked = list(
+        Ticket.objects.filter(service_point=point, day=day, state=State.BOOKED)
+        .exclude(channel=Channel.INVITATION)  # invitations are moved by their follow-up
+        .select_related("resident", "service_point__office")
+    )
+    base = settings.ANTREAN_PUBLIC_URL.rstrip("/")
+    outgoing = []
+    for ticket in booked:
+        ticket_cancel(ticket=ticket, reason=f"tempat layanan tutup: {reason}"[:200])
+        if ticket.resident is None:
+            continue
+        data: dict[str, Any] = {
+            "name": ticket.resident.name,
+            "ticket": ticket.label,
+            "place": point.name,
+            "day": day,
+            "reason": reason,
+        }
+        if base:
+            data["booking_url"] = base + reverse("antrean_start")
+        outgoing.append(
+            Outgoing(
+                recipient=ticket.resident,
+                template="queue_day_closed",
+                data=data,
+                idempotency_key=f"antrean-tutup:{ticket.public_code}",
+                channels=("whatsapp", "sms"),
+            )
+        )
+    if outgoing:
+        message_send_many(outgoing)
 
 
 # Taking a seat and a number
@@ -859,7 +899,8 @@ def _walk_in_options(point: ServicePoint, now: datetime) -> tuple[list[WalkInPla
     closing time; the projection counts who is ahead (booked or waiting, not yet called)."""
     today = timezone.localdate(now)
     sessions = sessions_ensure(service_point=point, day=today)
-    if not sessions:
+    # Sessions kept for numbers given before the day was closed take nobody new.
+    if not sessions or all(s.closed for s in sessions):
         raise QueueRefused(f"{point.name} tidak buka hari ini.", code="closed")
     closing = max(s.ends_at for s in sessions)
     later = [s for s in sessions if s.ends_at > now]

@@ -32,7 +32,7 @@ from rekam.accounts.models import Office
 from rekam.lib.nik import mask_nik
 from rekam.lib.qr import qr_png
 from rekam.residents.models import Resident
-from rekam.residents.services import resident_set_whatsapp_consent
+from rekam.residents.services import recording_refusal, resident_set_whatsapp_consent
 from rekam.servicepoints.models import Service, ServicePoint
 from rekam.web import ratelimit
 
@@ -182,6 +182,10 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
     by_code = {p.code: p for p in points}
     point = by_code.get(request.GET.get("tempat", "")) or (points[0] if points else None)
     services = point.services if point else []
+    # Nobody records before the KTP-el duty (or the polling day that brings it) is near.
+    too_young = recording_refusal(resident, today) if Service.RECORDING in services else ""
+    if too_young:
+        services = [s for s in services if s != Service.RECORDING]
     service = request.GET.get("layanan", "")
     if service not in services:
         service = services[0] if services else ""
@@ -217,6 +221,7 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
         "point": point,
         "everywhere": everywhere,
         "services": [(s, Service(s).label) for s in services],
+        "recording_refusal": too_young,
         "service": service,
         "plans": plans,
         "day": chosen,

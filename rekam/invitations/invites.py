@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
@@ -37,7 +38,8 @@ from rekam.servicepoints.models import ServicePoint
 from rekam.voters.models import Voter, VoterCheck
 
 from . import tokens
-from .models import Invitation
+from .models import Invitation, PlanRun
+from .planner import haversine_km
 from .services import DONE_STATES, deadline_of, earliest_session_start, plan_jurisdiction
 
 LIVE = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
@@ -118,6 +120,13 @@ def invitation_for_token(text: str, purpose: str, *, now: datetime | None = None
 
 
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+# What an invitee brings (letters and calendar files are in Indonesian; pages translate it).
+WHAT_TO_BRING: dict[str, Any] = {
+    Invitation.Service.RECORDING: _("A copy of the family card (KK)"),
+    Invitation.Service.PRINTING: _("A copy of the family card (KK) and the Suket, if any"),
+}
+# Bounds the walks along rescheduled invitations (a handful at most in practice).
+_MAX_MOVES = 50
 
 
 def when_id(start: datetime, end: datetime) -> tuple[str, str]:
@@ -126,29 +135,42 @@ def when_id(start: datetime, end: datetime) -> tuple[str, str]:
     return f"{DAYS_ID[s.weekday()]}, {date_id(s.date())}", f"{s:%H.%M} - {e:%H.%M} WIB"
 
 
+def _latest(invitation: Invitation) -> Invitation | None:
+    """The invitation that stands now in place of ``invitation`` (following reschedules and
+    re-invitations), if one is still planned."""
+    node = invitation
+    for _step in range(_MAX_MOVES):
+        following = (
+            Invitation.objects.filter(replaces=node)
+            .select_related("service_point", "session__visit")
+            .first()
+        )
+        if following is None:
+            break
+        node = following
+    return node if node is not invitation and node.state == Invitation.State.PLANNED else None
+
+
 def check_reschedulable(invitation: Invitation) -> None:
     """Refuse (in Indonesian) to move an invitation that no longer stands as planned, naming
-    the one that replaced it, if any."""
+    the one that stands now in its place, if any."""
     if invitation.state == Invitation.State.PLANNED:
         return
-    newer = (
-        Invitation.objects.filter(replaces=invitation, state=Invitation.State.PLANNED)
-        .select_related("service_point", "session__visit")
-        .first()
-    )
-    used = (
-        "Tautan ganti jadwal ini sudah digunakan"
-        if invitation.state == Invitation.State.RESCHEDULED
-        else "Undangan ini sudah diganti"
-    )
-    if newer is not None:
-        day, hours = when_id(newer.starts_at, newer.ends_at)
+    if invitation.state == Invitation.State.RESCHEDULED and invitation.session.closed:
+        why = "Tempat layanan tutup pada hari itu; undangan Anda dipindahkan"
+    elif invitation.state == Invitation.State.RESCHEDULED:
+        why = "Tautan ganti jadwal ini sudah digunakan"
+    else:
+        why = "Undangan ini sudah diganti"
+    latest = _latest(invitation)
+    if latest is not None:
+        day, hours = when_id(latest.starts_at, latest.ends_at)
         raise tokens.TokenRefused(
-            f"{used}: jadwal baru Anda {day}, {hours}, di {invitation_place(newer)[0]}. "
+            f"{why}: jadwal baru Anda {day}, {hours}, di {invitation_place(latest)[0]}. "
             "Gunakan pesan atau surat undangan yang terbaru."
         )
     if invitation.state == Invitation.State.RESCHEDULED:
-        raise tokens.TokenRefused(f"{used}.")
+        raise tokens.TokenRefused(f"{why}.")
     if invitation.state == Invitation.State.ATTENDED:
         raise tokens.TokenRefused("Undangan ini sudah digunakan: Anda sudah datang.")
     raise tokens.TokenRefused("Undangan ini sudah tidak berlaku.")
@@ -206,7 +228,9 @@ def _points_with_sessions(invitation: Invitation, now: datetime) -> list[int]:
     days = (invitation.election.polling_day - first).days + 1
     if ids and days > 0:
         sessions_ensure_many(
-            service_points=ServicePoint.objects.filter(pk__in=ids), start=first, days=days
+            service_points=ServicePoint.objects.filter(pk__in=ids).select_related("office"),
+            start=first,
+            days=days,
         )
     return ids
 
@@ -257,6 +281,35 @@ def free_sessions(
     found = _free_at(invitation, own, now, limit)
     others = [pk for pk in ids if pk != invitation.service_point_id]
     return found + _free_at(invitation, others, now, limit - len(found))
+
+
+# The reschedule page offers the free sessions of the points nearest the invitee's village
+# (the mobile units of their regency/city too: they go to villages).
+OFFERED_POINTS = 4
+OFFERED_SESSIONS = 800
+
+
+def offered_sessions(invitation: Invitation, *, now: datetime | None = None) -> list[Session]:
+    """What the invitee may move to: free sessions before the deadline at their own point, the
+    ``OFFERED_POINTS`` other points nearest their village and their regency's mobile units."""
+    now = now or clock.now()
+    ids = _points_with_sessions(invitation, now)
+    village = invitation.village
+    points = list(ServicePoint.objects.filter(pk__in=ids))
+    mobile = [p.pk for p in points if p.kind == ServicePoint.Kind.MOBILE]
+    fixed = [p for p in points if p.kind != ServicePoint.Kind.MOBILE]
+    if village.lat is not None and village.lon is not None:
+        home = (village.lat, village.lon)
+        fixed.sort(
+            key=lambda p: (
+                p.lat is None or p.lon is None,
+                haversine_km(*home, p.lat, p.lon) if p.lat is not None and p.lon is not None else 0,
+                p.pk,
+            )
+        )
+    nearest = [p.pk for p in fixed if p.pk != invitation.service_point_id][:OFFERED_POINTS]
+    chosen = [pk for pk in ids if pk == invitation.service_point_id] + nearest + mobile
+    return _free_at(invitation, chosen, now, OFFERED_SESSIONS)
 
 
 def _move(invitation: Invitation, session: Session, new_state: str, now: datetime) -> Invitation:
@@ -367,10 +420,6 @@ def _ics_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
-# Bounds the walk back through rescheduled invitations (a handful at most in practice).
-_MAX_MOVES = 50
-
-
 def invitation_ics(invitation: Invitation, *, now: datetime | None = None) -> str:
     """The invitation as an iCalendar (RFC 5545) event, CRLF line ends. A rescheduled or
     re-invited invitation keeps the first one's UID with a higher SEQUENCE, so a calendar that
@@ -378,11 +427,8 @@ def invitation_ics(invitation: Invitation, *, now: datetime | None = None) -> st
     place = ", ".join(dict.fromkeys(invitation_place(invitation)))
     recording = invitation.service == Invitation.Service.RECORDING
     what = "Perekaman KTP-el" if recording else "Pengambilan KTP-el"
-    bring = (
-        "Bawa fotokopi Kartu Keluarga."
-        if recording
-        else "Bawa Suket (jika ada) dan fotokopi Kartu Keluarga."
-    )
+    with translation.override("id"):
+        bring = f"Bawa: {WHAT_TO_BRING[invitation.service]}."
     first, moves = invitation, 0
     while first.replaces_id is not None and moves < _MAX_MOVES:
         first, moves = Invitation.objects.get(pk=first.replaces_id), moves + 1
@@ -783,9 +829,18 @@ def invitations_send(
     invitees matched to a registry entry, in one batch: recording and card pick-up each in
     its own message family, signed by ``office`` (else the regency/city office of the
     invitee's village), with the reschedule page and calendar file under ``public_url``
-    (default ``INVITATIONS_PUBLIC_URL``; none when empty). Sending again puts nothing twice
+    (default ``INVITATIONS_PUBLIC_URL``, else the address its plan was approved on; none when
+    neither is known). Sending again puts nothing twice
     (each message's key is its invitation's reference). Returns the invitations messaged."""
-    base = settings.INVITATIONS_PUBLIC_URL if public_url is None else public_url
+    # Without an address given or set, each plan's own: the site it was approved on.
+    stored: dict[int, str] = {}
+    if public_url is None and not settings.INVITATIONS_PUBLIC_URL:
+        stored = {
+            pk: str(options.get("public_url") or "")
+            for pk, options in PlanRun.objects.filter(
+                pk__in={i.run_id for i in invitations}
+            ).values_list("pk", "options")
+        }
     residents = dict(
         VoterCheck.objects.filter(
             voter_id__in=[i.voter_id for i in invitations], resident__isnull=False
@@ -810,7 +865,8 @@ def invitations_send(
             # The WhatsApp template's button holds the address; this ends it.
             "reschedule_path": reschedule_token(inv) + "/",
         }
-        data |= public_links(inv, base)
+        base = public_url if public_url is not None else settings.INVITATIONS_PUBLIC_URL
+        data |= public_links(inv, base or stored.get(inv.run_id, ""))
         outgoing.append(
             Outgoing(
                 recipient=resident,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
+from django.utils import translation
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
@@ -19,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from rekam.lib.qr import qr_matrix
 
-from .invites import checkin_token, invitation_place, public_links, when_id
+from .invites import WHAT_TO_BRING, checkin_token, invitation_place, public_links, when_id
 from .models import Invitation
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
@@ -100,7 +101,7 @@ def _page(c: Canvas, inv: Invitation, office: str, public_url: str) -> None:
         ("Pukul", hours),
         ("Tempat", place),
         ("Alamat", address),
-        ("Membawa", "Fotokopi Kartu Keluarga (KK)"),
+        ("Membawa", str(WHAT_TO_BRING[inv.service])),
     ):
         c.drawString(LEFT + 8 * mm, y, label)
         c.drawString(LEFT + 40 * mm, y, ":")
@@ -144,9 +145,10 @@ def render_letters(
     out = io.BytesIO()
     c = Canvas(out, pagesize=A4, invariant=True, pageCompression=1)
     c.setTitle("Undangan")
-    for inv in invitations:
-        _page(c, inv, office, public_url)
-        c.showPage()
+    with translation.override("id"):  # an official letter, whatever the page's language
+        for inv in invitations:
+            _page(c, inv, office, public_url)
+            c.showPage()
     c.save()
     return out.getvalue()
 

@@ -33,28 +33,23 @@ from rekam.web import ratelimit
 from . import tokens
 from .invites import (
     LIVE,
+    WHAT_TO_BRING,
     calendar_token,
     check_reschedulable,
     checkin_token,
-    free_sessions,
     invitation_for_token,
     invitation_ics,
     invitation_place,
     invitation_reschedule,
+    offered_sessions,
     reschedule_token,
     session_place,
 )
 from .models import Invitation
 from .planner import haversine_km
 
-# Free sessions the page offers (its own point's earliest, then the regency's other points').
-OFFERED_SESSIONS = 200
 # Places offered a day, nearest to the invitee's village first.
 PLACES_A_DAY = 3
-WHAT_TO_BRING: dict[str, str] = {
-    Invitation.Service.RECORDING: "Fotokopi Kartu Keluarga (KK)",
-    Invitation.Service.PRINTING: "Fotokopi Kartu Keluarga (KK) dan Suket (jika ada)",
-}
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
@@ -98,7 +93,7 @@ def _offers(invitation: Invitation) -> list[dict[str, Any]]:
     PLACES_A_DAY), each with its free hours, so the choice fits on a phone."""
     home = invitation.village
     by_day: dict[date, dict[tuple[int, int | None], dict[str, Any]]] = defaultdict(dict)
-    for s in free_sessions(invitation, limit=OFFERED_SESSIONS):
+    for s in offered_sessions(invitation):
         place, address = session_place(s, s.service_point)
         spot = _where(s)
         km = (
@@ -165,7 +160,7 @@ def reschedule_page(request: HttpRequest, token: str) -> HttpResponse:
     here = reverse("invitations_reschedule", args=[token])
     chosen = request.POST.get("session", "")
     # Only a session offered now: one that filled or was never on offer is refused here.
-    offered = {s.pk: s for s in free_sessions(invitation, limit=OFFERED_SESSIONS)}
+    offered = {s.pk: s for s in offered_sessions(invitation)}
     if not chosen.isdigit() or int(chosen) not in offered:
         messages.error(request, "Sesi itu sudah penuh atau tidak dapat dipilih. Pilih sesi lain.")
         return HttpResponseSeeOther(here)

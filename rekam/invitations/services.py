@@ -113,10 +113,16 @@ def earliest_session_start(now: datetime | None = None) -> datetime:
     return (now or clock.now()) + timedelta(hours=settings.INVITATIONS_LEAD_HOURS)
 
 
-def check_region(region_code: str) -> None:
-    """Refuse (in Indonesian) a region that is not a regency/city ("" is the province)."""
-    if region_code and not Region.objects.filter(code=region_code, level="regency").exists():
+def check_region(region_code: str, election: Election | None = None) -> None:
+    """Refuse (in Indonesian) a region that is not a regency/city ("" is every region of the
+    election), or one that does not hold ``election``."""
+    if not region_code:
+        return
+    region = Region.objects.filter(code=region_code, level="regency").first()
+    if region is None:
         raise PlanRefused(f"Kode kabupaten/kota {region_code} tidak dikenal.")
+    if election is not None and not election.regions.filter(code=region_code).exists():
+        raise PlanRefused(f"{region.display_name} tidak menyelenggarakan {election.name}.")
 
 
 def check_start(election: Election, start: date) -> None:
@@ -319,10 +325,14 @@ def deadline_of(election: Election) -> datetime:
 
 
 def plan_settings(election: Election, **options: Any) -> planner.Settings:
+    """The planner's settings for ``election``: the options given (an explicit 0 no-show rate
+    included), else the site's."""
+    road = options.get("road_factor")
+    no_show = options.get("no_show_rate")
     return planner.Settings(
         deadline=deadline_of(election),
-        road_factor=float(options.get("road_factor") or settings.INVITATIONS_ROAD_FACTOR),
-        no_show_rate=float(options.get("no_show_rate") or settings.INVITATIONS_NO_SHOW_RATE),
+        road_factor=float(road if road else settings.INVITATIONS_ROAD_FACTOR),
+        no_show_rate=float(no_show if no_show is not None else settings.INVITATIONS_NO_SHOW_RATE),
     )
 
 
@@ -836,7 +846,7 @@ def plan_run_create(
     in one go, so its maker must be allowed both to plan invitations and to approve."""
     if mobile_units < 0 or (mobile_units and mobile_per_day < 1):
         raise ValueError("mobile units and their people a day must be positive")
-    check_region(region_code)
+    check_region(region_code, election)
     if acting_user is not None:
         where = plan_jurisdiction(election, region_code) or None
         if dry_run:

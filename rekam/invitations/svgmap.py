@@ -8,11 +8,20 @@ import math
 from collections.abc import Iterable, Mapping
 from html import escape
 
+from django.utils.translation import gettext
+
 from rekam.regions.maps import Projection, polygon_points, rings
 from rekam.regions.models import Boundary, Region
 from rekam.servicepoints.models import ServicePoint
 
 WIDTH = 640
+
+
+def _village_note(invited: int, left: int) -> str:
+    note = gettext("%(n)d invited") % {"n": invited}
+    if left:
+        note += ", " + gettext("%(n)d not served") % {"n": left}
+    return note
 
 
 def plan_map(
@@ -69,8 +78,8 @@ def plan_map(
         colour = "#c0392b" if left else "#2e7d32"
         parts.append(
             f'<circle cx="{x}" cy="{y}" r="{r}" fill="{colour}" fill-opacity=".6">'
-            f"<title>{escape(names.get(code, code))} ({escape(code)}): {n} diundang"
-            f"{f', {left} belum terlayani' if left else ''}</title></circle>"
+            f"<title>{escape(names.get(code, code))} ({escape(code)}): "
+            f"{escape(_village_note(n, left))}</title></circle>"
         )
     for name, lat, lon in points:
         x, y = xy(lat, lon)
@@ -78,6 +87,7 @@ def plan_map(
             f'<rect x="{x - 3}" y="{y - 3}" width="6" height="6" fill="#1a4f8b">'
             f"<title>{escape(name)}</title></rect>"
         )
+    visited_note = gettext("visited by a mobile unit")
     for code in visited:
         if code not in places:
             continue
@@ -85,7 +95,7 @@ def plan_map(
         parts.append(
             f'<polygon points="{x},{y - 5} {x + 5},{y} {x},{y + 5} {x - 5},{y}" fill="#e67e22" '
             f'class="mobile-visit"><title>{escape(names.get(code, code))} ({escape(code)}): '
-            "dikunjungi unit keliling</title></polygon>"
+            f"{escape(visited_note)}</title></polygon>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -97,16 +97,13 @@ class PlanForm(forms.Form):
             "out: letters and messages need time to reach people."
         ) % {"hours": settings.INVITATIONS_LEAD_HOURS}
 
-    def clean_region(self) -> str:
-        region = (self.cleaned_data.get("region") or "").strip()
-        try:
-            check_region(region)
-        except PlanRefused as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return region
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("election") and data.get("region"):
+            try:
+                check_region(data["region"], data["election"])
+            except PlanRefused as exc:
+                self.add_error("region", str(exc))
         if data.get("election") and data.get("start"):
             try:
                 check_start(data["election"], data["start"])
@@ -187,7 +184,9 @@ def plan_start(request: HttpRequest) -> HttpResponse:
             acting_user=request.user,
             dry_run=True,
             start=data["start"],
-            no_show_rate=(data["no_show_percent"] or 0) / 100,
+            no_show_rate=(
+                None if data["no_show_percent"] is None else data["no_show_percent"] / 100
+            ),
             mobile_units=data["mobile_units"],
             mobile_per_day=data["mobile_per_day"],
         )

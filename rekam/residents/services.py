@@ -61,8 +61,8 @@ def recording_refusal(resident: Resident, today: date | None = None) -> str:
         return ""
     try:
         turns = born.replace(year=born.year + KTP_AGE)
-    except ValueError:  # born on 29 February
-        turns = born.replace(year=born.year + KTP_AGE, day=28)
+    except ValueError:  # born on 29 February: 17 on 1 March of a common year (age_on)
+        turns = date(born.year + KTP_AGE, 3, 1)
     return (
         f"Penduduk ini belum wajib KTP-el: belum pernah kawin dan baru berusia {KTP_AGE} tahun "
         f"pada {turns:%d-%m-%Y}. Perekaman dilakukan setelah ia wajib KTP-el, atau lebih awal "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Q
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
+from rekam.elections.models import ElectionRegion
 from rekam.residents.eligibility import birth_date_limit
 from rekam.residents.models import MaritalStatus
 from rekam.residents.states import KtpState
@@ -52,14 +54,26 @@ def _short_name(kind: str, name: str) -> str:
     return f"{prefix} {name}".strip()
 
 
+def _too_young() -> Q:
+    """Residents not 17 yet on the day that counts, as for recording
+    (:func:`rekam.residents.services.recording_refusal`): the latest upcoming polling day of
+    their regency/city's elections (first-time voters record before it), else today."""
+    today = timezone.localdate()
+    polling: dict[str, date] = {}
+    for code, day in ElectionRegion.objects.filter(election__polling_day__gte=today).values_list(
+        "region_id", "election__polling_day"
+    ):
+        polling[code] = max(day, polling.get(code, day))
+    rule = Q(birth_date__gt=birth_date_limit(today)) & ~Q(regency_id__in=list(polling))
+    for code, day in polling.items():
+        rule |= Q(regency_id=code, birth_date__gt=birth_date_limit(day))
+    return rule
+
+
 def state_summary(user: Any) -> Summary:
     """One row per regency/city in the user's jurisdiction plus a total: residents by KTP-el
     state, with those not yet required to hold one (today) apart from "Belum rekam"."""
-    young = Q(
-        ktp_state=KtpState.BELUM_REKAM,
-        birth_date__gt=birth_date_limit(timezone.localdate()),
-        marital_status=MaritalStatus.SINGLE,
-    )
+    young = Q(ktp_state=KtpState.BELUM_REKAM, marital_status=MaritalStatus.SINGLE) & _too_young()
     grouped = (
         access.residents_for(user, Action.VIEW_REPORTS)
         .order_by()  # the default ordering would join the GROUP BY

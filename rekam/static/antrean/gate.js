@@ -33,6 +33,9 @@
     if (img && !img.complete) { img.addEventListener("load", go, { once: true }); img.addEventListener("error", go, { once: true }); }
     else go();
   }
+  // The scanner types into the scan field; after a refused walk-in, the NIK being corrected.
+  var nik = document.getElementById("gate-nik");
   var scan = document.getElementById("gate-scan");
-  if (scan && !wantsPrint) scan.focus({ preventScroll: true });
+  var fix = nik && nik.value ? nik : null;
+  if (!wantsPrint && (fix || scan)) (fix || scan).focus({ preventScroll: true });
 })();

@@ -32,7 +32,8 @@ class Command(BaseCommand):
     help = (
         "Follow up invitations: attended (from check-ins) or no-show; a first no-show is "
         "re-invited into a free session before polling day, a second is listed for a home "
-        "visit. Once, or every --every minutes with --loop."
+        "visit; invitations on a day the service point has closed since are moved to free "
+        "sessions. Once, or every --every minutes with --loop."
     )
     # Tests replace the sleep through call_command(sleep=...).
     stealth_options = ("sleep",)
