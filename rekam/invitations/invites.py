@@ -558,22 +558,40 @@ def _in_region(invitations: QuerySet[Invitation], region_code: str) -> QuerySet[
     return invitations.filter(village__code__startswith=region_code + ".")
 
 
-def _reinvite(
-    invitation: Invitation, now: datetime, points: dict[tuple[str, str], list[int]]
+def _move_to_free(
+    invitation: Invitation,
+    new_state: str,
+    now: datetime,
+    points: dict[tuple[str, str], list[int]],
+    *,
+    not_before: datetime,
 ) -> Invitation | None:
-    """``invitation`` (missed) replaced by one in the earliest free session that leaves time for
-    the message or letter to arrive (``INVITATIONS_LEAD_HOURS``), if any is left."""
+    """``invitation`` (now ``new_state``) replaced by one in the earliest free session starting
+    after ``not_before`` at the points that may take it (``points`` caches them per service
+    and regency), if any is left."""
     key = (invitation.service, str(invitation.village_id)[:5])
     if key not in points:
         points[key] = _points_with_sessions(invitation, now)
-    after = earliest_session_start(now)
-    for session in free_sessions(invitation, now=after, limit=_REINVITE_TRIES, points=points[key]):
+    for session in free_sessions(
+        invitation, now=not_before, limit=_REINVITE_TRIES, points=points[key]
+    ):
         try:
             with transaction.atomic():
-                return _move(invitation, session, Invitation.State.NO_SHOW, now)
+                return _move(invitation, session, new_state, now)
         except tokens.TokenRefused:
             continue  # filled meanwhile: the next one
     return None
+
+
+def _send_new(invitations: list[Invitation], acting_user: Any, public_url: str | None) -> None:
+    """The messages of invitations just made by the follow-up."""
+    if invitations:
+        fresh = list(
+            Invitation.objects.filter(pk__in=[i.pk for i in invitations]).select_related(
+                "service_point", "session__visit"
+            )
+        )
+        invitations_send(invitations=fresh, acting_user=acting_user, public_url=public_url)
 
 
 def _settle(
@@ -623,7 +641,14 @@ def _settle(
         for invitation in missed:
             again = None
             if (invitation.voter_id, invitation.service) not in missed_before:
-                again = _reinvite(invitation, now, points)
+                # Leaving time for the message or letter to arrive (INVITATIONS_LEAD_HOURS).
+                again = _move_to_free(
+                    invitation,
+                    Invitation.State.NO_SHOW,
+                    now,
+                    points,
+                    not_before=earliest_session_start(now),
+                )
             if again is None:
                 home.append(invitation)
             else:
@@ -637,13 +662,7 @@ def _settle(
         changes += [StateChange(i, Invitation.State.NO_SHOW) for i in home]
         audit_states(changes, acting_user=acting_user, action="invitation_state")
         result.reinvited, result.home_visit = len(fresh), len(home)
-        if fresh:
-            fresh = list(
-                Invitation.objects.filter(pk__in=[i.pk for i in fresh]).select_related(
-                    "service_point", "session__visit"
-                )
-            )
-            invitations_send(invitations=fresh, acting_user=acting_user, public_url=public_url)
+        _send_new(fresh, acting_user, public_url)
     return result
 
 
@@ -682,24 +701,16 @@ def _move_from_closed(
             moved: list[Invitation] = []
             changes: list[StateChange] = []
             for invitation in chunk:
-                key = (invitation.service, str(invitation.village_id)[:5])
-                if key not in points:
-                    points[key] = _points_with_sessions(invitation, now)
-                again = None
-                for after in (earliest_session_start(now), now):
-                    for session in free_sessions(
-                        invitation, now=after, limit=_REINVITE_TRIES, points=points[key]
-                    ):
-                        try:
-                            with transaction.atomic():
-                                again = _move(
-                                    invitation, session, Invitation.State.RESCHEDULED, now
-                                )
-                            break
-                        except tokens.TokenRefused:
-                            continue  # filled meanwhile: the next one
-                    if again is not None:
-                        break
+                # In time for the message if possible, else any session still ahead.
+                again = _move_to_free(
+                    invitation,
+                    Invitation.State.RESCHEDULED,
+                    now,
+                    points,
+                    not_before=earliest_session_start(now),
+                ) or _move_to_free(
+                    invitation, Invitation.State.RESCHEDULED, now, points, not_before=now
+                )
                 if again is None:
                     result.stuck_on_closed += 1
                     continue
@@ -709,13 +720,7 @@ def _move_from_closed(
                 )
             audit_states(changes, acting_user=acting_user, action="invitation_moved_closed_day")
             result.moved_from_closed += len(moved)
-            if moved:
-                moved = list(
-                    Invitation.objects.filter(pk__in=[i.pk for i in moved]).select_related(
-                        "service_point", "session__visit"
-                    )
-                )
-                invitations_send(invitations=moved, acting_user=acting_user, public_url=public_url)
+            _send_new(moved, acting_user, public_url)
     return result
 
 
