@@ -170,7 +170,7 @@ def test_a_day_closed_after_numbers_were_taken_keeps_them_but_takes_nobody_new(p
     told = Message.objects.get(template="queue_day_closed")
     assert told.resident_id == booked.resident_id and told.data["ticket"] == booked.label
     assert "Banjir" in told.data["reason"]
-    with pytest.raises(QueueRefused):
+    with pytest.raises(QueueRefused, match="tutup pada 02-12-2020"):
         ticket_book_online(
             session_id=second.pk,
             service="recording",

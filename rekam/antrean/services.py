@@ -696,6 +696,10 @@ def _why_not(spec: _Issue) -> QueueRefused:
         return QueueRefused(f"{point.name} tidak melayani {label}.", code="service")
     if session.ends_at <= spec.at:
         return QueueRefused("Sesi ini sudah lewat; pilih sesi lain.", code="past")
+    if session.closed:
+        return QueueRefused(
+            f"{point.name} tutup pada {session.day:%d-%m-%Y}; pilih hari lain.", code="closed"
+        )
     if spec.last_day is not None and session.day > spec.last_day:
         return QueueRefused(
             f"Nomor antrean daring dapat diambil paling lama {settings.ANTREAN_BOOKING_DAYS} hari "
