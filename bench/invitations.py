@@ -430,6 +430,7 @@ def database_run(args: argparse.Namespace, url: str) -> int:
     from rekam.regions.models import Region
     from rekam.servicepoints.models import HolidayOpening, ServicePoint
     from rekam.servicepoints.services import opening_hours_set
+    from rekam.voters.importer import VOTER_FIELDS
     from rekam.voters.models import DptImport, ReconciliationRun, Voter, VoterCheck, VoterClass
 
     started = time.perf_counter()
@@ -496,11 +497,12 @@ def database_run(args: argparse.Namespace, url: str) -> int:
     checks: list[tuple[Any, ...]] = []
     serial = 0
     born, suket = date(1990, 1, 1), date(2020, 12, 1)
+    voter_columns = ("id", "election_id", "added_in_id", *VOTER_FIELDS)
     for v in villages:
         for rank, n in enumerate(v.invitees):
             for _ in range(n):
                 serial += 1
-                # In the order of VOTER_COLUMNS and CHECK_COLUMNS.
+                # In the order of voter_columns and CHECK_COLUMNS.
                 voters.append(
                     (
                         *(serial, election.pk, dpt.pk, f"B{serial}", f"{serial:016d}", "", ""),
@@ -516,11 +518,11 @@ def database_run(args: argparse.Namespace, url: str) -> int:
                     )
                 )
         if len(voters) >= 50_000:
-            _insert(Voter, VOTER_COLUMNS, voters)
+            _insert(Voter, voter_columns, voters)
             _insert(VoterCheck, CHECK_COLUMNS, checks)
             voters.clear()
             checks.clear()
-    _insert(Voter, VOTER_COLUMNS, voters)
+    _insert(Voter, voter_columns, voters)
     _insert(VoterCheck, CHECK_COLUMNS, checks)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
@@ -529,28 +531,6 @@ def database_run(args: argparse.Namespace, url: str) -> int:
     return _child(args, url)
 
 
-VOTER_COLUMNS = (
-    "id",
-    "election_id",
-    "added_in_id",
-    "key",
-    "nik",
-    "nik_problem",
-    "kk_number",
-    "name",
-    "name_key",
-    "birth_place",
-    "birth_date",
-    "sex",
-    "marital",
-    "street",
-    "rt",
-    "rw",
-    "tps",
-    "regency_id",
-    "district_id",
-    "village_id",
-)
 CHECK_COLUMNS = (
     "voter_id",
     "election_id",

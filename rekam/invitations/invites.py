@@ -837,9 +837,10 @@ def invitations_send(
     (default ``INVITATIONS_PUBLIC_URL``, else the address its plan was approved on; none when
     neither is known). Sending again puts nothing twice
     (each message's key is its invitation's reference). Returns the invitations messaged."""
+    given = settings.INVITATIONS_PUBLIC_URL if public_url is None else public_url
     # Without an address given or set, each plan's own: the site it was approved on.
     stored: dict[int, str] = {}
-    if public_url is None and not settings.INVITATIONS_PUBLIC_URL:
+    if not given and public_url is None:
         stored = {
             pk: str(options.get("public_url") or "")
             for pk, options in PlanRun.objects.filter(
@@ -870,8 +871,7 @@ def invitations_send(
             # The WhatsApp template's button holds the address; this ends it.
             "reschedule_path": reschedule_token(inv) + "/",
         }
-        base = public_url if public_url is not None else settings.INVITATIONS_PUBLIC_URL
-        data |= public_links(inv, base or stored.get(inv.run_id, ""))
+        data |= public_links(inv, given or stored.get(inv.run_id, ""))
         outgoing.append(
             Outgoing(
                 recipient=resident,

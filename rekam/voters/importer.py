@@ -489,7 +489,8 @@ class DptResult:
         ]
 
 
-_VOTER_FIELDS = (
+# A voter's own columns, in the order the import writes them (benchmarks write the same).
+VOTER_FIELDS = (
     "key",
     "nik",
     "nik_problem",
@@ -508,7 +509,7 @@ _VOTER_FIELDS = (
     "district_id",
     "village_id",
 )
-_COMPARED = [f for f in _VOTER_FIELDS if f != "key"]
+_COMPARED = [f for f in VOTER_FIELDS if f != "key"]
 _VOTERS = Voter._meta.db_table
 _CHECKS = VoterCheck._meta.db_table
 
@@ -777,13 +778,13 @@ def _compare(
     ]
     columns = [
         ("id", "BIGINT"),
-        *[(f, "DATE" if f == "birth_date" else "VARCHAR") for f in _VOTER_FIELDS],
+        *[(f, "DATE" if f == "birth_date" else "VARCHAR") for f in VOTER_FIELDS],
     ]
     marks = ", ".join(["%s"] * len(result.regencies)) or "NULL"
     bulk.export(
         con,
         table="current",
-        sql=f"SELECT id, {', '.join(_VOTER_FIELDS)} FROM {_VOTERS} "
+        sql=f"SELECT id, {', '.join(VOTER_FIELDS)} FROM {_VOTERS} "
         f"WHERE election_id = %s AND removed_in_id IS NULL AND regency_id IN ({marks})",
         params=[election.pk, *result.regencies],
         columns=columns,
@@ -796,7 +797,7 @@ def _compare(
         SELECT CASE WHEN c.id IS NULL THEN 'added' WHEN n.key IS NULL THEN 'removed'
                     WHEN {differs} THEN 'changed' ELSE 'same' END AS change,
                c.id AS id, n.line AS line,
-               {", ".join(f"coalesce(n.{f}, c.{f}) AS {f}" for f in _VOTER_FIELDS)}
+               {", ".join(f"coalesce(n.{f}, c.{f}) AS {f}" for f in VOTER_FIELDS)}
         FROM new n FULL OUTER JOIN current c ON c.key = n.key
         """
     )
@@ -851,7 +852,7 @@ def _store(
     con: duckdb.DuckDBPyConnection, election: Election, batch: DptImport, work: Path
 ) -> None:
     as_text = ", ".join(
-        f"CAST({f} AS VARCHAR) AS {f}" if f == "birth_date" else f for f in _VOTER_FIELDS
+        f"CAST({f} AS VARCHAR) AS {f}" if f == "birth_date" else f for f in VOTER_FIELDS
     )
     removed = bulk.run_with_ids(
         con,
@@ -877,7 +878,7 @@ def _store(
         work=work,
         temp_columns=[
             ("id", "bigint"),
-            *[(f, "date" if f == "birth_date" else "varchar(220)") for f in _VOTER_FIELDS],
+            *[(f, "date" if f == "birth_date" else "varchar(220)") for f in VOTER_FIELDS],
         ],
     )
     bulk.load(
@@ -885,7 +886,7 @@ def _store(
         query=f"SELECT {int(election.pk)}, {int(batch.pk)}, {as_text} FROM changes "
         "WHERE change = 'added' ORDER BY village_id, tps, key",
         table=_VOTERS,
-        columns=["election_id", "added_in_id", *_VOTER_FIELDS],
+        columns=["election_id", "added_in_id", *VOTER_FIELDS],
         work=work,
     )
 
