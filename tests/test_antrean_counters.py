@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -17,6 +19,8 @@ from rekam.antrean.services import (
     ticket_recall,
     ticket_transfer,
 )
+from rekam.residents.models import RecordEvent
+from rekam.residents.states import KtpState
 from rekam.servicepoints.models import Service
 
 from .factories import make_resident
@@ -157,6 +161,73 @@ def test_closing_records_the_outcome(point, personas):
         "Perekaman lengkap",
     )
     assert TicketEvent.objects.get(ticket=ticket, kind="closed").detail == "recorded"
+
+
+def _close_as_recorded(point, personas, resident):
+    ticket_issue_walkin(
+        service_point=point,
+        service=Service.RECORDING,
+        nik=resident.nik,
+        acting_user=personas.bdl_queue,
+        at=at(WORKDAY, 9, 0),
+    )
+    ticket = call(point, personas)
+    assert ticket is not None
+    return ticket, lambda: ticket_close(
+        ticket=ticket,
+        outcome=Outcome.RECORDED,
+        acting_user=personas.bdl_operator,
+        at=at(WORKDAY, 9, 41),
+    )
+
+
+@pytest.mark.parametrize(
+    "state", [KtpState.BELUM_REKAM, KtpState.ENROLL_FAILURE, KtpState.SEARCH_FAILURE]
+)
+def test_closing_as_recorded_moves_the_record_to_biometrics_captured(point, personas, state):
+    resident = make_resident(ktp_state=state)
+    ticket, close = _close_as_recorded(point, personas, resident)
+    closed = close()
+    resident.refresh_from_db()
+    assert resident.ktp_state == KtpState.BIO_CAPTURED
+    assert closed.record == "Status KTP-el: Sudah rekam biometrik."
+    event = RecordEvent.objects.get(resident=resident)
+    assert (event.from_state, event.to_state, event.actor) == (
+        state,
+        KtpState.BIO_CAPTURED,
+        personas.bdl_operator,
+    )
+    assert event.at == at(WORKDAY, 9, 41)
+    assert f"loket 1, nomor {ticket.label}" in event.reason
+
+
+def test_a_refused_recording_keeps_the_number_at_the_counter(point, personas):
+    child = make_resident(birth_date=date(2015, 1, 5))  # never married, years from 17
+    ticket, close = _close_as_recorded(point, personas, child)
+    with pytest.raises(QueueRefused, match="belum wajib KTP-el"):
+        close()
+    ticket.refresh_from_db()
+    child.refresh_from_db()
+    assert (ticket.state, child.ktp_state) == (State.CALLED, KtpState.BELUM_REKAM)
+    assert not RecordEvent.objects.filter(resident=child).exists()
+
+
+def test_a_record_already_past_recording_is_left_as_it_is(point, personas):
+    resident = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
+    ticket, close = _close_as_recorded(point, personas, resident)
+    assert close().record == "Status KTP-el sudah Siap cetak (PRR): tidak diubah."
+    ticket.refresh_from_db()
+    assert ticket.state == State.DONE
+    assert not RecordEvent.objects.filter(resident=resident).exists()
+
+
+def test_a_resident_of_another_regency_is_closed_without_a_move(point, personas):
+    visitor = make_resident("18.01.04.2001")  # Lampung Selatan
+    ticket, close = _close_as_recorded(point, personas, visitor)
+    assert "sistem pusat (SIAK)" in close().record
+    visitor.refresh_from_db()
+    assert visitor.ktp_state == KtpState.BELUM_REKAM
+    assert ticket.resident_id == visitor.pk
 
 
 def test_a_transfer_sends_the_number_back_to_wait_for_another_service(point, personas):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from rekam.antrean.models import State, Ticket
 from rekam.antrean.services import sessions_ensure, ticket_call_next, ticket_issue_walkin
 from rekam.lib.nik import mask_nik
+from rekam.residents.states import KtpState
 from rekam.servicepoints.models import HolidayOpening
 
 from .conftest import PASSWORD
@@ -257,8 +258,11 @@ def test_an_operator_calls_the_next_number_from_the_counter_page(client, point, 
     assert 'data-testid="current-number">A-001' in html
     assert reverse("resident_detail", args=[resident.nik]) in html
     assert reverse("suket_decision", args=[resident.nik]) in html
-    client.post(url, {"action": "close", "outcome": "recorded"})
+    response = client.post(url, {"action": "close", "outcome": "recorded"}, follow=True)
     assert Ticket.objects.get().state == State.DONE
+    resident.refresh_from_db()
+    assert resident.ktp_state == KtpState.BIO_CAPTURED
+    assert "A-001 selesai. Status KTP-el: Sudah rekam biometrik." in response.content.decode()
 
 
 def test_the_figures_page_shows_the_day(client, point, personas):

@@ -35,11 +35,13 @@ from django.db.models import Case, F, IntegerField, ProtectedError, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from rekam.accounts.access import Action, require
+from rekam.accounts.access import Action, can, require
 from rekam.audit.services import audit_record
 from rekam.lib.nik import NikError, mask_nik, parse_nik
 from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
+from rekam.residents.services import MoveRefused, record_move
+from rekam.residents.states import RECORDABLE_STATES, KtpState
 from rekam.servicepoints.models import SERVICE_PREFIX, MobileVisit, Service, ServicePoint
 
 from . import clock
@@ -1340,6 +1342,43 @@ def ticket_no_show(*, ticket: Ticket, acting_user: Any, at: datetime | None = No
     )
 
 
+@dataclass(frozen=True)
+class Closed:
+    ticket: Ticket
+    # What became of the resident's KTP-el record, for the operator ("" when not asked).
+    record: str = ""
+
+
+def _record_at_counter(ticket: Ticket, acting_user: Any, at: datetime) -> str:
+    """The office's recording move for the resident on a number closed as recorded: not yet
+    recorded, or enrolment failed, to biometrics captured. Returns what became of the record;
+    a move the rules refuse refuses the close (:class:`QueueRefused`, with the reason)."""
+    resident = ticket.resident
+    if resident is None:
+        return "Nomor ini tanpa NIK penduduk terdaftar: status KTP-el tidak diubah."
+    if not can(acting_user, Action.RECORD_BIOMETRICS, resident.regency_id):
+        # Recorded outside their regency/city: SIAK reports the new state to their office.
+        return (
+            "Penduduk ini terdaftar di kabupaten/kota lain: statusnya diperbarui oleh "
+            "sistem pusat (SIAK)."
+        )
+    state = resident.ktp_state
+    if state not in RECORDABLE_STATES:
+        return f"Status KTP-el sudah {KtpState(state).label}: tidak diubah."
+    try:
+        record_move(
+            resident=resident,
+            to_state=KtpState.BIO_CAPTURED,
+            acting_user=acting_user,
+            reason=f"Direkam di {ticket.service_point.name}, loket {ticket.counter}, "
+            f"nomor {ticket.label}",
+            at=at,
+        )
+    except MoveRefused as exc:
+        raise QueueRefused(exc.message, code="record") from exc
+    return f"Status KTP-el: {KtpState(KtpState.BIO_CAPTURED).label}."
+
+
 def ticket_close(
     *,
     ticket: Ticket,
@@ -1347,21 +1386,29 @@ def ticket_close(
     acting_user: Any,
     note: str = "",
     at: datetime | None = None,
-) -> Ticket:
-    """The counter is done with this person: recorded, card printed, Suket, or other."""
+) -> Closed:
+    """The counter is done with this person: recorded, card printed, Suket, or other.
+
+    Closing as recorded also moves the resident's record to biometrics captured, in the
+    same transaction (:func:`_record_at_counter`).
+    """
     _at_counter(ticket, acting_user)
     if outcome not in Outcome.values:
         raise QueueRefused("Pilih hasil layanan.", code="outcome")
-    return _finish(
-        ticket,
-        state=State.DONE,
-        kind=TicketEvent.Kind.CLOSED,
-        acting_user=acting_user,
-        at=at,
-        outcome=outcome,
-        note=note,
-        detail=outcome,
-    )
+    now = at or clock.now()
+    with transaction.atomic():
+        record = _record_at_counter(ticket, acting_user, now) if outcome == Outcome.RECORDED else ""
+        closed = _finish(
+            ticket,
+            state=State.DONE,
+            kind=TicketEvent.Kind.CLOSED,
+            acting_user=acting_user,
+            at=now,
+            outcome=outcome,
+            note=note,
+            detail=outcome,
+        )
+    return Closed(closed, record)
 
 
 def ticket_transfer(

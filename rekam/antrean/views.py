@@ -594,13 +594,13 @@ def counter(request: HttpRequest, code: str, number: int) -> HttpResponse:
                 close = forms.CloseForm(request.POST)
                 if not close.is_valid():
                     raise QueueRefused("Pilih hasil layanan.")
-                ticket_close(
+                closed = ticket_close(
                     ticket=current,
                     outcome=close.cleaned_data["outcome"],
                     note=close.cleaned_data["note"],
                     acting_user=user,
                 )
-                messages.success(request, f"{current.label} selesai.")
+                messages.success(request, f"{current.label} selesai. {closed.record}".strip())
             elif action == "nik":
                 nik_form = forms.NikForm(request.POST)
                 if not nik_form.is_valid():

@@ -79,6 +79,12 @@ AWAITING_CENTRAL_STATES = frozenset(
     {S.BIO_CAPTURED, S.SENT_FOR_ENROLLMENT, S.RECEIVED_AT_CENTRAL, S.ADJUDICATE_RECORD}
 )
 NEEDS_RECORDING_AGAIN = frozenset({S.ENROLL_FAILURE, S.SEARCH_FAILURE})
+# States an office's recording (biometrics captured) moves a record out of.
+RECORDABLE_STATES = frozenset(
+    state
+    for state, moves in ALLOWED_MOVES.items()
+    if MoveSource.OFFICE in moves.get(S.BIO_CAPTURED, ())
+)
 
 
 def move_sources(from_state: str, to_state: str) -> frozenset[str]:
