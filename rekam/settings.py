@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "rekam.voters",
     "rekam.invitations",
     "rekam.reporting",
+    "rekam.uploads",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,8 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 IMPORT_REPORT_DIR = DATA_DIR / "import-reports"
+# Files uploaded from the web for an import, with the import's reports (one folder each).
+UPLOAD_DIR = DATA_DIR / "uploads"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("rekam.suket.urls")),
     path("", include("rekam.voters.urls")),
     path("", include("rekam.reporting.urls")),
+    path("", include("rekam.uploads.urls")),
 ]

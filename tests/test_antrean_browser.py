@@ -96,6 +96,29 @@ def test_a_resident_takes_an_online_number_on_a_phone(live_server, browser, poin
     context.close()
 
 
+def test_the_date_list_can_be_walked_with_the_keyboard(live_server, browser, point):
+    resident = make_resident(name="Siti Aminah", birth_date=date(1990, 5, 17))
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/antrean/")
+    page.fill("input[name=nik]", resident.nik)
+    page.fill("input[name=birth_date]", "1990-05-17")
+    page.click("form.panel button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/antrean/jadwal/")
+    page.focus("#id_tanggal")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    # Still on the page with the list focused: arrows only move through the dates.
+    assert page.evaluate("document.activeElement.id") == "id_tanggal"
+    assert "tanggal=" not in page.url
+    chosen = page.eval_on_selector("#id_tanggal", "el => el.value")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert f"tanggal={chosen}" in page.url
+    page.close()
+
+
 def test_the_gate_prints_a_come_back_ticket_when_the_session_is_full(
     live_server, browser, point, personas
 ):

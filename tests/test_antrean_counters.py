@@ -22,9 +22,12 @@ from rekam.antrean.services import (
 from rekam.residents.models import RecordEvent
 from rekam.residents.states import KtpState
 from rekam.servicepoints.models import Service
+from rekam.suket.services import suket_issue
+from rekam.suket.stock import blank_receive, card_print
 
 from .factories import make_resident
 from .test_antrean_support import WORKDAY, at, make_point, session_at
+from .test_suket_support import make_pilkada, ready_office
 
 pytestmark = pytest.mark.django_db
 
@@ -228,6 +231,40 @@ def test_a_resident_of_another_regency_is_closed_without_a_move(point, personas)
     visitor.refresh_from_db()
     assert visitor.ktp_state == KtpState.BELUM_REKAM
     assert ticket.resident_id == visitor.pk
+
+
+def _close(point, personas, resident, outcome):
+    ticket, _ = _close_as_recorded(point, personas, resident)
+    return ticket, lambda: ticket_close(
+        ticket=ticket, outcome=outcome, acting_user=personas.bdl_operator, at=at(WORKDAY, 9, 41)
+    )
+
+
+def test_a_card_must_be_printed_before_the_number_closes_as_printed(point, personas):
+    resident = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
+    ticket, close = _close(point, personas, resident, Outcome.PRINTED)
+    with pytest.raises(QueueRefused, match="belum tercatat dicetak"):
+        close()
+    ticket.refresh_from_db()
+    assert ticket.state == State.CALLED
+    blank_receive(office=personas.bdl_office, count=1, batch="B")
+    card_print(resident=resident, card_serial="K1", acting_user=personas.bdl_operator)
+    close()
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.outcome) == (State.DONE, Outcome.PRINTED)
+
+
+def test_a_suket_must_be_issued_before_the_number_closes_with_it(point, personas):
+    resident = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    ticket, close = _close(point, personas, resident, Outcome.SUKET)
+    with pytest.raises(QueueRefused, match="Belum ada Suket yang berlaku"):
+        close()
+    ready_office(personas.bdl_office, blanks=0)
+    issued = suket_issue(resident=resident, election=make_pilkada(), at=at(WORKDAY, 9, 35))
+    assert issued.suket is not None
+    close()
+    ticket.refresh_from_db()
+    assert ticket.outcome == Outcome.SUKET
 
 
 def test_a_transfer_sends_the_number_back_to_wait_for_another_service(point, personas):

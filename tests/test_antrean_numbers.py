@@ -289,6 +289,9 @@ def test_an_online_number_checks_in_by_its_qr_from_a_quarter_hour_before(point, 
     ticket = book(point, make_resident(), hh=10)
     found = ticket_from_qr(f"ANTREAN:{ticket.public_code.lower()}")
     assert found is not None and found.pk == ticket.pk
+    typed = ticket_from_qr(f" {ticket.public_code.lower()} ")  # read off the number's page
+    assert typed is not None and typed.pk == ticket.pk
+    assert ticket_from_qr("61F86ADE") is None  # an invitation's code: not a number's
     with pytest.raises(QueueRefused, match=r"kembali pukul 09\.45"):
         ticket_check_in(
             ticket=found,

@@ -67,7 +67,26 @@ def test_a_child_is_not_offered_a_recording_number(client, point, lampung):
     identify(client, child)
     html = client.get(reverse("antrean_schedule")).content.decode()
     assert 'data-testid="recording-refused"' in html and "belum wajib KTP-el" in html
-    assert 'value="recording"' not in html and 'value="printing"' in html
+    assert 'value="recording"' not in html and 'value="printing"' not in html
+
+
+@pytest.mark.parametrize(
+    ("state", "offered", "not_offered"),
+    [
+        (KtpState.BELUM_REKAM, "recording", ["printing", "suket"]),
+        (KtpState.SEARCH_FAILURE, "recording", ["printing"]),
+        (KtpState.PRINT_READY_RECORD, "printing", ["recording"]),
+        (KtpState.SENT_FOR_ENROLLMENT, "suket", ["recording", "printing"]),
+        (KtpState.CARD_PRINTED, "other", ["recording", "printing", "suket"]),
+    ],
+)
+def test_the_services_offered_follow_the_ktp_el_state(client, point, state, offered, not_offered):
+    person = make_resident(name="Warga", birth_date=date(1990, 5, 17), ktp_state=state)
+    identify(client, person)
+    html = client.get(reverse("antrean_schedule")).content.decode()
+    assert f'value="{offered}"' in html
+    assert not [s for s in not_offered if f'value="{s}"' in html]
+    assert str(KtpState(state).label) in html.split('data-testid="ktp-state"')[1][:300]
 
 
 def test_it_refuses_a_wrong_date_of_birth_without_saying_which_part(client, point, resident):
@@ -81,7 +100,9 @@ def test_it_limits_guesses_of_a_date_of_birth_per_nik(client, settings, point, r
     settings.ANTREAN_RATE_NIK_PER_15_MINUTES = 3
     codes = [identify(client, resident, birth_date=date(1990, 1, d)).status_code for d in (1, 2, 3)]
     assert codes == [200, 200, 200]
-    assert identify(client, resident).status_code == 429
+    refused = identify(client, resident)
+    assert refused.status_code == 429 and refused["Retry-After"] == "900"
+    assert "Tunggu 15 menit" in refused.content.decode()
 
 
 def test_a_resident_takes_a_number_and_sees_its_status(client, point, resident):
@@ -234,6 +255,23 @@ def test_the_gate_checks_in_an_online_number_by_its_qr_text(client, point, perso
     )
     ticket.refresh_from_db()
     assert ticket.state == State.WAITING
+
+
+def test_a_counter_does_not_name_a_resident_of_another_regency(client, personas):
+    point = make_point(personas.lamsel_office, counters=1, holiday_opening=HolidayOpening.OPEN)
+    visitor = make_resident(name="Warga Kota")  # Bandar Lampung
+    ticket_issue_walkin(
+        service_point=point,
+        service="recording",
+        nik=visitor.nik,
+        acting_user=personas.lamsel_operator,
+    )
+    client.login(username="lamsel_operator", password=PASSWORD)
+    url = reverse("antrean_counter", args=[point.code, 1])
+    client.post(url, {"action": "call"})
+    html = client.get(url).content.decode()
+    assert 'data-testid="current-number">A-001' in html
+    assert "Warga Kota" not in html
 
 
 def test_it_hides_another_regencys_gate(client, point, personas):

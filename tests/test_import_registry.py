@@ -548,3 +548,29 @@ def test_state_moves_are_announced_once_per_chunk_and_state(lampung, tmp_path):
         (KtpState.CARD_PRINTED, [budi_.pk], "import:b.csv"),
         (KtpState.PRINT_READY_RECORD, [siti.pk], "import:b.csv"),
     ]
+
+
+def test_a_file_named_xlsx_that_is_not_one_is_refused_with_the_reason(lampung, tmp_path):
+    fake = tmp_path / "penduduk.xlsx"
+    fake.write_bytes(b"x\n")
+    with pytest.raises(TabularError, match="bukan XLSX yang utuh"):
+        registry_import(path=fake)
+
+
+def test_a_16_digit_number_cell_ending_in_0_is_refused(lampung, tmp_path):
+    """A spreadsheet keeps 15 digits: a NIK typed into a number cell ends in 0 whatever its
+    last digit was, so such a cell cannot be trusted (other whole numbers are exact)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(HEADER)
+    zeroed: list[object] = [*row("1871015705900010")]
+    zeroed[0] = 1871015705900010
+    exact: list[object] = [*budi()]
+    exact[0] = int(BUDI)
+    ws.append(zeroed)
+    ws.append(exact)
+    wb.save(tmp_path / "r.xlsx")
+    result = registry_import(path=tmp_path / "r.xlsx")
+    assert "NIK rusak menjadi angka oleh spreadsheet (1871015705900010)" in rejected(result)[2]
+    assert list(Resident.objects.values_list("nik", flat=True)) == [BUDI]

@@ -68,12 +68,29 @@ def _first() -> Invitation:
 def test_an_invitation_qr_checks_in_at_the_gate(planned, personas, gate) -> None:
     _, point = planned
     inv = _first()
+    person = make_resident(name="Warga Terundang")
+    VoterCheck.objects.filter(voter=inv.voter).update(resident_id=person.pk)
     gate["at"] = inv.starts_at
     ticket = checkin_invitation(
         checkin_token(inv), service_point=point, acting_user=personas.bdl_queue
     )
     assert ticket.state == State.WAITING
     assert ticket.invitation_ref == inv.reference
+    # The counter knows who came: the registry's person behind the voter.
+    assert (ticket.resident, ticket.nik) == (person, person.nik)
+
+
+def test_the_code_on_a_letter_checks_in_when_typed(planned, personas, gate) -> None:
+    _, point = planned
+    inv = _first()
+    gate["at"] = inv.starts_at
+    typed = inv.reference[-8:].upper()  # as letters, SMS and e-mail print it
+    ticket = checkin_invitation(typed, service_point=point, acting_user=personas.bdl_queue)
+    assert ticket.invitation_ref == inv.reference
+    with pytest.raises(QueueRefused, match="sudah masuk antrean"):
+        checkin_invitation(typed.lower(), service_point=point, acting_user=personas.bdl_queue)
+    with pytest.raises(QueueRefused, match="tidak dikenal"):
+        checkin_invitation("0000ABCD", service_point=point, acting_user=personas.bdl_queue)
 
 
 def test_an_invitation_qr_checks_in_once(planned, personas, gate) -> None:

@@ -128,7 +128,7 @@ def test_the_province_report_holds_the_figures(province):
         ("Undangan", "0"),
         ("Blangko tersedia", "4"),
         ("Hari stok blangko terpendek", "0"),
-        ("Cetak per hari (7 hari terakhir)", "0,1"),
+        ("Blangko terpakai per hari (7 hari)", "0,1"),
     ]:
         assert f"{label} {value} " in text, label
     # One row per regency/city: name, DPT, unrecorded at the run and now, share, waiting for

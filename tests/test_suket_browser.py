@@ -6,10 +6,12 @@ the reason when /usr/bin/chromium is missing, failing instead under REKAM_REQUIR
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from rekam.residents.states import KtpState
 from rekam.suket.keys import office_key_rotate
@@ -81,16 +83,41 @@ def test_the_verifier_works_offline_after_one_visit(live_server, browser, sukets
 
     assert _check(page, genuine.qr_text[:-30]) == "TIDAK_SAH"
     assert _check(page, printed.qr_text) == "DICABUT"
+
+    # A photo this browser cannot read offline is no verdict on the Suket.
+    assert _photo(page) == "TIDAK_TERBACA"
+    assert page.inner_text("#verdict-label") == "KODE TIDAK TERBACA"
+    assert "foto yang lebih tajam" in page.inner_text("#verdict-reason")
+    context.set_offline(False)
+    assert _photo(page) == "TIDAK_TERBACA"  # read by the server: no QR code in it
     context.close()
+
+
+def _photo(page) -> str:
+    """Upload a photo without a QR code, as a KPPS member's blurred shot would be."""
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(picture, format="PNG")
+    page.evaluate(
+        "() => { const r = document.getElementById('result');"
+        " r.hidden = true; delete r.dataset.status; }"
+    )
+    page.set_input_files(
+        "#image-input",
+        files=[{"name": "foto.png", "mimeType": "image/png", "buffer": picture.getvalue()}],
+    )
+    page.wait_for_selector("#result[data-status]:not([hidden])")
+    return page.get_attribute("#result", "data-status") or ""
 
 
 def test_the_verifier_speaks_english_when_chosen(live_server, browser, sukets):
     genuine, printed = sukets
     context = browser.new_context()
-    host = live_server.url.split("//")[1].split(":")[0]
-    context.add_cookies([{"name": "django_language", "value": "en", "domain": host, "path": "/"}])
     page = context.new_page()
     page.goto(f"{live_server.url}/verifikasi")
+    page.click(".lang-links a[lang=en]")  # a phone has no other way to choose
+    page.wait_for_selector("#verifier[data-ready='1']", timeout=15000)
+    assert page.inner_text("h1").startswith("Check a Suket")
+    page.goto(f"{live_server.url}/verifikasi")  # the choice is kept
     page.wait_for_selector("#verifier[data-ready='1']", timeout=15000)
     assert "Keys and the revocation list as of" in page.inner_text("#offline-state")
     assert _check(page, genuine.qr_text) == "SAH"

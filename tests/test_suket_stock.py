@@ -12,7 +12,7 @@ from django.utils import timezone
 from rekam.residents.models import MaritalStatus, RecordEvent
 from rekam.residents.services import MoveRefused
 from rekam.residents.states import KtpState
-from rekam.suket.models import BlankMovement, BlankStock, CardPrint
+from rekam.suket.models import BlankMovement, BlankStock, CardPrint, Printer
 from rekam.suket.stock import (
     StockError,
     blank_receive,
@@ -21,6 +21,7 @@ from rekam.suket.stock import (
     card_hand_over,
     card_print,
     print_list,
+    printer_set_status,
     stock_balance,
     stock_summary,
 )
@@ -100,6 +101,27 @@ def test_spoiled_blanks_need_a_reason(personas):
     assert (m.quantity, m.balance_after) == (-1, 2)
 
 
+def test_a_blank_is_either_printed_on_or_spoiled_never_both(personas):
+    blank_receive(office=personas.bdl_office, count=3, batch="B")
+    blank_spoil(office=personas.bdl_office, count=1, reason="tergores", card_serial="b-5")
+    with pytest.raises(StockError, match="sudah tercatat rusak"):
+        card_print(
+            resident=make_resident(ktp_state=PRR),
+            card_serial="B-5",
+            acting_user=personas.bdl_operator,
+        )
+    with pytest.raises(StockError, match="sudah tercatat rusak"):
+        blank_spoil(office=personas.bdl_office, count=1, reason="lagi", card_serial="B-5")
+    card_print(
+        resident=make_resident(ktp_state=PRR, name="Budi"),
+        card_serial="B-6",
+        acting_user=personas.bdl_operator,
+    )
+    with pytest.raises(StockError, match="sudah dipakai untuk mencetak"):
+        blank_spoil(office=personas.bdl_office, count=1, reason="salah", card_serial="b-6")
+    assert stock_balance(personas.bdl_office) == 1
+
+
 def test_printing_consumes_one_blank_and_moves_the_record(personas):
     blank_receive(office=personas.bdl_office, count=2, batch="B")
     r = make_resident(ktp_state=PRR)
@@ -111,6 +133,19 @@ def test_printing_consumes_one_blank_and_moves_the_record(personas):
     consumed = BlankMovement.objects.get(kind="consumed")
     assert consumed.card_serial == "K-0001"
     assert RecordEvent.objects.get(resident=r).actor == personas.bdl_operator
+
+
+def test_printing_on_a_broken_printer_is_refused(personas):
+    blank_receive(office=personas.bdl_office, count=2, batch="B")
+    printer = Printer.objects.create(office=personas.bdl_office, name="Printer 1")
+    printer_set_status(printer=printer, working=False, problem="Pita habis")
+    r = make_resident(ktp_state=PRR)
+    with pytest.raises(StockError, match="tercatat rusak"):
+        card_print(resident=r, card_serial="K1", acting_user=personas.bdl_operator)
+    r.refresh_from_db()
+    assert r.ktp_state == PRR and stock_balance(personas.bdl_office) == 2
+    printer_set_status(printer=printer, working=True)
+    card_print(resident=r, card_serial="K1", acting_user=personas.bdl_operator)
 
 
 def test_printing_without_a_blank_is_refused_and_changes_nothing(personas):

@@ -117,6 +117,15 @@ def test_it_imports_xlsx_with_title_rows_and_reports_spreadsheet_numbers(tmp_pat
     assert warning.level == WARNING and "NIK_INVALID" in warning.reason
 
 
+def test_a_16_digit_number_cell_ending_in_0_is_not_taken_as_a_nik(tmp_path, election):
+    zeroed = nik_for(KEDATON, date(1990, 5, 17), "P", 10)
+    rows: list[list[Any]] = [voter_row(zeroed), budi()]
+    rows[0][2], rows[1][2] = int(zeroed), int(BUDI)  # number cells, as a spreadsheet keeps them
+    dpt_import(path=write_dpt_xlsx(tmp_path / "dpt.xlsx", rows), election=election)
+    assert "rusak menjadi angka" in Voter.objects.get(name="Siti Aminah").nik_problem
+    assert Voter.objects.get(nik=BUDI).nik_problem == ""
+
+
 def test_it_rejects_bad_rows_with_line_and_reason_and_keeps_the_rest(tmp_path, election):
     rows = [
         voter_row(SITI),
@@ -212,6 +221,25 @@ def test_a_regency_file_leaves_other_regencies_alone(tmp_path, election):
     assert result.regencies == ["18.71"]
     assert (result.added, result.removed) == (1, 1)
     assert Voter.objects.get(nik=lamsel).removed_in is None
+
+
+def test_files_of_one_tps_each_add_up_and_remove_only_within_their_tps(tmp_path, election):
+    """KPU publishes the DPT per TPS: importing them one by one never empties the others."""
+    rizki = nik_for(KEDATON, date(2001, 12, 1), "L", 9)
+    dpt_import(path=write_dpt(tmp_path / "tps1.csv", [voter_row(SITI), budi()]), election=election)
+    second = write_dpt(
+        tmp_path / "tps2.csv",
+        [voter_row(rizki, name="Rizki", birth="01-12-2001", sex="L", tps="002")],
+    )
+    result = dpt_import(path=second, election=election)
+    assert (result.added, result.removed, result.outside) == (1, 0, 2)
+    current = Voter.objects.filter(election=election, removed_in__isnull=True)
+    assert sorted(current.values_list("nik", flat=True)) == sorted([SITI, BUDI, rizki])
+    # A new version of TPS 001 alone drops the voter it no longer lists, and only them.
+    third = dpt_import(path=write_dpt(tmp_path / "tps1b.csv", [voter_row(SITI)]), election=election)
+    assert (third.removed, third.unchanged, third.outside) == (1, 1, 1)
+    assert Voter.objects.get(nik=BUDI).removed_in_id == third.batch.pk
+    assert Voter.objects.get(nik=rizki).removed_in is None
 
 
 def test_it_rejects_rows_of_a_regency_without_the_election(tmp_path, lampung):

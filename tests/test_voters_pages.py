@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from rekam.residents.states import KtpState
 from rekam.voters.importer import dpt_import
-from rekam.voters.models import CandidateMatch, ReconciliationRun, VoterClass
+from rekam.voters.models import CandidateMatch, DptImport, ReconciliationRun, VoterClass
 from rekam.voters.reconcile import reconcile
 from rekam.voters.worklists import worklist_counts, worklist_voters
 from tests.conftest import PASSWORD
@@ -90,8 +90,9 @@ def test_it_drills_down_to_the_people_of_a_tps(client, election, personas):
     assert [r.code for r in villages.context["rows"]] == [KEDATON]
     tps = client.get(url, {"kode": KEDATON})
     assert [(r.tps, r.voters) for r in tps.context["rows"]] == [("001", 1), ("002", 1)]
-    people = client.get(url, {"kode": KEDATON, "tps": "002"})
-    assert [v.name for v in people.context["page"]] == ["Rizki"]
+    for typed in ("002", "2", "TPS 02"):
+        people = client.get(url, {"kode": KEDATON, "tps": typed})
+        assert [v.name for v in people.context["page"]] == ["Rizki"]
 
 
 def test_each_region_link_goes_one_level_down_keeping_the_filters(client, election, personas):
@@ -200,6 +201,36 @@ def test_a_person_confirms_a_candidate_on_the_page(client, election, personas, t
     assert candidate.decided_by == personas.bdl_admin
 
 
+def test_a_candidate_already_on_the_list_is_flagged_and_not_confirmed(
+    client, election, personas, tmp_path
+):
+    real = resident(
+        nik_for(KEDATON, date(1991, 3, 3), "P", 7),
+        name="Wati",
+        birth_date=date(1991, 3, 3),
+        ktp_state=KtpState.BELUM_REKAM,
+    )
+    typo = real.nik[:-2] + "91"  # the same person typed again with a wrong serial
+    rows = [
+        voter_row(real.nik, name="Wati", birth="03-03-1991", sex="P"),
+        voter_row(typo, name="Wati", birth="03-03-1991", sex="P"),
+    ]
+    dpt_import(path=write_dpt(tmp_path / "twice.csv", rows), election=election)
+    reconcile(election=election, regencies=["18.71"])
+    candidate = CandidateMatch.objects.get(voter__nik=typo)
+    login(client, personas.bdl_admin)
+    listing = client.get(reverse("voters_candidates", args=[election.slug])).content.decode()
+    assert 'data-testid="listed-twice"' in listing and real.nik in listing
+    response = client.post(
+        reverse("voters_candidate_decide", args=[election.slug, candidate.pk]),
+        {"keputusan": "konfirmasi"},
+        follow=True,
+    )
+    assert "kemungkinan terdaftar ganda" in response.content.decode()
+    candidate.refresh_from_db()
+    assert candidate.status == CandidateMatch.Status.PROPOSED
+
+
 def test_another_regency_cannot_reach_a_candidate(client, election, personas, tmp_path):
     real = resident(
         nik_for(KEDATON, date(1991, 3, 3), "P", 8), name="Wati", birth_date=date(1991, 3, 3)
@@ -234,3 +265,22 @@ def test_the_list_of_elections_links_to_each(client, election, personas):
     login(client, personas.bdl_operator)
     response = client.get(reverse("voters_elections"))
     assert reverse("voters_election", args=[election.slug]).encode() in response.content
+
+
+def test_work_spanning_other_regencies_is_not_shown_to_a_regency(client, election, personas):
+    """The fixture's file and run cover Bandar Lampung and Lampung Selatan: their counts are
+    province-wide, so a regency/city sees neither, and its election page does not list them."""
+    batch = DptImport.objects.get(election=election)
+    run = ReconciliationRun.objects.get(election=election)
+    login(client, personas.bdl_admin)
+    own_part = client.get(reverse("voters_import", args=[election.slug, batch.pk]))
+    assert own_part.status_code == 200 and not own_part.context["whole_file"]
+    assert "Baris terbaca" not in own_part.content.decode()
+    assert client.get(reverse("voters_run", args=[election.slug, run.pk])).status_code == 403
+    page = client.get(reverse("voters_election", args=[election.slug])).content.decode()
+    assert reverse("voters_import", args=[election.slug, batch.pk]) not in page
+    client.logout()
+    login(client, personas.province_admin)
+    whole = client.get(reverse("voters_import", args=[election.slug, batch.pk]))
+    assert whole.status_code == 200 and "Baris terbaca" in whole.content.decode()
+    assert client.get(reverse("voters_run", args=[election.slug, run.pk])).status_code == 200

@@ -7,6 +7,7 @@ sees every regency/city of its province; a regency/city office only its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,12 @@ def can(user: Any, action: Action, region_code: str | None = None) -> bool:
     if not user.is_superuser and action not in ROLE_ACTIONS.get(user.role, frozenset()):
         return False
     return region_code is None or in_scope(scope, region_code)
+
+
+def can_all(user: Any, action: Action, region_codes: Iterable[str]) -> bool:
+    """May ``user`` do ``action`` on every one of ``region_codes`` (work that spans several
+    regencies/cities, e.g. a province-wide reconciliation or voter list file)?"""
+    return can(user, action) and all(can(user, action, code) for code in region_codes)
 
 
 def require(user: Any, action: Action, region_code: str | None = None) -> None:

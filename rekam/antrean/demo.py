@@ -19,12 +19,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from rekam.accounts.models import Role, User
+from rekam.elections.models import Election
 from rekam.regions.models import Level, Region
 from rekam.residents.eligibility import birth_date_limit
 from rekam.residents.models import MaritalStatus, Resident
 from rekam.residents.states import KtpState
 from rekam.servicepoints.models import MobileVisit, Service, ServicePoint
 from rekam.servicepoints.services import calendar_day_set, mobile_visit_add
+from rekam.suket.services import resident_has_valid_suket, suket_issue
+from rekam.suket.stock import StockError, card_print
 
 from .models import Outcome, Priority, State, Ticket
 from .services import (
@@ -248,17 +251,48 @@ def _counter_minute(
         elif current.service == Service.RECORDING and rng.random() < 0.1:
             ticket_transfer(ticket=current, service=Service.SUKET, acting_user=operator, at=clock)
         else:
-            outcome = {
+            wanted = {
                 Service.RECORDING: Outcome.RECORDED,
                 Service.PRINTING: Outcome.PRINTED,
                 Service.SUKET: Outcome.SUKET,
             }.get(Service(current.service), Outcome.OTHER)
+            outcome = _served(current, wanted, operator, clock)
             ticket_close(ticket=current, outcome=outcome, acting_user=operator, at=clock)
         return
     called = ticket_call_next(service_point=point, counter=counter, acting_user=operator, at=clock)
     if called is not None:
         minutes = max(3.0, rng.gauss(point.service_minutes, 3))
         busy_until[counter] = clock + timedelta(minutes=minutes)
+
+
+def _served(ticket: Ticket, outcome: str, operator: User, at: datetime) -> str:
+    """What the counter did, done through the services a counter uses: the card printed on a
+    blank from the print list, the Suket issued where the rules allow. A number closes with
+    what is on record (the close checks it), or as other service."""
+    resident = ticket.resident
+    if resident is None or outcome not in (Outcome.PRINTED, Outcome.SUKET):
+        return outcome
+    if outcome == Outcome.PRINTED:
+        if resident.ktp_state == KtpState.PRINT_READY_RECORD:
+            with contextlib.suppress(StockError):  # no blank or no printer: nothing printed
+                card_print(
+                    resident=resident,
+                    card_serial=f"{ticket.service_point.code}-{ticket.day:%y%m%d}-{ticket.label}",
+                    acting_user=operator,
+                    at=at,
+                )
+            resident.refresh_from_db(fields=["ktp_state"])
+        return outcome if resident.ktp_state == KtpState.CARD_PRINTED else Outcome.OTHER
+    day = timezone.localdate(at)
+    if not resident_has_valid_suket(resident, day):
+        election = (
+            Election.objects.filter(regions=resident.regency_id, suket_issue_until__gte=day)
+            .order_by("polling_day")
+            .first()
+        )
+        if election is not None:
+            suket_issue(resident=resident, election=election, acting_user=operator, at=at)
+    return outcome if resident_has_valid_suket(resident, day) else Outcome.OTHER
 
 
 def demo_day(now: datetime) -> tuple[date, datetime]:

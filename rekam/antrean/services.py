@@ -43,6 +43,7 @@ from rekam.residents.models import Resident
 from rekam.residents.services import MoveRefused, record_move
 from rekam.residents.states import RECORDABLE_STATES, KtpState
 from rekam.servicepoints.models import SERVICE_PREFIX, MobileVisit, Service, ServicePoint
+from rekam.suket.services import resident_has_valid_suket
 
 from . import clock
 from .calendar import DayPlan, Interval, day_plan, plans_many
@@ -70,6 +71,7 @@ COUNTER_ACTION = Action.RECORD_BIOMETRICS
 TICKET_QR_PREFIX = "ANTREAN:"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 CODE_LENGTH = 12
+TYPED_TICKET_CODE = re.compile(f"[{_CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 
 
 class QueueRefused(Exception):
@@ -1096,11 +1098,15 @@ def ticket_check_in(
 
 
 def ticket_from_qr(text: str) -> Ticket | None:
-    """The ticket an online-number (or printed ticket) QR text names, if it is one."""
-    text = text.strip()
-    if not text.upper().startswith(TICKET_QR_PREFIX):
+    """The ticket an online-number (or printed ticket) QR text names, or its code typed from
+    the number's page, if it is one."""
+    text = text.strip().upper()
+    if text.startswith(TICKET_QR_PREFIX):
+        code = text[len(TICKET_QR_PREFIX) :].strip()
+    elif TYPED_TICKET_CODE.fullmatch(text):
+        code = text
+    else:
         return None
-    code = text[len(TICKET_QR_PREFIX) :].strip().upper()
     ticket = Ticket.objects.select_related("service_point").filter(public_code=code).first()
     if ticket is None:
         raise QueueRefused("Kode QR nomor antrean tidak dikenal.", code="unknown")
@@ -1379,6 +1385,31 @@ def _record_at_counter(ticket: Ticket, acting_user: Any, at: datetime) -> str:
     return f"Status KTP-el: {KtpState(KtpState.BIO_CAPTURED).label}."
 
 
+def _check_outcome(ticket: Ticket, outcome: str, acting_user: Any, at: datetime) -> None:
+    """A card printed or a Suket issued must be on record before the number closes with it:
+    the print list consumes a blank, the Suket page issues the certificate. Residents outside
+    the office's jurisdiction, and numbers without a registered resident, are not checked."""
+    resident = ticket.resident
+    if outcome not in (Outcome.PRINTED, Outcome.SUKET) or resident is None:
+        return
+    if not can(acting_user, Action.VIEW_RESIDENT, resident.regency_id):
+        return
+    state = KtpState(resident.ktp_state)
+    if outcome == Outcome.PRINTED and state != KtpState.CARD_PRINTED:
+        raise QueueRefused(
+            f"KTP-el {resident.name} belum tercatat dicetak (status {state.label}). Catat "
+            "pencetakannya di halaman Cetak atau Suket (satu blangko dipakai), lalu tutup "
+            "nomor ini.",
+            code="outcome",
+        )
+    if outcome == Outcome.SUKET and not resident_has_valid_suket(resident, timezone.localdate(at)):
+        raise QueueRefused(
+            f"Belum ada Suket yang berlaku untuk {resident.name}. Terbitkan lewat halaman "
+            "Cetak atau Suket, lalu tutup nomor ini.",
+            code="outcome",
+        )
+
+
 def ticket_close(
     *,
     ticket: Ticket,
@@ -1390,12 +1421,14 @@ def ticket_close(
     """The counter is done with this person: recorded, card printed, Suket, or other.
 
     Closing as recorded also moves the resident's record to biometrics captured, in the
-    same transaction (:func:`_record_at_counter`).
+    same transaction (:func:`_record_at_counter`); closing as printed or Suket needs the card
+    or the Suket on record (:func:`_check_outcome`).
     """
     _at_counter(ticket, acting_user)
     if outcome not in Outcome.values:
         raise QueueRefused("Pilih hasil layanan.", code="outcome")
     now = at or clock.now()
+    _check_outcome(ticket, outcome, acting_user, now)
     with transaction.atomic():
         record = _record_at_counter(ticket, acting_user, now) if outcome == Outcome.RECORDED else ""
         closed = _finish(

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -33,6 +34,7 @@ from rekam.lib.nik import mask_nik
 from rekam.lib.qr import qr_png
 from rekam.residents.models import Resident
 from rekam.residents.services import recording_refusal, resident_set_whatsapp_consent
+from rekam.residents.states import RECORDABLE_STATES, RECORDED_STATES, KtpState
 from rekam.servicepoints.models import Service, ServicePoint
 from rekam.web import ratelimit
 
@@ -68,9 +70,11 @@ IDENTITY_COOKIE = "antrean_penduduk"
 IDENTITY_SALT = "rekam.antrean.identity"
 
 
-def _too_many(request: HttpRequest) -> HttpResponse:
-    response = render(request, "antrean/too_many.html", status=429)
-    response["Retry-After"] = "60"
+def _too_many(request: HttpRequest, seconds: int = 60) -> HttpResponse:
+    """The refusal of one attempt too many; ``seconds`` is the limit's window."""
+    minutes = max(1, seconds // 60)
+    response = render(request, "antrean/too_many.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(seconds)
     return response
 
 
@@ -128,7 +132,7 @@ def start(request: HttpRequest) -> HttpResponse:
             if not ratelimit.allow(
                 f"nik:{nik}", limit=settings.ANTREAN_RATE_NIK_PER_15_MINUTES, seconds=900
             ):
-                return _too_many(request)
+                return _too_many(request, 900)
             resident = Resident.objects.filter(
                 nik=nik, birth_date=form.cleaned_data["birth_date"]
             ).first()
@@ -159,6 +163,30 @@ def leave(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def services_for_state(state: str) -> set[str]:
+    """The services a resident whose KTP-el record is in ``state`` may book: recording until
+    biometrics are captured (or again after a failure), printing once print ready, a Suket
+    while recorded without a card (the counter decides by the rules), and the other services
+    always."""
+    wanted = {Service.OTHER.value}
+    if state in RECORDABLE_STATES:
+        wanted.add(Service.RECORDING)
+    if state == KtpState.PRINT_READY_RECORD:
+        wanted.add(Service.PRINTING)
+    if state in RECORDED_STATES and state != KtpState.CARD_PRINTED:
+        wanted.add(Service.SUKET)
+    return wanted
+
+
+STATE_ADVICE: dict[str, Any] = {
+    KtpState.BELUM_REKAM: _("Come to record your biometrics (photo, fingerprints, irises)."),
+    KtpState.ENROLL_FAILURE: _("Your recording could not be used: come to record again."),
+    KtpState.SEARCH_FAILURE: _("Your recording could not be used: come to record again."),
+    KtpState.PRINT_READY_RECORD: _("Your card is ready to print: come to have it printed."),
+    KtpState.CARD_PRINTED: _("Your card has been printed."),
+}
+
+
 # The regency/city office first, then its UPT, kecamatan offices and mobile units.
 KIND_ORDER = Case(
     *(When(kind=kind, then=Value(n)) for n, kind in enumerate(ServicePoint.Kind.values)),
@@ -181,7 +209,8 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
     points = _points_for_resident(resident, everywhere)
     by_code = {p.code: p for p in points}
     point = by_code.get(request.GET.get("tempat", "")) or (points[0] if points else None)
-    services = point.services if point else []
+    wanted_now = services_for_state(resident.ktp_state)
+    services = [s for s in (point.services if point else []) if s in wanted_now]
     # Nobody records before the KTP-el duty (or the polling day that brings it) is near.
     too_young = recording_refusal(resident, today) if Service.RECORDING in services else ""
     if too_young:
@@ -217,6 +246,8 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
         "resident": resident,
         "greeting": short_name(resident.name),
         "masked_nik": mask_nik(resident.nik),
+        "ktp_state": KtpState(resident.ktp_state).label,
+        "state_advice": STATE_ADVICE.get(resident.ktp_state, ""),
         "points": points,
         "point": point,
         "everywhere": everywhere,

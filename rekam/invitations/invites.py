@@ -10,6 +10,7 @@ message through :func:`invitations_send`, like the plan's.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -176,22 +177,53 @@ def check_reschedulable(invitation: Invitation) -> None:
     raise tokens.TokenRefused("Undangan ini sudah tidak berlaku.")
 
 
+# The code printed on letters and in SMS and e-mail invitations (the reference's random tail),
+# typed at the gate when there is no QR to scan.
+TYPED_CODE = re.compile(r"[0-9A-Fa-f]{8}")
+
+
+def _typed(code: str) -> Invitation:
+    found = list(Invitation.objects.filter(reference__endswith=code.lower(), state__in=LIVE)[:2])
+    if not found:
+        raise QueueRefused(
+            f"Kode undangan {code.upper()} tidak dikenal atau undangannya sudah tidak berlaku.",
+            code="inactive",
+        )
+    if len(found) > 1:
+        raise QueueRefused(
+            f"Kode {code.upper()} cocok dengan lebih dari satu undangan: pindai QR undangannya.",
+            code="ambiguous",
+        )
+    return found[0]
+
+
 def resolve_checkin(text: str) -> InvitationClaim:
-    """The queue's resolver: who a check-in token invites, where and when (no side effects)."""
-    try:
-        token = tokens.read(text, tokens.CHECKIN, now=clock.now())
-    except tokens.TokenRefused as exc:
-        raise QueueRefused(str(exc), code="invalid") from None
-    invitation = (
-        Invitation.objects.filter(reference=token.reference).select_related("voter").first()
-    )
+    """The queue's resolver: who a check-in token (or a code typed from a letter or message)
+    invites, where and when (no side effects)."""
+    if TYPED_CODE.fullmatch(text.strip()):
+        invitation: Invitation | None = _typed(text.strip())
+    else:
+        try:
+            token = tokens.read(text, tokens.CHECKIN, now=clock.now())
+        except tokens.TokenRefused as exc:
+            raise QueueRefused(str(exc), code="invalid") from None
+        invitation = Invitation.objects.filter(reference=token.reference).first()
     if invitation is None or invitation.state not in LIVE:
         raise QueueRefused("Undangan ini sudah tidak berlaku.", code="inactive")
+    # The registry's person behind the voter (by NIK or a confirmed match): the counter then
+    # shows them and records their biometrics.
+    verdict = VoterCheck.objects.filter(voter_id=invitation.voter_id).only("resident_id").first()
+    resident = (
+        Resident.objects.filter(pk=verdict.resident_id).first()
+        if verdict is not None and verdict.resident_id
+        else None
+    )
     return InvitationClaim(
         reference=invitation.reference,
         service_point_id=invitation.service_point_id,
         starts_at=invitation.starts_at,
         service=invitation.service,
+        resident=resident,
     )
 
 

@@ -77,11 +77,22 @@ def mask_nik(nik: str) -> str:
     return f"{nik[:6]}{'*' * 8}{nik[14:]}"
 
 
+def spreadsheet_number(value: object) -> bool:
+    """Whether a spreadsheet cell holding a NIK or KK number is a number that may have lost
+    digits: any fraction or float, and a 16-digit whole number ending in 0 (a spreadsheet keeps
+    15 significant digits, so a 16-digit number typed into one always ends in 0)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return True
+    return isinstance(value, int) and value >= 10**15 and value % 10 == 0
+
+
 def clean_nik(raw: object, *, label: str = "NIK") -> str:
     """Digits of a NIK or KK number as typed or exported, or :class:`NikError` saying why not."""
     if raw is None:
         raise NikError("empty", f"{label} kosong")
-    if isinstance(raw, float):
+    if spreadsheet_number(raw):
         # A spreadsheet cell that became a number has lost its last digits.
         raise NikError(
             "scientific",

@@ -14,6 +14,7 @@ import codecs
 import csv
 import hashlib
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,6 +271,8 @@ def _open_xlsx(path: Path, columns: Mapping[str, Sequence[str]], required: Seque
     sha, _, _ = _scan(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except zipfile.BadZipFile as exc:  # an XLSX is a zip file: this is something else
+        raise TabularError("berkas ini bukan XLSX yang utuh (rusak atau berformat lain)") from exc
     except (InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise TabularError(f"berkas XLSX tidak dapat dibuka: {exc}") from exc
     lookup = _lookup(columns)

@@ -308,7 +308,7 @@ def key_figures(content: ReportContent) -> list[list[tuple[str, str]]]:
             ("Blangko tersedia", number_id(stock.blanks)),
             (_stock_days_label(stock), stock_days_id(stock.stock_days)),
             ("Kekurangan blangko untuk PRR", number_id(stock.stock_short)),
-            ("Cetak per hari (7 hari terakhir)", decimal_id(stock.prints_per_day)),
+            ("Blangko terpakai per hari (7 hari)", decimal_id(stock.prints_per_day)),
         ],
     ]
 

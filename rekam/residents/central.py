@@ -135,7 +135,11 @@ def _fetch(niks: list[str]) -> dict[str, tuple[int, str, datetime | None, str]]:
 
 
 def apply_updates(
-    system: CentralSystem, *, acting_user: Any = None, progress: bool = False
+    system: CentralSystem,
+    *,
+    acting_user: Any = None,
+    progress: bool = False,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> ApplyResult:
     """Apply the system's updates through the move table, in bulk.
 
@@ -146,7 +150,8 @@ def apply_updates(
     rejected with its reason. Several updates for one NIK apply in timestamp order. Each move
     writes a :class:`RecordEvent` labelled with the system's name and sets the resident's
     ``ktp_state``/``ktp_state_at``; each chunk sends
-    :data:`~rekam.residents.signals.records_moved` before it commits.
+    :data:`~rekam.residents.signals.records_moved` before it commits. ``on_progress`` gets
+    the NIKs done and the NIKs in all after each chunk.
     """
     if acting_user is not None:
         require(acting_user, Action.IMPORT_STATUSES)
@@ -164,6 +169,8 @@ def apply_updates(
             chunk = niks[start : start + _CHUNK]
             _apply_chunk(chunk, by_nik, result, acting_user, user_id, label, allowed)
             bar.update(len(chunk))
+            if on_progress is not None:
+                on_progress(start + len(chunk), len(niks))
     result.issues.sort(key=lambda i: (i.line, i.key))
     return result
 

@@ -910,13 +910,15 @@ def registry_import(
     progress: bool = False,
     on_issue: Callable[[RowIssue], None] | None = None,
     parallel: bool | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> ImportResult:
     """Import a registry file; see the module docstring for the rules.
 
     Raises :class:`rekam.lib.tabular.TabularError` when the file cannot be read as a table,
     and :class:`PermissionDenied` when ``acting_user`` may not import. Rows outside the
     user's jurisdiction are rejected. ``parallel`` forces (or forbids) reading in a second
-    process; by default large files are.
+    process; by default large files are. ``on_progress`` gets the rows read so far and the
+    file's estimated row count after each chunk.
     """
     path = Path(path)
     if acting_user is not None:
@@ -952,6 +954,8 @@ def registry_import(
                 for read, parsed, issues in chunks:
                     bar.update(read - result.rows_read)
                     result.rows_read = read
+                    if on_progress is not None:
+                        on_progress(read, table.size_hint)
                     keep: list[ParsedRow] = []
                     for item in parsed:
                         key = int(item.nik)
@@ -1064,6 +1068,7 @@ def statuses_import(
     report_path: Path | str | None = None,
     progress: bool = False,
     on_issue: Callable[[RowIssue], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> StatusImportResult:
     """Import a central (SIAK) status export through :func:`apply_updates`.
 
@@ -1084,7 +1089,9 @@ def statuses_import(
             acting_user=acting_user if getattr(acting_user, "pk", None) else None,
             report_path=str(report.path),
         )
-        applied = apply_updates(system, acting_user=acting_user, progress=progress)
+        applied = apply_updates(
+            system, acting_user=acting_user, progress=progress, on_progress=on_progress
+        )
         issues = sorted([*system.rejections, *applied.issues], key=lambda i: i.line)
         for i in issues:
             report.write(i)

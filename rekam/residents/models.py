@@ -46,21 +46,26 @@ class ImportBatch(models.Model):
         REGISTRY = "registry", _("Population registry")
         STATUSES = "statuses", _("Central statuses")
 
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    file_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64, db_index=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     acting_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("imported by"),
     )
-    rows_read = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
-    warnings = models.PositiveIntegerField(default=0)
-    report_path = models.CharField(max_length=500, blank=True)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    warnings = models.PositiveIntegerField(_("warnings"), default=0)
+    report_path = models.CharField(_("report file"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -155,17 +160,24 @@ class RecordEvent(models.Model):
     resident = models.ForeignKey(
         Resident, on_delete=models.CASCADE, related_name="events", db_index=False
     )
-    from_state = models.CharField(max_length=20, choices=KtpState.choices, blank=True)
-    to_state = models.CharField(max_length=20, choices=KtpState.choices)
-    # When it happened (for central moves: the central system's timestamp).
-    at = models.DateTimeField(db_index=True)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-    source = models.CharField(max_length=8, choices=MoveSource.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    from_state = models.CharField(
+        _("from state"), max_length=20, choices=KtpState.choices, blank=True
     )
-    actor_label = models.CharField(max_length=120, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, choices=KtpState.choices)
+    # When it happened (for central moves: the central system's timestamp).
+    at = models.DateTimeField(_("at"), db_index=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    source = models.CharField(_("source"), max_length=8, choices=MoveSource.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_label = models.CharField(_("by"), max_length=120, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

@@ -48,7 +48,7 @@ class ServicePoint(models.Model):
         MOBILE = "mobile", _("Mobile unit (jemput bola)")
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="service_points")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=150)
     village = models.ForeignKey(

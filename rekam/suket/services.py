@@ -364,6 +364,13 @@ class IssueResult:
 ISSUE_CHUNK = 50
 
 
+def resident_has_valid_suket(resident: Resident, day: date) -> bool:
+    """Whether ``resident`` holds a Suket that is in force on ``day`` (issued, not revoked)."""
+    return Suket.objects.filter(
+        resident=resident, revoked_at__isnull=True, valid_from__lte=day, valid_until__gte=day
+    ).exists()
+
+
 def suket_issue(
     *,
     resident: Resident,

@@ -200,6 +200,15 @@ def blank_transfer(
 
 
 @transaction.atomic
+def _check_serial_unused(serial: str) -> None:
+    """A blank is used once: printed on, or spoiled, never both."""
+    if CardPrint.objects.filter(card_serial=serial).exists():
+        raise StockError(f"Blangko nomor seri {serial} sudah dipakai untuk mencetak kartu.")
+    spoiled = BlankMovement.objects.filter(kind=BlankMovement.Kind.SPOILED, card_serial=serial)
+    if spoiled.exists():
+        raise StockError(f"Blangko nomor seri {serial} sudah tercatat rusak.")
+
+
 def blank_spoil(
     *,
     office: Office,
@@ -215,6 +224,9 @@ def blank_spoil(
         raise StockError("Jumlah blangko harus lebih dari nol.")
     if not reason.strip():
         raise StockError("Alasan blangko rusak wajib diisi.")
+    serial = card_serial.strip().upper()
+    if serial:
+        _check_serial_unused(serial)
     movement = _move(
         office=office,
         kind=BlankMovement.Kind.SPOILED,
@@ -223,7 +235,7 @@ def blank_spoil(
         acting_user=acting_user,
         label="system",
         reason=reason.strip()[:300],
-        card_serial=card_serial.strip().upper(),
+        card_serial=serial,
     )
     audit_record(
         acting_user=acting_user,
@@ -254,9 +266,14 @@ def card_print(
     require(acting_user, Action.PRINT_CARD, resident.regency_id)
     if resident.ktp_state != KtpState.PRINT_READY_RECORD:
         raise StockError("KTP-el hanya dapat dicetak untuk data berstatus PRR.")
-    if CardPrint.objects.filter(card_serial=serial).exists():
-        raise StockError(f"Blangko nomor seri {serial} sudah dipakai.")
+    _check_serial_unused(serial)
     office = office_for_region(str(resident.regency_id))
+    if not printer_working(office):
+        # The same fact that lets the office issue a Suket for a technical problem (R6).
+        raise StockError(
+            "Printer kartu kantor ini tercatat rusak: perbaiki dulu dan tandai berfungsi di "
+            "halaman stok blangko, atau terbitkan Suket karena kendala teknis."
+        )
     at = at or timezone.now()
     label = actor_label or _label(acting_user, "system")
     _move(

@@ -295,5 +295,10 @@ def verifier_texts() -> dict[str, str]:
         "image_offline": _(
             "This browser cannot read the image without signal; paste the code's text."
         ),
+        # Not a verdict: the code was not read, so nothing is said of the Suket.
+        "unreadable": _("CODE NOT READ"),
+        "try_again": _(
+            "Nothing is known of this Suket yet: take a sharper photo or paste the code's text."
+        ),
     }
     return {key: str(text) for key, text in texts.items()}

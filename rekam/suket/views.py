@@ -20,7 +20,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -466,11 +466,20 @@ def suket_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def verify_page(request: HttpRequest) -> HttpResponse:
-    return render(
+    """The offline verifier. Its language switch is a plain link (``?bahasa=en``): the page is
+    kept by a service worker, so a form with a CSRF token would go stale on it."""
+    chosen = request.GET.get("bahasa", "")
+    if chosen in dict(settings.LANGUAGES):
+        translation.activate(chosen)
+        request.LANGUAGE_CODE = chosen
+    response = render(
         request,
         "suket/verify.html",
         {"verify_url": settings.SUKET_VERIFY_URL, "texts": verifier_texts()},
     )
+    if chosen in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, chosen, samesite="Lax")
+    return response
 
 
 @require_GET

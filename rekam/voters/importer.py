@@ -7,9 +7,11 @@ reported (the later rows are rejected, naming the first), never merged; a voter 
 not a valid NIK is kept (the reconciliation classes them ``NIK_INVALID``) with a warning; and
 importing a newer version of the list records who was added, removed or changed.
 
-A file covers the regencies/cities its accepted rows lie in (one file per regency or one for
-the province): voters of those regencies missing from it are removed from the current list;
-other regencies keep theirs.
+A file covers the polling stations (village and TPS) its accepted rows lie in, whether KPU
+published it per TPS, per regency/city or for the province: voters of those TPS missing from
+it are removed from the current list; every other TPS keeps its voters, so importing files of
+part of a regency one at a time never empties the rest. A voter found in the file under the
+same identity is matched wherever the list had them before (a move to another TPS is a change).
 
 The bulk path is DuckDB: it reads the file and checks every row with set-based SQL. Values
 that repeat across a list (birth dates, sexes, marital codes, TPS, RT/RW and places) are read
@@ -41,6 +43,7 @@ from rekam.accounts.access import OUTSIDE_JURISDICTION, Action, can, require
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.lib.dates import DateError, parse_date
+from rekam.lib.nik import spreadsheet_number
 from rekam.lib.tabular import REJECTED, WARNING, RowIssue, Table, TabularError, open_table
 from rekam.regions.models import Level, Region
 from rekam.residents.importers import MARITAL_SPELLINGS, SEX_SPELLINGS, spelling_key
@@ -134,7 +137,8 @@ def _numbered(raw: str, label: str) -> tuple[str, str | None]:
     return "", f"{label} tidak sah ({raw}); tidak diimpor"
 
 
-def _tps(raw: str) -> tuple[str | None, str | None]:
+def parse_tps(raw: str) -> tuple[str | None, str | None]:
+    """A TPS number as the list stores it (``"7"``, ``"TPS 07"`` -> ``"007"``), or the error."""
     raw = raw.strip()
     if raw == "":
         return None, "nomor TPS kosong"
@@ -338,8 +342,8 @@ def _rows_via_python(table: Table, path: Path) -> None:
             for name in CANONICAL:
                 text, is_float = _cell_text(row.get(name, ""))
                 if name in flags:
-                    # A NIK the spreadsheet turned into a float (clean_nik refuses those).
-                    flags[name] = isinstance(row.get(name), float)
+                    # A NIK the spreadsheet turned into a number (clean_nik refuses those).
+                    flags[name] = spreadsheet_number(row.get(name))
                 elif is_float:
                     text = repr(row.get(name))
                 values.append(text)
@@ -470,6 +474,8 @@ class DptResult:
     removed: int = 0
     changed: int = 0
     unchanged: int = 0
+    # Voters of the file's regencies/cities at TPS the file does not list: kept as they were.
+    outside: int = 0
     regencies: list[str] = field(default_factory=list)
     # The first ISSUE_SAMPLE issues by line; all of them are in the report.
     issues: list[RowIssue] = field(default_factory=list)
@@ -482,7 +488,8 @@ class DptResult:
             f"tidak berubah {self.unchanged})",
             f"Ditolak: {self.rejected} (di antaranya NIK ganda {self.duplicates})",
             f"Peringatan: {self.warnings}",
-            f"Dihapus dari daftar (tidak ada lagi di berkas): {self.removed}",
+            f"Dihapus dari daftar (tidak ada lagi di TPS-nya dalam berkas): {self.removed}",
+            f"Tetap di daftar (TPS-nya tidak ada dalam berkas): {self.outside}",
             f"Kabupaten/kota dalam berkas: {', '.join(self.regencies) or '-'}",
             f"Laporan baris: {self.report_path}",
             f"Laporan perubahan: {self.changes_path}",
@@ -608,7 +615,7 @@ def _check_rows(
     _table_from_lists(
         con, "m_dates", [("raw", "VARCHAR"), ("value", "DATE"), ("error", "VARCHAR")], dates
     )
-    for name, parse in (("sex", _sex), ("tps", _tps)):
+    for name, parse in (("sex", _sex), ("tps", parse_tps)):
         values = [(raw, *parse(raw)) for raw in _distinct(con, name)]
         _table_from_lists(
             con,
@@ -791,14 +798,18 @@ def _compare(
         work=work,
     )
     differs = " OR ".join(f"n.{f} IS DISTINCT FROM c.{f}" for f in _COMPARED)
+    con.execute("CREATE TABLE covered AS SELECT DISTINCT village_id, tps FROM new")
     con.execute(
         f"""
         CREATE TABLE changes AS
-        SELECT CASE WHEN c.id IS NULL THEN 'added' WHEN n.key IS NULL THEN 'removed'
+        SELECT CASE WHEN c.id IS NULL THEN 'added'
+                    WHEN n.key IS NULL AND cv.tps IS NULL THEN 'outside'
+                    WHEN n.key IS NULL THEN 'removed'
                     WHEN {differs} THEN 'changed' ELSE 'same' END AS change,
                c.id AS id, n.line AS line,
                {", ".join(f"coalesce(n.{f}, c.{f}) AS {f}" for f in VOTER_FIELDS)}
         FROM new n FULL OUTER JOIN current c ON c.key = n.key
+        LEFT JOIN covered cv ON cv.village_id = c.village_id AND cv.tps = c.tps
         """
     )
     rows = dict(con.execute("SELECT change, count(*) FROM changes GROUP BY change").fetchall())
@@ -806,6 +817,7 @@ def _compare(
     result.removed = int(rows.get("removed", 0))
     result.changed = int(rows.get("changed", 0))
     result.unchanged = int(rows.get("same", 0))
+    result.outside = int(rows.get("outside", 0))
 
 
 def _write_reports(con: duckdb.DuckDBPyConnection, result: DptResult) -> None:
@@ -831,7 +843,8 @@ def _write_reports(con: duckdb.DuckDBPyConnection, result: DptResult) -> None:
         query=f"""
             SELECT {labels}, coalesce(CAST(line AS VARCHAR), ''), nik, name,
                    strftime(birth_date, '%d-%m-%Y'), tps, village_id, district_id, regency_id
-            FROM changes WHERE change <> 'same' ORDER BY change, regency_id, village_id, tps, name
+            FROM changes WHERE change IN ('added', 'removed', 'changed')
+            ORDER BY change, regency_id, village_id, tps, name
         """,
         header=[
             "perubahan",

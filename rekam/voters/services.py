@@ -13,7 +13,7 @@ from rekam.audit.services import audit_record
 from rekam.residents.states import KtpState
 from rekam.suket.models import Suket
 
-from .models import CandidateMatch, VoterCheck, VoterClass, WorklistCount
+from .models import CandidateMatch, Voter, VoterCheck, VoterClass, WorklistCount
 from .signals import voter_matched
 
 
@@ -79,6 +79,22 @@ def _move_count(check: VoterCheck, *, klass: str, ktp_state: str, suket_expiring
     WorklistCount.objects.filter(pk=row.pk).update(voters=F("voters") + 1)
 
 
+def listed_as(candidate: CandidateMatch) -> Voter | None:
+    """Another voter of the current list already matched to the candidate's resident: then
+    the proposal is a person listed twice, not a match to confirm."""
+    check = (
+        VoterCheck.objects.filter(
+            election_id=candidate.election_id,
+            resident_id=candidate.resident_id,
+            voter__removed_in__isnull=True,
+        )
+        .exclude(voter_id=candidate.voter_id)
+        .select_related("voter")
+        .first()
+    )
+    return check.voter if check is not None else None
+
+
 @transaction.atomic
 def candidate_confirm(
     *, candidate: CandidateMatch, acting_user: Any, reason: str = ""
@@ -89,6 +105,13 @@ def candidate_confirm(
     match = _locked_proposal(candidate, acting_user)
     now = timezone.now()
     voter, resident = match.voter, match.resident
+    listed = listed_as(match)
+    if listed is not None:
+        raise CandidateError(
+            f"{resident.name} sudah tercantum di DPT sebagai pemilih lain (NIK {listed.nik}, "
+            f"TPS {listed.tps}): pemilih ini kemungkinan terdaftar ganda. Tolak kandidat ini "
+            "dan laporkan ke KPU."
+        )
     match.status = CandidateMatch.Status.CONFIRMED
     match.decided_by = acting_user
     match.decided_at = now

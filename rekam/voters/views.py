@@ -33,9 +33,10 @@ from rekam.regions.models import Region
 from rekam.web.background import redirect_then_start
 
 from . import worklists
+from .importer import parse_tps
 from .models import CandidateMatch, DptImport, ReconciliationRun, Voter, VoterClass
 from .reconcile import ReconcileRefused, reconciliation_start
-from .services import CandidateError, candidate_confirm, candidate_reject
+from .services import CandidateError, candidate_confirm, candidate_reject, listed_as
 from .tasks import reconcile_later
 
 PAGE_SIZE = 50
@@ -72,7 +73,12 @@ def election_page(request: HttpRequest, slug: str) -> HttpResponse:
     total = worklists.worklist_total(election, user, within=home or None)
     rows = worklists.worklist_counts(election, user, level, within=home or None)
     status = worklists.election_status(election)
-    imports = DptImport.objects.filter(election=election, finished_at__isnull=False)[:5]
+    # A file's counts span its regencies/cities: listed to those who cover them all.
+    imports = [
+        batch
+        for batch in DptImport.objects.filter(election=election, finished_at__isnull=False)[:50]
+        if access.can_all(request.user, Action.VIEW_RESIDENT, batch.regencies)
+    ][:5]
     proposed = CandidateMatch.objects.filter(
         access.scope_filter(user, "voter__regency"),
         election=election,
@@ -106,10 +112,10 @@ def _worklist_params(request: HttpRequest) -> dict[str, Any]:
     klass = request.GET.get("kelas") or None
     if klass not in VoterClass.values:
         klass = None
-    tps = (request.GET.get("tps") or "").strip() or None
+    tps, _ = parse_tps(request.GET.get("tps") or "")  # "1" and "TPS 01" both mean "001"
     return {
         "within": (request.GET.get("kode") or "").strip() or None,
-        "tps": tps if tps and tps.isdigit() and len(tps) <= 3 else None,
+        "tps": tps,
         "klass": klass,
         "first_time": _flag(request.GET.get("pemula")),
         "suket_expiring": _flag(request.GET.get("suket")),
@@ -223,7 +229,8 @@ def reconcile_start(request: HttpRequest, slug: str) -> HttpResponse:
 def _run_for_user(request: HttpRequest, slug: str, pk: int) -> ReconciliationRun:
     access.require(request.user, Action.VIEW_REPORTS)
     run = get_object_or_404(ReconciliationRun, pk=pk, election__slug=slug)
-    if not any(access.can(request.user, Action.VIEW_REPORTS, c) for c in run.regencies):
+    # Its totals span every regency/city it covered.
+    if not access.can_all(request.user, Action.VIEW_REPORTS, run.regencies):
         raise PermissionDenied(access.OUTSIDE_JURISDICTION)
     return run
 
@@ -288,6 +295,8 @@ def candidate_list(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-decided_at")[:20]
     )
     page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
+    for candidate in page:
+        candidate.listed_as = listed_as(candidate)  # type: ignore[attr-defined]
     return render(
         request,
         "voters/candidates.html",
@@ -334,6 +343,8 @@ def import_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     user = request.user
     access.require(user, Action.VIEW_RESIDENT)
     batch = get_object_or_404(DptImport, pk=pk, election__slug=slug)
+    if not any(access.can(user, Action.VIEW_RESIDENT, code) for code in batch.regencies):
+        raise PermissionDenied(access.OUTSIDE_JURISDICTION)
     scope = access.scope_filter(user, "regency")
     added = Voter.objects.filter(scope, added_in=batch).select_related("village")
     removed = Voter.objects.filter(scope, removed_in=batch).select_related("village")
@@ -344,6 +355,8 @@ def import_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "nav": "voters",
             "election": batch.election,
             "batch": batch,
+            # The file's own counts span its regencies/cities; the lists are the user's own.
+            "whole_file": access.can_all(user, Action.VIEW_RESIDENT, batch.regencies),
             "added": added[:PAGE_SIZE],
             "added_count": added.count(),
             "removed": removed[:PAGE_SIZE],

@@ -262,7 +262,17 @@
     return Object.assign(result, { status: "SAH", reason: t("genuine", { date: dmy(p.get("vu")) }) });
   }
 
-  const LABELS = { SAH: T.valid, KEDALUWARSA: T.expired, DICABUT: T.revoked, TIDAK_SAH: T.not_valid };
+  const LABELS = {
+    SAH: T.valid,
+    KEDALUWARSA: T.expired,
+    DICABUT: T.revoked,
+    TIDAK_SAH: T.not_valid,
+    TIDAK_TERBACA: T.unreadable,
+  };
+  // An image whose code could not be read says nothing of the Suket: never "not valid".
+  function unreadable(reason) {
+    show({ status: "TIDAK_TERBACA", reason: reason + " " + T.try_again });
+  }
 
   function show(result) {
     const box = document.getElementById("result");
@@ -359,10 +369,10 @@
       body.append("gambar", file);
       const res = await fetch(checkUrl, { method: "POST", body });
       const data = await res.json();
-      if (data.error) show({ status: "TIDAK_SAH", reason: data.error });
+      if (data.error) unreadable(data.error);
       else show(data);
     } catch (e) {
-      show({ status: "TIDAK_SAH", reason: e instanceof Invalid ? e.message : t("image_offline") });
+      unreadable(e instanceof Invalid ? e.message : t("image_offline"));
     }
   });
 

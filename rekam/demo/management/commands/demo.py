@@ -145,16 +145,17 @@ class Command(BaseCommand):
                     f"{_n(voters.imported.accepted)} pemilih diimpor dan dicocokkan, "
                     f"{_n(voters.imported.rejected)} baris ditolak (lihat laporan impor)"
                 )
+        sukets = suket_demo_seed(election=rehearsal)
+        self.step(
+            f"Blangko KTP-el dan Suket: {_n(sukets.blanks)} blangko di {sukets.offices} kantor, "
+            f"{sukets.sukets} Suket {rehearsal.name}; blangko habis di {sukets.out_of_blanks}"
+        )
+        # After the blanks and printers: the counters print cards and issue Sukets.
         queue = antrean_demo_seed(today=today, seed=seed, now=timezone.now())
         morning = "pagi ini" if queue.day == today else f"pagi {queue.day:%d-%m-%Y}"
         self.step(
             f"Antrean {morning} di {queue.points} kantor: {_n(queue.tickets)} nomor, "
             f"{_n(queue.served)} dilayani, {_n(queue.waiting)} menunggu"
-        )
-        sukets = suket_demo_seed(election=rehearsal)
-        self.step(
-            f"Blangko KTP-el dan Suket: {_n(sukets.blanks)} blangko di {sukets.offices} kantor, "
-            f"{sukets.sukets} Suket {rehearsal.name}; blangko habis di {sukets.out_of_blanks}"
         )
 
         # Also without serving: `rekam runserver` afterwards serves the collected files.

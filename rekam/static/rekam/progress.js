@@ -1,5 +1,6 @@
-// Follows a reconciliation run: polls its status every second and updates the page; reloads
-// once the run has finished so that the results show.
+// Follows long work started from a page (a reconciliation, an upload's import): polls its
+// status every second and updates the page; reloads once it has finished so that the results
+// show.
 (function () {
   "use strict";
   var panel = document.getElementById("run-progress");
@@ -30,7 +31,7 @@
             return;
           }
         }
-        // Slower after the first minute; a run of a whole province takes minutes.
+        // Slower after the first minute; the work of a whole province takes minutes.
         if (polls < 3600) {
           window.setTimeout(poll, polls < 60 ? 1000 : 3000);
         }

@@ -1,0 +1,146 @@
+"""Uploading a registry, SIAK state export or DPT file, and following its import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from rekam.lib.tabular import REJECTED
+from rekam.web.background import redirect_then_start
+
+from .forms import UploadForm
+from .models import Upload
+from .services import (
+    UploadRefused,
+    elections_for,
+    may_upload,
+    report_file,
+    upload_start,
+    uploads_for,
+)
+from .tasks import run_later
+
+COUNT_LABELS = {
+    "rows_read": _("Rows read"),
+    "accepted": _("Accepted"),
+    "created": _("New residents"),
+    "added": _("Added to the list"),
+    "updated": _("Updated"),
+    "changed": _("Changed"),
+    "moved": _("KTP-el states moved"),
+    "moves": _("KTP-el states moved"),
+    "unchanged": _("Unchanged"),
+    "stale": _("Older than the state on record (ignored)"),
+    "removed": _("Removed from the list"),
+    "outside": _("Kept: their TPS is not in the file"),
+    "rejected": _("Rejected"),
+    "duplicates": _("NIK listed twice"),
+    "warnings": _("Warnings"),
+}
+RECENT = 20
+
+
+def _kinds(request: HttpRequest) -> list[str]:
+    kinds = may_upload(request.user)
+    if not kinds:
+        raise PermissionDenied("Hanya admin dinas yang boleh mengunggah berkas impor.")
+    return kinds
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def index(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    kinds = _kinds(request)
+    elections = elections_for(user).order_by("-polling_day")
+    form = UploadForm(request.POST or None, request.FILES or None, kinds=kinds, elections=elections)
+    if request.method == "POST" and form.is_valid():
+        try:
+            upload = upload_start(
+                kind=form.cleaned_data["kind"],
+                file=form.cleaned_data["file"],
+                election=form.cleaned_data["election"],
+                acting_user=user,
+            )
+        except UploadRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            url = reverse("upload", kwargs={"pk": upload.pk})
+            return redirect_then_start(url, run_later(upload))
+    recent = uploads_for(user).select_related("election", "acting_user")[:RECENT]
+    return render(
+        request,
+        "uploads/index.html",
+        {"nav": "uploads", "form": form, "recent": recent},
+        status=400 if form.errors else 200,
+    )
+
+
+def _upload_for(request: HttpRequest, pk: int) -> Upload:
+    _kinds(request)
+    return get_object_or_404(
+        uploads_for(request.user).select_related("election", "acting_user", "dpt_import"), pk=pk
+    )
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload_for(request, pk)
+    counts = [(COUNT_LABELS.get(k, k), n) for k, n in upload.counts.items()]
+    issues = [
+        {"line": line, "nik": nik, "rejected": level == REJECTED, "reason": reason}
+        for line, nik, level, reason in upload.issues
+    ]
+    return render(
+        request,
+        "uploads/detail.html",
+        {
+            "nav": "uploads",
+            "upload": upload,
+            "counts": counts,
+            "issues": issues,
+            "more_issues": sum(upload.counts.get(k, 0) for k in ("rejected", "warnings"))
+            > len(issues),
+            "has_report": report_file(upload, "laporan") is not None,
+            "has_changes": report_file(upload, "perubahan") is not None,
+        },
+    )
+
+
+@login_required
+@require_GET
+def status(request: HttpRequest, pk: int) -> JsonResponse:
+    upload = _upload_for(request, pk)
+    return JsonResponse(
+        {
+            "status": upload.status,
+            "status_label": upload.get_status_display(),
+            "stage": upload.stage,
+            "done": upload.done,
+            "total": upload.total,
+            "percent": upload.percent,
+            "error": upload.error,
+            "finished": upload.finished,
+            "updated_at": timezone.localtime(upload.updated_at).strftime("%H:%M:%S"),
+        }
+    )
+
+
+@login_required
+@require_GET
+def report(request: HttpRequest, pk: int, which: str) -> FileResponse:
+    upload = _upload_for(request, pk)
+    path = report_file(upload, which)
+    if path is None:
+        raise Http404("Laporan tidak ada.")
+    name = f"{Path(upload.file_name).stem}-{which}.csv"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)

@@ -1,0 +1,192 @@
+"""Imports uploaded from the web: the file is stored, its import runs in the background with
+progress, and the page lists every rejected row with its line and reason."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from rekam.accounts.models import Role
+from rekam.accounts.services import user_create
+from rekam.audit.models import AuditEntry
+from rekam.residents.models import Resident
+from rekam.uploads.models import Upload
+from rekam.voters.models import Voter
+
+from .conftest import PASSWORD
+from .test_import_registry import BUDI, SITI, budi, row, write_csv
+from .test_voters_support import HAJIMENA, make_election, nik_for, voter_row, write_dpt
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def files_in_tmp(settings, tmp_path):
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    settings.IMPORT_REPORT_DIR = tmp_path / "reports"
+
+
+def login(client, user):
+    assert client.login(username=user.get_username(), password=PASSWORD)
+
+
+def post_file(client, path: Path, kind: str, **extra):
+    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="text/csv")
+    return client.post(reverse("uploads"), {"kind": kind, "file": upload, **extra})
+
+
+def registry_file(tmp_path: Path) -> Path:
+    return write_csv(
+        tmp_path / "penduduk.csv",
+        [
+            row(),
+            budi(tanggal_lahir="31-02-1985"),  # line 3: no such date
+            row("1.87101E+15"),  # line 4: a spreadsheet ate the digits
+            row("1801045705900001", kode_desa=HAJIMENA),  # line 5: Lampung Selatan
+        ],
+    )
+
+
+def test_a_registry_upload_imports_and_lists_each_rejected_row(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    response = post_file(client, registry_file(tmp_path), "registry")
+    upload = Upload.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("upload", args=[upload.pk])
+    upload.refresh_from_db()
+    assert (upload.status, upload.percent, upload.acting_user) == (
+        Upload.Status.DONE,
+        100,
+        personas.bdl_admin,
+    )
+    counts = upload.counts
+    assert (counts["rows_read"], counts["accepted"], counts["rejected"]) == (4, 1, 3)
+    assert counts["accepted"] + counts["rejected"] == counts["rows_read"]
+    assert list(Resident.objects.values_list("nik", flat=True)) == [SITI]
+    assert [line for line, *_ in upload.issues] == [3, 4, 5]
+
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="upload-issues"' in page
+    assert "notasi ilmiah" in page and "wilayah kerja" in page
+    report = client.get(reverse("upload_report", args=[upload.pk, "laporan"]))
+    assert report.status_code == 200
+    body = b"".join(report.streaming_content).decode("utf-8-sig")
+    assert "31-02-1985" in body or "tanggal" in body.lower()
+    assert AuditEntry.objects.filter(action="upload.start", object_id=str(upload.pk)).exists()
+
+
+def test_the_same_file_again_changes_nothing(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    path = registry_file(tmp_path)
+    post_file(client, path, "registry")
+    post_file(client, path, "registry")
+    first, second = Upload.objects.order_by("id")
+    assert second.counts["unchanged"] == first.counts["created"] == 1
+    assert second.counts["created"] == second.counts["updated"] == 0
+    assert Resident.objects.count() == 1
+
+
+def test_a_status_upload_reports_a_forbidden_move(client, personas, tmp_path):
+    Resident.objects.all().delete()
+    login(client, personas.bdl_admin)
+    registry = [row(status_ktp="BIO_CAPTURED"), budi()]
+    post_file(client, write_csv(tmp_path / "p.csv", registry), "registry")
+    states = tmp_path / "siak.csv"
+    states.write_text(
+        "NIK,STATUS,TANGGAL\n"
+        f"{SITI},PRINT_READY_RECORD,2020-11-20 09:00\n"
+        f"{BUDI},CARD_PRINTED,2020-11-20 09:00\n",  # not recorded yet: never printed
+        encoding="utf-8",
+    )
+    post_file(client, states, "statuses")
+    upload = Upload.objects.filter(kind="statuses").get()
+    assert upload.status == Upload.Status.DONE
+    assert (upload.counts["rows_read"], upload.counts["rejected"]) == (2, 1)
+    assert [line for line, *_ in upload.issues] == [3]
+    assert upload.counts["moved"] == 1
+
+
+def test_a_dpt_upload_names_its_election_and_links_the_changes(client, personas, tmp_path):
+    election = make_election()
+    login(client, personas.bdl_admin)
+    dpt = write_dpt(tmp_path / "dpt.csv", [voter_row(SITI)])
+    response = post_file(client, dpt, "dpt", election=election.pk)
+    upload = Upload.objects.get()
+    assert response.status_code == 302 and upload.status == Upload.Status.DONE
+    assert upload.counts["added"] == 1 and Voter.objects.count() == 1
+    assert upload.dpt_import is not None
+    page = client.get(reverse("upload", args=[upload.pk])).content.decode()
+    assert reverse("voters_import", args=[election.slug, upload.dpt_import.pk]) in page
+
+
+def test_a_dpt_upload_needs_an_election(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    dpt = write_dpt(tmp_path / "dpt.csv", [voter_row(SITI)])
+    response = post_file(client, dpt, "dpt")
+    assert response.status_code == 400
+    assert "Pilih pemilihan untuk DPT ini." in response.content.decode()
+    assert not Upload.objects.exists()
+
+
+def test_an_unreadable_file_fails_with_the_reason(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    fake = tmp_path / "rusak.xlsx"
+    fake.write_bytes(b"not a workbook")
+    post_file(client, fake, "registry")
+    upload = Upload.objects.get()
+    assert upload.status == Upload.Status.FAILED
+    assert upload.error.startswith("Berkas tidak dapat diimpor:")
+
+
+def test_only_csv_and_xlsx_are_taken(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    other = tmp_path / "data.pdf"
+    other.write_bytes(b"%PDF-1.4")
+    response = post_file(client, other, "registry")
+    assert response.status_code == 400
+    assert "Berkas harus CSV atau XLSX." in response.content.decode()
+
+
+def test_an_operator_may_not_upload(client, personas, tmp_path):
+    login(client, personas.bdl_operator)
+    assert client.get(reverse("uploads")).status_code == 403
+    assert post_file(client, registry_file(tmp_path), "registry").status_code == 403
+    assert not Upload.objects.exists()
+
+
+def test_another_regencys_admin_cannot_follow_the_upload(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    post_file(client, registry_file(tmp_path), "registry")
+    upload = Upload.objects.get()
+    lamsel_admin = user_create(
+        username="lamsel_admin",
+        password=PASSWORD,
+        role=Role.REGENCY_ADMIN,
+        office=personas.lamsel_office,
+    )
+    client.logout()
+    login(client, lamsel_admin)
+    pages: list[tuple[str, list[object]]] = [
+        ("upload", [upload.pk]),
+        ("upload_status", [upload.pk]),
+        ("upload_report", [upload.pk, "laporan"]),
+    ]
+    for name, args in pages:
+        assert client.get(reverse(name, args=args)).status_code == 404
+    assert upload.file_name not in client.get(reverse("uploads")).content.decode()
+    client.logout()
+    login(client, personas.province_admin)
+    assert client.get(reverse("upload", args=[upload.pk])).status_code == 200
+
+
+def test_an_election_outside_the_jurisdiction_is_not_offered(client, personas, tmp_path):
+    lamsel_only = make_election("lamsel-saja", regencies=("18.01",))
+    login(client, personas.bdl_admin)
+    joko = nik_for(HAJIMENA, date(1990, 5, 17), "P", 1)
+    dpt = write_dpt(tmp_path / "dpt.csv", [voter_row(joko, village=HAJIMENA)])
+    response = post_file(client, dpt, "dpt", election=lamsel_only.pk)
+    assert response.status_code == 400 and not Upload.objects.exists()
