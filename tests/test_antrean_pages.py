@@ -3,11 +3,13 @@ board's JSON, the gate, a counter and the figures."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from rekam.antrean.models import State, Ticket
 from rekam.antrean.services import sessions_ensure, ticket_call_next, ticket_issue_walkin
@@ -68,6 +70,18 @@ def test_a_child_is_not_offered_a_recording_number(client, point, lampung):
     html = client.get(reverse("antrean_schedule")).content.decode()
     assert 'data-testid="recording-refused"' in html and "belum wajib KTP-el" in html
     assert 'value="recording"' not in html and 'value="printing"' not in html
+
+
+def test_a_resident_coming_of_age_books_recording_from_that_day(client, point, clock):
+    today = timezone.localdate(NOW)
+    birthday = today + timedelta(days=3)
+    almost = make_resident(name="Hampir", birth_date=birthday.replace(year=birthday.year - 17))
+    identify(client, almost)
+    html = client.get(reverse("antrean_schedule"), {"layanan": "recording"}).content.decode()
+    assert 'value="recording"' in html
+    assert f"{birthday:%d-%m-%Y}" in html
+    days = re.findall(r'<option value="(\d{4}-\d{2}-\d{2})"', html)
+    assert days and min(days) == birthday.isoformat()
 
 
 @pytest.mark.parametrize(
@@ -258,7 +272,9 @@ def test_the_gate_checks_in_an_online_number_by_its_qr_text(client, point, perso
 
 
 def test_a_counter_does_not_name_a_resident_of_another_regency(client, personas):
-    point = make_point(personas.lamsel_office, counters=1, holiday_opening=HolidayOpening.OPEN)
+    point = make_point(
+        personas.lamsel_office, code="18.01-DINAS", counters=1, holiday_opening=HolidayOpening.OPEN
+    )
     visitor = make_resident(name="Warga Kota")  # Bandar Lampung
     ticket_issue_walkin(
         service_point=point,
@@ -282,6 +298,56 @@ def test_it_hides_another_regencys_gate(client, point, personas):
 def test_it_refuses_a_queue_officer_at_a_counter_page(client, point, personas):
     client.login(username="bdl_queue", password=PASSWORD)
     assert client.get(reverse("antrean_counter", args=[point.code, 1])).status_code == 403
+
+
+def test_the_gate_shows_the_number_a_nik_holds_and_cancels_it(client, point, personas):
+    resident = make_resident(name="Budi")
+    held = ticket_issue_walkin(
+        service_point=point, service="recording", nik=resident.nik, acting_user=personas.bdl_queue
+    )
+    client.login(username="bdl_queue", password=PASSWORD)
+    url = reverse("antrean_gate", args=[point.code])
+    again = client.post(url, {"action": "issue", "service": "recording", "nik": resident.nik})
+    html = again.content.decode()
+    assert again.status_code == 400 and 'data-testid="held-ticket"' in html
+    assert held.public_code in html
+    no_reason = client.post(url, {"action": "cancel", "code": held.public_code, "reason": ""})
+    assert "Tulis alasan" in no_reason.content.decode()
+    client.post(url, {"action": "cancel", "code": held.public_code, "reason": "salah layanan"})
+    held.refresh_from_db()
+    assert held.state == State.CANCELLED
+    event = held.events.get(kind="cancelled")
+    assert (event.actor, event.detail) == (personas.bdl_queue, "petugas: salah layanan")
+    fresh = client.post(url, {"action": "issue", "service": "printing", "nik": resident.nik})
+    assert fresh.status_code == 302
+
+
+def test_another_office_cannot_cancel_a_number(client, point, personas):
+    held = ticket_issue_walkin(
+        service_point=point, service="recording", acting_user=personas.bdl_queue
+    )
+    lamsel = make_point(
+        personas.lamsel_office, code="18.01-DINAS", counters=1, holiday_opening=HolidayOpening.OPEN
+    )
+    client.login(username="lamsel_operator", password=PASSWORD)
+    url = reverse("antrean_gate", args=[lamsel.code])
+    refused = client.post(url, {"action": "cancel", "code": held.public_code, "reason": "x"})
+    assert "tidak ditemukan di kantor ini" in refused.content.decode()
+    held.refresh_from_db()
+    assert held.state == State.WAITING
+
+
+def test_a_counter_corrects_a_mistyped_nik(client, point, personas):
+    wrong, right = make_resident(name="Salah"), make_resident(name="Benar")
+    ticket_issue_walkin(
+        service_point=point, service="recording", nik=wrong.nik, acting_user=personas.bdl_queue
+    )
+    client.login(username="bdl_operator", password=PASSWORD)
+    url = reverse("antrean_counter", args=[point.code, 1])
+    client.post(url, {"action": "call"})
+    assert "Perbaiki NIK" in client.get(url).content.decode()
+    client.post(url, {"action": "nik", "nik": right.nik})
+    assert Ticket.objects.get().resident == right
 
 
 def test_an_operator_calls_the_next_number_from_the_counter_page(client, point, personas):

@@ -12,6 +12,7 @@ from rekam.accounts.services import user_create
 from rekam.invitations.models import Invitation, PlanRun
 from rekam.invitations.services import plan_run_create, plan_run_execute
 from rekam.servicepoints.models import MobileVisit, ServicePoint
+from rekam.suket.stock import blank_receive
 from rekam.voters.models import VoterClass
 
 from .test_invitations_support import (
@@ -95,6 +96,22 @@ def test_a_plan_from_the_page_is_a_preview_with_the_map(client, personas, previe
     body = client.get(f"/undangan/{preview.pk}/").content.decode()
     assert "<svg" in body and "<circle" in body
     assert f'action="/undangan/{preview.pk}/setujui/"' in body
+
+
+def test_the_preview_warns_when_card_pick_ups_outnumber_the_blanks(
+    client, personas, election, django_capture_on_commit_callbacks
+) -> None:
+    add_voters(election, KEDATON, VoterClass.PRR_NOT_PRINTED, 3, start=50)
+    blank_receive(office=personas.bdl_office, count=1, batch="B")
+    client.force_login(personas.bdl_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, election)
+    body = client.get(f"/undangan/{PlanRun.objects.get().pk}/").content.decode()
+    assert 'data-testid="blanks-short"' in body
+    assert "1 blangko untuk 3 undangan pengambilan KTP-el" in body
+    blank_receive(office=personas.bdl_office, count=5, batch="C")
+    body = client.get(f"/undangan/{PlanRun.objects.get().pk}/").content.decode()
+    assert 'data-testid="blanks-short"' not in body
 
 
 def test_an_operator_sees_the_preview_without_the_approve_button(client, personas, preview) -> None:

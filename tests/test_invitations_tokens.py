@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 
 import pytest
@@ -10,7 +10,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from rekam.antrean.models import State
+from rekam.antrean.models import State, Ticket
 from rekam.antrean.services import QueueRefused, checkin_invitation, invitation_resolver_set
 from rekam.invitations.invites import (
     checkin_token,
@@ -101,6 +101,15 @@ def test_an_invitation_qr_checks_in_once(planned, personas, gate) -> None:
     checkin_invitation(token, service_point=point, acting_user=personas.bdl_queue)
     with pytest.raises(QueueRefused, match="sudah masuk antrean"):
         checkin_invitation(token, service_point=point, acting_user=personas.bdl_queue)
+
+
+def test_an_invitation_for_another_day_takes_no_seat(planned, personas, gate) -> None:
+    _, point = planned
+    inv = _first()
+    gate["at"] = inv.starts_at - timedelta(days=1)
+    with pytest.raises(QueueRefused, match="Undangan ini untuk tanggal"):
+        checkin_invitation(checkin_token(inv), service_point=point, acting_user=personas.bdl_queue)
+    assert not Ticket.objects.filter(invitation_ref=inv.reference).exists()
 
 
 def test_it_refuses_an_expired_check_in_token(planned, personas, gate) -> None:

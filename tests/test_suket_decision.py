@@ -212,7 +212,7 @@ def test_it_refuses_a_resident_of_a_region_without_the_election(personas, pilkad
     assert result.decision.reason == "BUKAN_WILAYAH"
 
 
-def test_a_duplicate_record_waits_for_a_supervisors_approval(personas, pilkada):
+def test_a_duplicate_record_waits_for_a_supervisors_approval(personas, pilkada, client):
     from rekam.suket.services import duplicate_approve
 
     r = make_resident(ktp_state=S.DUPLICATE_RECORD)
@@ -224,6 +224,11 @@ def test_a_duplicate_record_waits_for_a_supervisors_approval(personas, pilkada):
     assert DuplicateApproval.objects.filter(resident=r).exists()
     second = suket_issue(resident=r, election=pilkada, at=jakarta(2020, 12, 5))
     assert second.suket is not None and second.suket.reason == "BELUM_PRR"
+    # The resident's page tells who approved, in words.
+    client.force_login(personas.bdl_supervisor)
+    page = client.get(f"/penduduk/{r.nik}/").content.decode()
+    assert "Suket disetujui meski data ganda" in page and "tidak" in page and "ya" in page
+    assert f"{pilkada.name}: diverifikasi" in page
 
 
 def test_an_operator_cannot_approve_a_duplicate_record(personas, pilkada):

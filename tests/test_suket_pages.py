@@ -109,6 +109,15 @@ def test_the_suket_list_and_download_are_scoped(personas, client, pilkada):
     assert client.get(f"/suket/{suket.pk}/pdf/").status_code == 404
 
 
+def test_sending_a_suket_names_the_channels_in_their_order(personas, client, pilkada):
+    no_phone = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT, phone="")
+    suket = suket_issue(resident=no_phone, election=pilkada, at=jakarta(2020, 12, 5)).suket
+    assert suket is not None
+    client.force_login(personas.bdl_operator)
+    page = client.post(f"/suket/{suket.pk}/kirim/", follow=True).content.decode()
+    assert "yang pertama dapat diterima: WhatsApp, SMS, Surel, Surat." in page
+
+
 def test_the_public_page_needs_no_login_and_links_its_worker(client):
     page = client.get("/verifikasi")
     assert page.status_code == 200
@@ -161,6 +170,14 @@ def test_the_election_choice_has_an_indonesian_empty_label(personas, client, pil
     client.force_login(personas.bdl_operator)
     html = client.get(f"/suket/penduduk/{r.nik}/").content.decode()
     assert "Select an option" not in html and "— pilih —" in html
+
+
+def test_the_election_with_an_open_window_comes_chosen(personas, client, pilkada):
+    future(pilkada)
+    r = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
+    client.force_login(personas.bdl_operator)
+    html = client.get(f"/suket/penduduk/{r.nik}/").content.decode()
+    assert f'<option value="{pilkada.pk}" selected>' in html
 
 
 # Printing on the spot

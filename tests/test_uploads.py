@@ -3,12 +3,13 @@ progress, and the page lists every rejected row with its line and reason."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
@@ -190,3 +191,47 @@ def test_an_election_outside_the_jurisdiction_is_not_offered(client, personas, t
     dpt = write_dpt(tmp_path / "dpt.csv", [voter_row(joko, village=HAJIMENA)])
     response = post_file(client, dpt, "dpt", election=lamsel_only.pk)
     assert response.status_code == 400 and not Upload.objects.exists()
+
+
+def test_the_uploaded_file_is_removed_and_the_report_kept(client, personas, tmp_path, settings):
+    login(client, personas.bdl_admin)
+    post_file(client, registry_file(tmp_path), "registry")
+    upload = Upload.objects.get()
+    assert not Path(upload.path).exists()
+    assert Path(upload.report_path).is_file()
+
+
+def test_an_upload_that_stopped_reporting_is_marked_failed(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    post_file(client, registry_file(tmp_path), "registry")
+    upload = Upload.objects.get()
+    long_ago = timezone.now() - timedelta(hours=1)
+    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.RUNNING, updated_at=long_ago)
+    status = client.get(reverse("upload_status", args=[upload.pk])).json()
+    assert status["finished"] and status["status"] == Upload.Status.FAILED
+    assert "unggah berkasnya lagi" in status["error"]
+
+
+def test_reports_are_in_indonesian_whatever_the_page_language(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    post_file(client, write_csv(tmp_path / "p.csv", [budi()]), "registry")
+    client.cookies["django_language"] = "en"
+    states = tmp_path / "siak.csv"
+    states.write_text(f"NIK,STATUS,TANGGAL\n{BUDI},BIO_CAPTURED,2020-11-20 09:00\n")
+    post_file(client, states, "statuses")
+    (_, _, _, reason), *_ = Upload.objects.get(kind="statuses").issues
+    assert "dari Belum rekam ke Sudah rekam biometrik" in reason
+
+
+def test_a_regency_admins_dpt_upload_keeps_the_files_regency_column(client, personas, tmp_path):
+    election = make_election()
+    login(client, personas.bdl_admin)
+    joko = nik_for(HAJIMENA, date(1980, 3, 3), "L", 5)
+    dpt = write_dpt(
+        tmp_path / "dpt.csv",
+        [voter_row(joko, name="Joko", birth="03-03-1980", sex="L", village=HAJIMENA)],
+    )
+    post_file(client, dpt, "dpt", election=election.pk)
+    upload = Upload.objects.get()
+    assert upload.counts["accepted"] == 0 and "wilayah kerja" in upload.issues[0][3]
+    assert not Voter.objects.exists()

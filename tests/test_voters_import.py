@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from rekam.accounts.access import OUTSIDE_JURISDICTION
 from rekam.lib.nik import NikError, parse_nik
-from rekam.lib.tabular import REJECTED, WARNING
+from rekam.lib.tabular import REJECTED, WARNING, TabularError
 from rekam.regions.models import Level, Region
 from rekam.voters.importer import check_niks, dpt_import
 from rekam.voters.models import DptImport, Voter
@@ -240,6 +240,39 @@ def test_files_of_one_tps_each_add_up_and_remove_only_within_their_tps(tmp_path,
     assert (third.removed, third.unchanged, third.outside) == (1, 1, 1)
     assert Voter.objects.get(nik=BUDI).removed_in_id == third.batch.pk
     assert Voter.objects.get(nik=rizki).removed_in is None
+
+
+def test_a_named_regency_never_overrides_the_files_own_column(tmp_path, election, personas):
+    lamsel = nik_for(HAJIMENA, date(1980, 3, 3), "L", 5)
+    path = write_dpt(
+        tmp_path / "dpt.csv",
+        [voter_row(lamsel, name="Joko", birth="03-03-1980", sex="L", village=HAJIMENA)],
+    )
+    result = dpt_import(
+        path=path, election=election, regency="18.71", acting_user=personas.bdl_admin
+    )
+    assert result.accepted == 0 and "wilayah kerja" in result.issues[0].reason
+    assert not Voter.objects.filter(nik=lamsel).exists()
+
+
+def test_an_import_finished_meanwhile_makes_the_comparison_stale(tmp_path, election, monkeypatch):
+    from rekam.voters import importer
+
+    first = write_dpt(tmp_path / "a.csv", [voter_row(SITI)])
+    second = write_dpt(tmp_path / "b.csv", [budi()])
+    compare = importer._compare
+    landed: list[object] = []
+
+    def another_import_lands_meanwhile(*args, **kwargs):
+        compare(*args, **kwargs)
+        if not landed:  # once: the other import compares unhindered
+            landed.append(True)
+            dpt_import(path=second, election=election)
+
+    monkeypatch.setattr(importer, "_compare", another_import_lands_meanwhile)
+    with pytest.raises(TabularError, match="selesai selama berkas ini diproses"):
+        dpt_import(path=first, election=election)
+    assert list(Voter.objects.values_list("nik", flat=True)) == [BUDI]
 
 
 def test_it_rejects_rows_of_a_regency_without_the_election(tmp_path, lampung):

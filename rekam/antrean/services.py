@@ -728,6 +728,14 @@ def _active_ticket(nik: str, day: date) -> Ticket | None:
     )
 
 
+def active_ticket_of(raw_nik: str, day: date) -> Ticket | None:
+    """The number a NIK, as typed at the gate, holds on ``day`` (none for a malformed NIK)."""
+    try:
+        return _active_ticket(parse_nik(raw_nik).nik, day)
+    except NikError:
+        return None
+
+
 def _already_refusal(ticket: Ticket) -> QueueRefused:
     return QueueRefused(
         f"NIK ini sudah memiliki nomor antrean aktif {ticket.label} pada "
@@ -1159,6 +1167,13 @@ def checkin_invitation(
             code="other_place",
         )
     ticket = Ticket.objects.filter(invitation_ref=claim.reference).first()
+    invited_day = timezone.localdate(claim.starts_at)
+    if ticket is None and invited_day != timezone.localdate(at or clock.now()):
+        # Said before any seat is taken: a number for another day is no use at the gate today.
+        raise QueueRefused(
+            f"Undangan ini untuk tanggal {invited_day:%d-%m-%Y} pukul {_hm(claim.starts_at)}.",
+            code="other_day",
+        )
     if ticket is None:
         session = Session.objects.filter(
             service_point=service_point, starts_at=claim.starts_at

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -49,6 +50,7 @@ from .services import (
     SERVICES,
     TICKET_QR_PREFIX,
     QueueRefused,
+    active_ticket_of,
     checkin_invitation,
     current_at_counter,
     sessions_ensure,
@@ -163,6 +165,11 @@ def leave(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def first_recording_day(resident: Resident, days: list[date]) -> date | None:
+    """The first of ``days`` on which ``resident`` may record (:func:`recording_refusal`)."""
+    return next((day for day in days if not recording_refusal(resident, day)), None)
+
+
 def services_for_state(state: str) -> set[str]:
     """The services a resident whose KTP-el record is in ``state`` may book: recording until
     biometrics are captured (or again after a failure), printing once print ready, a Suket
@@ -208,21 +215,30 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
     everywhere = request.GET.get("semua") == "1"
     points = _points_for_resident(resident, everywhere)
     by_code = {p.code: p for p in points}
-    point = by_code.get(request.GET.get("tempat", "")) or (points[0] if points else None)
+    own = [p for p in points if p.office.region_id == resident.regency_id]
+    # With every regency's points listed, the resident's own office still comes first.
+    point = by_code.get(request.GET.get("tempat", "")) or next(iter(own or points), None)
     wanted_now = services_for_state(resident.ktp_state)
     services = [s for s in (point.services if point else []) if s in wanted_now]
-    # Nobody records before the KTP-el duty (or the polling day that brings it) is near.
-    too_young = recording_refusal(resident, today) if Service.RECORDING in services else ""
-    if too_young:
-        services = [s for s in services if s != Service.RECORDING]
-    service = request.GET.get("layanan", "")
-    if service not in services:
-        service = services[0] if services else ""
     plans = (
         [p for p in day_plans(point, today, settings.ANTREAN_BOOKING_DAYS + 1) if p.is_open]
         if point
         else []
     )
+    # Nobody records before the KTP-el duty (or the polling day that brings it) is near: a
+    # resident who comes of age within the booking window may book recording from that day.
+    too_young = recording_refusal(resident, today) if Service.RECORDING in services else ""
+    from_day = first_recording_day(resident, [p.day for p in plans]) if too_young else today
+    if from_day is None:
+        services = [s for s in services if s != Service.RECORDING]
+    service = request.GET.get("layanan", "")
+    if service not in services:
+        service = services[0] if services else ""
+    if service == Service.RECORDING and from_day is not None and from_day > today:
+        plans = [p for p in plans if p.day >= from_day]
+        too_young = gettext("You may take a recording number for %(day)s or later.") % {
+            "day": f"{from_day:%d-%m-%Y}"
+        }
     chosen: date | None = None
     wanted = request.GET.get("tanggal", "")
     for plan in plans:
@@ -537,6 +553,23 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
                     acting_user=user,
                 )
                 return redirect(f"{here}?tiket={ticket.public_code}&cetak=1")
+            if action == "cancel":
+                found = (
+                    Ticket.objects.filter(
+                        public_code=request.POST.get("code", "").upper(),
+                        service_point__office=point.office,
+                    )
+                    .select_related("service_point__office")
+                    .first()
+                )
+                if found is None:
+                    raise QueueRefused("Nomor antrean tidak ditemukan di kantor ini.")
+                reason = request.POST.get("reason", "").strip()
+                if not reason:
+                    raise QueueRefused(f"Tulis alasan membatalkan nomor {found.label}.")
+                ticket_cancel(ticket=found, acting_user=user, reason=f"petugas: {reason}"[:200])
+                messages.success(request, f"Nomor {found.label} dibatalkan; kursinya kosong lagi.")
+                return redirect(here)
             if action == "scan":
                 scan = forms.ScanForm(request.POST)
                 if not scan.is_valid():
@@ -557,6 +590,11 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
             # Shown again with what was typed, so a slip of one digit is not typed all over.
             context = _gate_context(point, clock.now())
             context["entered"] = {k: request.POST.get(k, "") for k in ("nik", "priority", "code")}
+            if exc.code == "duplicate":
+                # The number the NIK already holds, with its cancel button: ask the person first.
+                context["held"] = active_ticket_of(
+                    request.POST.get("nik", ""), timezone.localdate(clock.now())
+                )
             return render(request, "antrean/gate.html", context, status=400)
         return redirect(here)
     now = clock.now()

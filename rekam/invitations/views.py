@@ -24,14 +24,16 @@ from django.views.decorators.http import require_POST
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
+from rekam.accounts.models import Office
 from rekam.antrean import clock
 from rekam.elections.models import Election
 from rekam.regions.models import Region
 from rekam.suket.forms import EMPTY_LABEL
+from rekam.suket.stock import stock_balance
 from rekam.web.background import redirect_then_start
 
 from .letters import letters_for_village, render_letters
-from .models import PlanRun
+from .models import Invitation, PlanRun
 from .public_views import public_base
 from .services import (
     MOBILE_PER_DAY,
@@ -267,6 +269,29 @@ def _letter_villages(codes: list[str]) -> list[dict[str, Any]]:
     return list(districts.values())
 
 
+def _blanks_short(part: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per regency/city office, card pick-up invitees beyond its blank stock: they will be
+    given a Suket (out of blanks, rule R6) unless blanks arrive first."""
+    invited: dict[str, int] = {}
+    for village, (total, unserved) in part.get("villages", {}).items():
+        regency = village[:5]
+        invited[regency] = invited.get(regency, 0) + total - unserved
+    short = []
+    for regency, count in sorted(invited.items()):
+        office = Office.objects.filter(region_id=regency).first()
+        blanks = stock_balance(office) if office is not None else 0
+        if count > blanks:
+            short.append({"office": office, "invited": count, "blanks": blanks})
+    return short
+
+
+def _start_day(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
 @login_required
 def run_page(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_for(request, pk)
@@ -287,6 +312,9 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
                 "load": _load_table(part.get("load", {})),
                 "gap_percent": round(100 * plan.get("gap", 0.0), 5),
                 "shortfall": part.get("shortfall", {}),
+                "blanks_short": _blanks_short(part)
+                if service == Invitation.Service.PRINTING
+                else [],
                 "sessions_to_close_gap": part.get("sessions_to_close_gap", 0),
                 "written": part.get("written"),
                 "messages": part.get("messages"),
@@ -311,6 +339,7 @@ def run_page(request: HttpRequest, pk: int) -> HttpResponse:
             "nav": "invitations",
             "run": run,
             "region_title": region_title(run.election, run.region_code),
+            "start_day": _start_day(run.options.get("start")),
             "parts": parts,
             "finished": run.status in FINISHED,
             "nobody_invited": run.status == PlanRun.Status.DONE and not plan_invitees(run.summary),

@@ -175,7 +175,7 @@ def duplicate_approve(
         action="suket.duplicate_approve",
         obj=resident,
         changes={"approved": [False, True]},
-        reason=f"{election.slug}: {reason}",
+        reason=f"{election.name}: {reason}",
     )
     return approval
 

@@ -199,7 +199,6 @@ def blank_transfer(
     return out, into
 
 
-@transaction.atomic
 def _check_serial_unused(serial: str) -> None:
     """A blank is used once: printed on, or spoiled, never both."""
     if CardPrint.objects.filter(card_serial=serial).exists():
@@ -209,6 +208,7 @@ def _check_serial_unused(serial: str) -> None:
         raise StockError(f"Blangko nomor seri {serial} sudah tercatat rusak.")
 
 
+@transaction.atomic
 def blank_spoil(
     *,
     office: Office,

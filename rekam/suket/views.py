@@ -32,6 +32,7 @@ from rekam.accounts.models import Office
 from rekam.elections.models import Election
 from rekam.lib.nik import NikError, clean_nik
 from rekam.lib.qr import qr_read
+from rekam.notifications.models import Channel
 from rekam.residents.models import Resident
 from rekam.residents.services import MoveRefused
 from rekam.residents.states import KtpState
@@ -326,7 +327,17 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
             "suket/decision.html",
             {"nav": "residents", "resident": resident, "no_election": True, "today": None},
         )
-    form = forms.ElectionForm(request.POST or request.GET or None, elections=elections)
+    # The election whose Suket window is still open comes chosen (the nearest one).
+    upcoming = (
+        elections.filter(suket_issue_until__gte=timezone.localdate())
+        .order_by("suket_issue_until")
+        .first()
+    )
+    form = forms.ElectionForm(
+        request.POST or request.GET or None,
+        elections=elections,
+        initial={"election": upcoming.pk} if upcoming else None,
+    )
     result = None
     if request.method == "POST" and form.is_valid():
         election = form.cleaned_data["election"]
@@ -453,11 +464,21 @@ def suket_send(request: HttpRequest, pk: int) -> HttpResponse:
     suket = get_object_or_404(access.sukets_for(user), pk=pk)
     try:
         access.require(user, Action.ISSUE_SUKET, suket.resident.regency_id)
-        suket_deliver(suket=suket, acting_user=user)
+        message = suket_deliver(suket=suket, acting_user=user)
     except (SuketError, PermissionDenied) as exc:
         _error(request, exc)
     else:
-        messages.success(request, _("The Suket was handed to the WhatsApp outbox."))
+        # The outbox takes the first channel the holder can receive (a resident without a
+        # phone or WhatsApp consent gets the next one, down to a letter): name them all.
+        order = ", ".join(str(Channel(c).label) for c in message.channels)
+        messages.success(
+            request,
+            _(
+                "The Suket was queued for sending, by the first of these the holder can receive: "
+                "%(channels)s."
+            )
+            % {"channels": order},
+        )
     return redirect("suket_decision", nik=suket.resident.nik)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
 
 from rekam.accounts.access import Action, can, offices_for, region_scope, require
@@ -39,6 +40,9 @@ ISSUES_SHOWN = 200
 DPT_STAGES = 4
 # Progress is written at most this often (seconds): one UPDATE per chunk would be too many.
 PROGRESS_EVERY = 0.5
+# An upload that has not reported progress for this long is taken to have died (the process
+# that ran it stopped: a restart or a deploy).
+STALE_AFTER = timedelta(minutes=30)
 
 
 class UploadRefused(Exception):
@@ -226,7 +230,10 @@ def _carry_out(upload: Upload, progress: _Progress) -> dict[str, Any]:
 
 
 def upload_run(*, upload: Upload) -> Upload:
-    """Carry out a recorded upload with its import; the outcome is kept on ``upload``."""
+    """Carry out a recorded upload with its import; the outcome is kept on ``upload``.
+
+    The uploaded file is removed afterwards, whatever the outcome (its SHA-256 stays on the
+    import's batch; the reports stay for the page)."""
     claimed = Upload.objects.filter(pk=upload.pk, status=Upload.Status.QUEUED).update(
         status=Upload.Status.RUNNING, updated_at=timezone.now()
     )
@@ -235,7 +242,9 @@ def upload_run(*, upload: Upload) -> Upload:
     upload.status = Upload.Status.RUNNING
     progress = _Progress(upload)
     try:
-        outcome = _carry_out(upload, progress)
+        # Reports are in Indonesian, whatever language the uploader's page was in.
+        with translation.override(settings.LANGUAGE_CODE):
+            outcome = _carry_out(upload, progress)
     except (TabularError, UploadRefused, PermissionDenied) as exc:
         reason = getattr(exc, "message", None) or str(exc)
         progress.write(
@@ -245,22 +254,39 @@ def upload_run(*, upload: Upload) -> Upload:
             finished_at=timezone.now(),
         )
         return upload
-    except Exception as exc:
+    except Exception:
         log.exception("upload %s failed", upload.pk)
         progress.write(
             force=True,
             status=Upload.Status.FAILED,
-            error=f"Impor gagal: {type(exc).__name__}: {exc}"[:500],
+            error="Impor gagal karena kesalahan sistem; hubungi admin sistem (rinciannya ada "
+            "di log server). Mengimpor berkas yang sama lagi aman: baris yang sudah tersimpan "
+            "tidak berubah.",
             finished_at=timezone.now(),
         )
         raise
+    finally:
+        Path(upload.path).unlink(missing_ok=True)
     progress.write(
         force=True,
         status=Upload.Status.DONE,
-        stage="selesai",
+        stage="",
         finished_at=timezone.now(),
         **outcome,
     )
+    return upload
+
+
+def upload_mark_stale(upload: Upload) -> Upload:
+    """An upload whose import stopped reporting (:data:`STALE_AFTER`) is marked failed, so that
+    its page stops waiting and says to upload again."""
+    if upload.finished or upload.updated_at > timezone.now() - STALE_AFTER:
+        return upload
+    error = "Impor terhenti sebelum selesai (layanan dimulai ulang?); unggah berkasnya lagi."
+    Upload.objects.filter(pk=upload.pk, status=upload.status).update(
+        status=Upload.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+    upload.status, upload.error = Upload.Status.FAILED, error
     return upload
 
 

@@ -23,6 +23,7 @@ from .services import (
     elections_for,
     may_upload,
     report_file,
+    upload_mark_stale,
     upload_start,
     uploads_for,
 )
@@ -86,9 +87,10 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def _upload_for(request: HttpRequest, pk: int) -> Upload:
     _kinds(request)
-    return get_object_or_404(
+    upload = get_object_or_404(
         uploads_for(request.user).select_related("election", "acting_user", "dpt_import"), pk=pk
     )
+    return upload_mark_stale(upload)
 
 
 @login_required

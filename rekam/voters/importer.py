@@ -554,7 +554,9 @@ def dpt_import(
         require(acting_user, Action.IMPORT_DPT)
     table = open_table(path, DPT_COLUMNS, required=REQUIRED_COLUMNS)
     election_regions = set(election.regions.values_list("code", flat=True))
-    if "regency" not in table.columns and regency is None:
+    if "regency" in table.columns:
+        regency = None  # the file names each row's regency/city: that is what counts
+    elif regency is None:
         if len(election_regions) != 1:
             table.close()
             raise TabularError(
@@ -585,6 +587,16 @@ def dpt_import(
         _write_reports(con, result)
         stage("menyimpan")
         with transaction.atomic():
+            # Imports of one election store one at a time, each against the list it compared
+            # with: one that finished meanwhile makes this comparison stale.
+            Election.objects.select_for_update().filter(pk=election.pk).first()
+            if DptImport.objects.filter(
+                election=election, finished_at__gt=batch.started_at
+            ).exists():
+                raise TabularError(
+                    "impor DPT lain untuk pemilihan ini selesai selama berkas ini diproses; "
+                    "impor berkas ini sekali lagi"
+                )
             _store(con, election, batch, work)
             _finish(batch, result)
             audit_record(

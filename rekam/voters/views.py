@@ -343,7 +343,9 @@ def import_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     user = request.user
     access.require(user, Action.VIEW_RESIDENT)
     batch = get_object_or_404(DptImport, pk=pk, election__slug=slug)
-    if not any(access.can(user, Action.VIEW_RESIDENT, code) for code in batch.regencies):
+    # A file with no accepted row covers no regency/city: its (empty) page is anyone's.
+    mine = [code for code in batch.regencies if access.can(user, Action.VIEW_RESIDENT, code)]
+    if batch.regencies and not mine:
         raise PermissionDenied(access.OUTSIDE_JURISDICTION)
     scope = access.scope_filter(user, "regency")
     added = Voter.objects.filter(scope, added_in=batch).select_related("village")

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rekam.accounts import access
@@ -74,7 +75,13 @@ def _move_label(from_state: str, to_state: str) -> str:
     return _("Move to: %(state)s") % {"state": KtpState(to_state).label}
 
 
+# Changes recorded on a resident that are not a field of theirs.
+OTHER_CHANGES = {"approved": gettext_lazy("Suket approved despite a duplicate record")}
+
+
 def _field_label(name: str) -> str:
+    if name in OTHER_CHANGES:
+        return str(OTHER_CHANGES[name])
     try:
         return str(getattr(Resident._meta.get_field(name), "verbose_name", name))
     except FieldDoesNotExist:  # a field removed since the change was recorded
@@ -84,6 +91,8 @@ def _field_label(name: str) -> str:
 def _display_value(name: str, value: Any) -> str:
     if value in (None, ""):
         return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
     try:
         field = Resident._meta.get_field(name)
     except FieldDoesNotExist:
