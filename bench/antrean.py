@@ -652,7 +652,10 @@ def main(argv: list[str] | None = None) -> int:
         f"Set up in {time.perf_counter() - started:.1f} s: {len(fixture.many)} sessions at "
         f"{POINTS} points, one session of {HOT_CAPACITY}, {len(fixture.residents)} residents"
     )
-    cookies = {pk: identity_cookie_value(pk) for pk in fixture.residents}
+    from rekam.residents.models import Resident
+
+    people = Resident.objects.in_bulk(fixture.residents)
+    cookies = {pk: identity_cookie_value(people[pk]) for pk in fixture.residents}
 
     with tempfile.TemporaryDirectory(prefix="rekam-bench-antrean-") as tmp_name:
         tmp = Path(tmp_name)

@@ -209,7 +209,7 @@ def test_parallel_online_and_gate_requests_never_overbook_a_session(personas, se
                 (
                     take,
                     {"session": str(session.pk), "service": "recording"},
-                    {IDENTITY_COOKIE: identity_cookie_value(resident.pk)},
+                    {IDENTITY_COOKIE: identity_cookie_value(resident)},
                 )
             )
     for _ in range(40):

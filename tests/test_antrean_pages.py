@@ -14,6 +14,7 @@ from django.utils import timezone
 from rekam.antrean.models import State, Ticket
 from rekam.antrean.services import sessions_ensure, ticket_call_next, ticket_issue_walkin
 from rekam.lib.nik import mask_nik
+from rekam.residents.models import Resident
 from rekam.residents.states import KtpState
 from rekam.servicepoints.models import HolidayOpening
 
@@ -84,6 +85,33 @@ def test_a_resident_coming_of_age_books_recording_from_that_day(client, point, c
     assert days and min(days) == birthday.isoformat()
 
 
+def test_a_booking_is_checked_against_what_the_record_allows(client, point):
+    today = timezone.localdate(NOW)
+    birthday = today + timedelta(days=3)
+    almost = make_resident(name="Hampir", birth_date=birthday.replace(year=birthday.year - 17))
+    identify(client, almost)
+    take = reverse("antrean_take")
+    early = tomorrow_session(point)
+    refused = client.post(take, {"session": early.pk, "service": "recording"}, follow=True)
+    assert "belum wajib KTP-el" in refused.content.decode()
+    printing = client.post(take, {"session": early.pk, "service": "printing"}, follow=True)
+    assert "tidak sesuai status KTP-el Anda" in printing.content.decode()
+    assert not Ticket.objects.exists()
+    later = sessions_ensure(service_point=point, day=birthday)[0]
+    client.post(take, {"session": later.pk, "service": "recording"})
+    assert Ticket.objects.get().session_id == later.pk
+
+
+def test_the_identity_follows_the_record_when_it_moves(client, point, resident):
+    identify(client, resident)  # not recorded: recording offered
+    Resident.objects.filter(pk=resident.pk).update(ktp_state=KtpState.PRINT_READY_RECORD)
+    client.get(reverse("antrean_schedule"))  # the page sees the new state and renews the cookie
+    response = client.post(
+        reverse("antrean_take"), {"session": tomorrow_session(point).pk, "service": "printing"}
+    )
+    assert response.status_code == 303 and Ticket.objects.get().service == "printing"
+
+
 @pytest.mark.parametrize(
     ("state", "offered", "not_offered"),
     [
@@ -146,7 +174,7 @@ def test_the_page_says_why_a_second_number_is_refused(client, point, resident):
     session = tomorrow_session(point)
     client.post(reverse("antrean_take"), {"session": session.pk, "service": "recording"})
     again = client.post(
-        reverse("antrean_take"), {"session": session.pk, "service": "printing"}, follow=True
+        reverse("antrean_take"), {"session": session.pk, "service": "other"}, follow=True
     )
     assert again.redirect_chain[-1][1] == 303
     assert again.request["PATH_INFO"] == reverse("antrean_schedule")
@@ -316,10 +344,28 @@ def test_the_gate_shows_the_number_a_nik_holds_and_cancels_it(client, point, per
     client.post(url, {"action": "cancel", "code": held.public_code, "reason": "salah layanan"})
     held.refresh_from_db()
     assert held.state == State.CANCELLED
+    assert f'value="{resident.nik}"' in client.get(url).content.decode()  # typed once only
     event = held.events.get(kind="cancelled")
     assert (event.actor, event.detail) == (personas.bdl_queue, "petugas: salah layanan")
     fresh = client.post(url, {"action": "issue", "service": "printing", "nik": resident.nik})
     assert fresh.status_code == 302
+
+
+def test_a_number_held_at_another_office_is_shown_without_a_cancel(client, point, personas):
+    resident = make_resident(name="Budi")
+    ticket_issue_walkin(
+        service_point=point, service="recording", nik=resident.nik, acting_user=personas.bdl_queue
+    )
+    lamsel = make_point(
+        personas.lamsel_office, code="18.01-DINAS", counters=1, holiday_opening=HolidayOpening.OPEN
+    )
+    client.login(username="lamsel_operator", password=PASSWORD)
+    url = reverse("antrean_gate", args=[lamsel.code])
+    html = client.post(
+        url, {"action": "issue", "service": "recording", "nik": resident.nik}
+    ).content.decode()
+    assert 'data-testid="held-ticket"' in html and 'value="cancel"' not in html
+    assert "yang dapat membatalkannya" in html
 
 
 def test_another_office_cannot_cancel_a_number(client, point, personas):
@@ -346,8 +392,9 @@ def test_a_counter_corrects_a_mistyped_nik(client, point, personas):
     url = reverse("antrean_counter", args=[point.code, 1])
     client.post(url, {"action": "call"})
     assert "Perbaiki NIK" in client.get(url).content.decode()
-    client.post(url, {"action": "nik", "nik": right.nik})
+    page = client.post(url, {"action": "nik", "nik": right.nik}, follow=True).content.decode()
     assert Ticket.objects.get().resident == right
+    assert f"NIK A-001 dicatat: {right.nik} (Benar)." in page
 
 
 def test_an_operator_calls_the_next_number_from_the_counter_page(client, point, personas):

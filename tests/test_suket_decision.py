@@ -227,7 +227,10 @@ def test_a_duplicate_record_waits_for_a_supervisors_approval(personas, pilkada, 
     # The resident's page tells who approved, in words.
     client.force_login(personas.bdl_supervisor)
     page = client.get(f"/penduduk/{r.nik}/").content.decode()
-    assert "Suket disetujui meski data ganda" in page and "tidak" in page and "ya" in page
+    assert (
+        "<strong>Suket disetujui meski data ganda</strong>: <del>tidak</del> → <ins>ya</ins>"
+        in page
+    )
     assert f"{pilkada.name}: diverifikasi" in page
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone, translation
 from rekam.accounts.models import Office
 from rekam.regions.models import Level, Region
 from rekam.residents.states import KtpState
-from rekam.suket.models import BlankMovement, CardPrint, Suket
+from rekam.suket.models import BlankMovement, CardPrint, Suket, SuketDecision
 from rekam.suket.services import suket_issue
 from rekam.suket.stock import blank_receive, stock_balance, stock_summary
 from rekam.web.templatetags.rekam_tags import days_left
@@ -90,6 +90,7 @@ def test_a_refused_issue_keeps_the_decision_with_the_approval_form(personas, cli
     assert page.status_code == 200
     assert 'value="approve"' in page.content.decode()
     assert not Suket.objects.filter(resident=r).exists()
+    assert SuketDecision.objects.filter(resident=r).count() == 1  # one click, one decision
 
 
 def test_a_resident_of_another_regency_is_not_found(personas, client, pilkada):

@@ -16,6 +16,7 @@ from rekam.accounts.services import user_create
 from rekam.audit.models import AuditEntry
 from rekam.residents.models import Resident
 from rekam.uploads.models import Upload
+from rekam.uploads.services import UploadRefused, upload_run, upload_start
 from rekam.voters.models import Voter
 
 from .conftest import PASSWORD
@@ -195,8 +196,10 @@ def test_an_election_outside_the_jurisdiction_is_not_offered(client, personas, t
 
 def test_the_uploaded_file_is_removed_and_the_report_kept(client, personas, tmp_path, settings):
     login(client, personas.bdl_admin)
-    post_file(client, registry_file(tmp_path), "registry")
+    named_like_the_report = registry_file(tmp_path).rename(tmp_path / "laporan.csv")
+    post_file(client, named_like_the_report, "registry")
     upload = Upload.objects.get()
+    assert upload.counts["rows_read"] == 4 and upload.file_name == "laporan.csv"
     assert not Path(upload.path).exists()
     assert Path(upload.report_path).is_file()
 
@@ -210,6 +213,19 @@ def test_an_upload_that_stopped_reporting_is_marked_failed(client, personas, tmp
     status = client.get(reverse("upload_status", args=[upload.pk])).json()
     assert status["finished"] and status["status"] == Upload.Status.FAILED
     assert "unggah berkasnya lagi" in status["error"]
+
+
+def test_a_queued_upload_gone_stale_loses_its_file_even_if_run_later(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    file = SimpleUploadedFile("p.csv", registry_file(tmp_path).read_bytes())
+    upload = upload_start(kind="registry", file=file, acting_user=personas.bdl_admin)
+    assert Path(upload.path).is_file()
+    Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    client.get(reverse("upload", args=[upload.pk]))  # the page marks it failed
+    assert not Path(upload.path).exists()
+    with pytest.raises(UploadRefused):
+        upload_run(upload=Upload.objects.get(pk=upload.pk))  # a worker picks it up late
+    assert not Resident.objects.exists()
 
 
 def test_reports_are_in_indonesian_whatever_the_page_language(client, personas, tmp_path):

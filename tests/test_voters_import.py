@@ -273,6 +273,14 @@ def test_an_import_finished_meanwhile_makes_the_comparison_stale(tmp_path, elect
     with pytest.raises(TabularError, match="selesai selama berkas ini diproses"):
         dpt_import(path=first, election=election)
     assert list(Voter.objects.values_list("nik", flat=True)) == [BUDI]
+    # Another regency's file landing meanwhile changes nothing this one compared with.
+    lamsel = nik_for(HAJIMENA, date(1980, 3, 3), "L", 5)
+    other = [voter_row(lamsel, name="Joko", birth="03-03-1980", sex="L", village=HAJIMENA)]
+    second = write_dpt(tmp_path / "c.csv", other)
+    landed.clear()
+    dpt_import(path=first, election=election)
+    current = Voter.objects.filter(removed_in__isnull=True)
+    assert sorted(current.values_list("nik", flat=True)) == sorted([SITI, lamsel])
 
 
 def test_it_rejects_rows_of_a_regency_without_the_election(tmp_path, lampung):

@@ -8,6 +8,7 @@ registry; they never show a NIK in full. Staff pages check every request through
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.lib.nik import mask_nik
 from rekam.lib.qr import qr_png
+from rekam.residents.eligibility import must_hold_ktp
 from rekam.residents.models import Resident
 from rekam.residents.services import recording_refusal, resident_set_whatsapp_consent
 from rekam.residents.states import RECORDABLE_STATES, RECORDED_STATES, KtpState
@@ -69,6 +71,8 @@ from .services import (
 )
 
 IDENTITY_COOKIE = "antrean_penduduk"
+# A cancelled number's NIK, offered again in the gate's form (in the officer's session).
+GATE_NIK_KEY = "antrean_gate_nik"
 IDENTITY_SALT = "rekam.antrean.identity"
 
 
@@ -88,22 +92,66 @@ def _ip_allowed(request: HttpRequest) -> bool:
     )
 
 
-def identity_cookie_value(resident_id: int) -> str:
+@dataclass(frozen=True)
+class Identity:
+    """What proving NIK and date of birth established, carried in the signed cookie: enough
+    for a booking to be checked without reading the registry again."""
+
+    resident_id: int
+    ktp_state: str
+    birth_date: date
+    marital_status: str
+
+    @classmethod
+    def of(cls, resident: Resident) -> Identity:
+        return cls(resident.pk, resident.ktp_state, resident.birth_date, resident.marital_status)
+
+    def text(self) -> str:
+        born = self.birth_date.isoformat()
+        return f"{self.resident_id}:{self.ktp_state}:{born}:{self.marital_status}"
+
+    @classmethod
+    def parse(cls, text: str) -> Identity | None:
+        try:
+            pk, state, born, marital = text.split(":")
+            return cls(int(pk), state, date.fromisoformat(born), marital)
+        except ValueError:
+            return None
+
+
+def identity_cookie_value(resident: Resident) -> str:
     """The signed value of the identity cookie (what a browser carries after proving NIK)."""
     response = HttpResponse()
-    response.set_signed_cookie(IDENTITY_COOKIE, str(resident_id), salt=IDENTITY_SALT)
+    response.set_signed_cookie(IDENTITY_COOKIE, Identity.of(resident).text(), salt=IDENTITY_SALT)
     return str(response.cookies[IDENTITY_COOKIE].value)
 
 
-def _identified_id(request: HttpRequest) -> int | None:
-    """The resident who proved NIK and date of birth in this browser (from the signed cookie)."""
+def _set_identity(request: HttpRequest, response: HttpResponse, resident: Resident) -> None:
+    response.set_signed_cookie(
+        IDENTITY_COOKIE,
+        Identity.of(resident).text(),
+        salt=IDENTITY_SALT,
+        max_age=settings.ANTREAN_IDENTITY_MINUTES * 60,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+
+
+def _identity(request: HttpRequest) -> Identity | None:
+    """Who proved NIK and date of birth in this browser (from the signed cookie)."""
     value = request.get_signed_cookie(
         IDENTITY_COOKIE,
         default=None,
         salt=IDENTITY_SALT,
         max_age=settings.ANTREAN_IDENTITY_MINUTES * 60,
     )
-    return int(value) if value and value.isdigit() else None
+    return Identity.parse(value) if value else None
+
+
+def _identified_id(request: HttpRequest) -> int | None:
+    identity = _identity(request)
+    return identity.resident_id if identity else None
 
 
 def _identified(request: HttpRequest) -> Resident | None:
@@ -145,15 +193,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 response = redirect("antrean_schedule")
-                response.set_signed_cookie(
-                    IDENTITY_COOKIE,
-                    str(resident.pk),
-                    salt=IDENTITY_SALT,
-                    max_age=settings.ANTREAN_IDENTITY_MINUTES * 60,
-                    httponly=True,
-                    samesite="Lax",
-                    secure=request.is_secure(),
-                )
+                _set_identity(request, response, resident)
                 return response
     return render(request, "antrean/start.html", {"form": form, "error": error})
 
@@ -282,24 +322,32 @@ def schedule(request: HttpRequest) -> HttpResponse:
     resident = _identified(request)
     if resident is None:
         return redirect("antrean_start")
-    return render(request, "antrean/schedule.html", _schedule_context(request, resident))
+    response = render(request, "antrean/schedule.html", _schedule_context(request, resident))
+    if _identity(request) != Identity.of(resident):
+        _set_identity(request, response, resident)  # the record moved on: bookings follow it
+    return response
 
 
 @require_POST
 def take(request: HttpRequest) -> HttpResponse:
     """Book the chosen session; the answer is a redirect either way (to the number's page, or
     back to the schedule with the reason), so a reload never books twice. The busy path reads
-    nothing before the booking itself: the cookie names the resident, the statement that takes
-    the seat checks the session."""
+    nothing before the booking itself: the cookie names the resident and what their record
+    allows, the statement that takes the seat checks the session."""
     if not _ip_allowed(request):
         return _too_many(request)
-    resident_id = _identified_id(request)
-    if resident_id is None:
+    identity = _identity(request)
+    if identity is None:
         return redirect("antrean_start")
+    resident_id = identity.resident_id
     # Read by hand: a Django form deep-copies its fields for every request.
     session_text, service = request.POST.get("session", ""), request.POST.get("service", "")
     if not session_text.isdigit() or service not in SERVICES:
         messages.error(request, "Pilih layanan dan sesi.")
+        return _back_to_schedule(request)
+    refusal = _booking_refusal(identity, service, int(session_text))
+    if refusal:
+        messages.error(request, refusal)
         return _back_to_schedule(request)
     if request.POST.get("whatsapp"):
         resident = Resident.objects.filter(pk=resident_id).first()
@@ -316,6 +364,26 @@ def take(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         return _back_to_schedule(request)
     return _see_other(reverse("antrean_status", args=[ticket.public_code]))
+
+
+def _booking_refusal(identity: Identity, service: str, session_id: int) -> str:
+    """Why the identified resident may not book ``service`` (the page offers only the others),
+    or "". An adult's booking reads nothing: the signed identity holds the facts."""
+    if service not in services_for_state(identity.ktp_state):
+        state = KtpState(identity.ktp_state).label
+        return f"Layanan ini tidak sesuai status KTP-el Anda ({state}); pilih layanan lain."
+    adult = must_hold_ktp(
+        birth_date=identity.birth_date,
+        marital_status=identity.marital_status,
+        on=timezone.localdate(clock.now()),
+    )
+    if service != Service.RECORDING or adult:
+        return ""
+    resident = Resident.objects.filter(pk=identity.resident_id).first()
+    session = Session.objects.filter(pk=session_id).only("starts_at").first()
+    if resident is None or session is None:
+        return ""  # the booking itself says what is wrong
+    return recording_refusal(resident, timezone.localdate(session.starts_at))
 
 
 def _back_to_schedule(request: HttpRequest) -> HttpResponse:
@@ -569,6 +637,8 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
                     raise QueueRefused(f"Tulis alasan membatalkan nomor {found.label}.")
                 ticket_cancel(ticket=found, acting_user=user, reason=f"petugas: {reason}"[:200])
                 messages.success(request, f"Nomor {found.label} dibatalkan; kursinya kosong lagi.")
+                # The NIK stays in the form for the number the person came for instead.
+                request.session[GATE_NIK_KEY] = found.nik
                 return redirect(here)
             if action == "scan":
                 scan = forms.ScanForm(request.POST)
@@ -599,6 +669,8 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(here)
     now = clock.now()
     context = _gate_context(point, now)
+    if nik := request.session.pop(GATE_NIK_KEY, ""):
+        context["entered"] = {"nik": nik}
     code_param = request.GET.get("tiket", "")
     if code_param:
         shown = Ticket.objects.filter(public_code=code_param.upper(), service_point=point).first()
@@ -674,7 +746,11 @@ def counter(request: HttpRequest, code: str, number: int) -> HttpResponse:
                 nik_form = forms.NikForm(request.POST)
                 if not nik_form.is_valid():
                     raise QueueRefused("Isi NIK.")
-                ticket_set_nik(ticket=current, nik=nik_form.cleaned_data["nik"], acting_user=user)
+                noted = ticket_set_nik(
+                    ticket=current, nik=nik_form.cleaned_data["nik"], acting_user=user
+                )
+                who = f" ({noted.resident.name})" if noted.resident is not None else ""
+                messages.success(request, f"NIK {noted.label} dicatat: {noted.nik}{who}.")
         except QueueRefused as exc:
             messages.error(request, exc.message)
         return redirect(here)

@@ -342,6 +342,7 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         election = form.cleaned_data["election"]
         action = request.POST.get("action")
+        recorded = False  # the refused issue below has stored its decision already
         try:
             if action == "issue":
                 issued = suket_issue(resident=resident, election=election, acting_user=user)
@@ -353,7 +354,7 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
                 # Refused: the decision stays on the page with what can be done next (print
                 # here, or a supervisor's approval for a duplicate record).
                 messages.error(request, issued.decision.message)
-                action = "decide"
+                action, recorded = "decide", True
             if action == "print":
                 cf = forms.CardSerialForm(request.POST)
                 if cf.is_valid():
@@ -381,7 +382,9 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
                     )
                     messages.success(request, _("Approval recorded."))
                 return redirect(f"{request.path}?election={election.pk}")
-            result = suket_decide(resident=resident, election=election, acting_user=user)
+            result = suket_decide(
+                resident=resident, election=election, acting_user=user, record=not recorded
+            )
         except (SuketError, StockError, MoveRefused, PermissionDenied) as exc:
             _error(request, exc)
             if action == "print":

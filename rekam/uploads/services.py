@@ -17,7 +17,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
 
-from rekam.accounts.access import Action, can, offices_for, region_scope, require
+from rekam.accounts.access import (
+    Action,
+    can,
+    offices_for,
+    region_scope,
+    require,
+    single_regency,
+)
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.lib.tabular import RowIssue, TabularError
@@ -106,7 +113,8 @@ def upload_start(
             file_name=name[:255],
             size=file.size,
         )
-        folder = Path(settings.UPLOAD_DIR) / str(upload.pk)
+        # The file in a folder of its own: its name, whatever it is, never meets a report's.
+        folder = Path(settings.UPLOAD_DIR) / str(upload.pk) / "berkas"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / (get_valid_filename(name) or f"berkas{Path(name).suffix}")
         with target.open("wb") as out:
@@ -157,7 +165,7 @@ def _issues(issues: list[RowIssue]) -> list[list[Any]]:
 
 def _carry_out(upload: Upload, progress: _Progress) -> dict[str, Any]:
     user, path = upload.acting_user, Path(upload.path)
-    report = path.parent / "laporan.csv"
+    report = path.parent.parent / "laporan.csv"
     if upload.kind == Upload.Kind.REGISTRY:
         progress.write(force=True, stage="membaca dan memeriksa baris")
         # Never the forked reader here: a web process has threads.
@@ -199,13 +207,12 @@ def _carry_out(upload: Upload, progress: _Progress) -> dict[str, Any]:
             "report_path": str(applied.report_path),
         }
     assert upload.election is not None
-    scope = region_scope(user)
     listed = dpt_import(
         path=path,
         election=upload.election,
         acting_user=user,
         # A file without a KABUPATEN/KOTA column is the uploader's own regency/city's.
-        regency=scope if scope and scope.count(".") == 1 else None,
+        regency=single_regency(user),
         report_path=report,
         on_stage=progress.stage,
     )
@@ -238,6 +245,9 @@ def upload_run(*, upload: Upload) -> Upload:
         status=Upload.Status.RUNNING, updated_at=timezone.now()
     )
     if not claimed:
+        upload.refresh_from_db()
+        if upload.finished:  # e.g. marked failed while it waited: its file goes too
+            Path(upload.path).unlink(missing_ok=True)
         raise UploadRefused(f"Unggahan #{upload.pk} sudah dijalankan.")
     upload.status = Upload.Status.RUNNING
     progress = _Progress(upload)
@@ -283,10 +293,12 @@ def upload_mark_stale(upload: Upload) -> Upload:
     if upload.finished or upload.updated_at > timezone.now() - STALE_AFTER:
         return upload
     error = "Impor terhenti sebelum selesai (layanan dimulai ulang?); unggah berkasnya lagi."
-    Upload.objects.filter(pk=upload.pk, status=upload.status).update(
+    marked = Upload.objects.filter(pk=upload.pk, status=upload.status).update(
         status=Upload.Status.FAILED, error=error, finished_at=timezone.now()
     )
-    upload.status, upload.error = Upload.Status.FAILED, error
+    if marked:
+        Path(upload.path).unlink(missing_ok=True)  # it holds full NIKs and will not be read
+        upload.status, upload.error = Upload.Status.FAILED, error
     return upload
 
 

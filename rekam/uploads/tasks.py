@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.conf import settings
 from django.tasks import task
 
@@ -19,12 +17,3 @@ def run_upload(upload_id: int) -> str:
     except UploadRefused as exc:  # already carried out (a task delivered twice)
         return exc.message
     return upload.status
-
-
-def run_later(upload: Upload) -> Callable[[], None]:
-    """What hands ``upload`` to the task backend (the view decides when)."""
-
-    def enqueue() -> None:
-        run_upload.enqueue(upload.pk)
-
-    return enqueue

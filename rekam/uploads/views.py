@@ -27,7 +27,7 @@ from .services import (
     upload_start,
     uploads_for,
 )
-from .tasks import run_later
+from .tasks import run_upload
 
 COUNT_LABELS = {
     "rows_read": _("Rows read"),
@@ -75,7 +75,7 @@ def index(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             url = reverse("upload", kwargs={"pk": upload.pk})
-            return redirect_then_start(url, run_later(upload))
+            return redirect_then_start(url, lambda: run_upload.enqueue(upload.pk))
     recent = uploads_for(user).select_related("election", "acting_user")[:RECENT]
     return render(
         request,

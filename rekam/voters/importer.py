@@ -588,11 +588,13 @@ def dpt_import(
         stage("menyimpan")
         with transaction.atomic():
             # Imports of one election store one at a time, each against the list it compared
-            # with: one that finished meanwhile makes this comparison stale.
+            # with: one of the same regencies/cities that finished meanwhile makes this
+            # comparison stale (other regencies' voters were never compared).
             Election.objects.select_for_update().filter(pk=election.pk).first()
-            if DptImport.objects.filter(
+            meanwhile = DptImport.objects.filter(
                 election=election, finished_at__gt=batch.started_at
-            ).exists():
+            ).values_list("regencies", flat=True)
+            if any(set(codes) & set(result.regencies) for codes in meanwhile):
                 raise TabularError(
                     "impor DPT lain untuk pemilihan ini selesai selama berkas ini diproses; "
                     "impor berkas ini sekali lagi"

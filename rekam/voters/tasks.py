@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.conf import settings
 from django.tasks import task
 
@@ -19,12 +17,3 @@ def reconcile_election(run_id: int) -> str:
     except ReconcileRefused as exc:  # already carried out (a task delivered twice)
         return exc.message
     return run.status
-
-
-def reconcile_later(run: ReconciliationRun) -> Callable[[], None]:
-    """What hands ``run`` to the task backend (the caller decides when: see the views)."""
-
-    def enqueue() -> None:
-        reconcile_election.enqueue(run.pk)
-
-    return enqueue

@@ -37,7 +37,7 @@ from .importer import parse_tps
 from .models import CandidateMatch, DptImport, ReconciliationRun, Voter, VoterClass
 from .reconcile import ReconcileRefused, reconciliation_start
 from .services import CandidateError, candidate_confirm, candidate_reject, listed_as
-from .tasks import reconcile_later
+from .tasks import reconcile_election
 
 PAGE_SIZE = 50
 _CHILD_LEVEL = {"": "regency", "regency": "district", "district": "village", "village": "tps"}
@@ -223,7 +223,7 @@ def reconcile_start(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("voters_election", slug=election.slug)
     url = reverse("voters_run", kwargs={"slug": election.slug, "pk": run.pk})
-    return redirect_then_start(url, reconcile_later(run))
+    return redirect_then_start(url, lambda: reconcile_election.enqueue(run.pk))
 
 
 def _run_for_user(request: HttpRequest, slug: str, pk: int) -> ReconciliationRun:
@@ -295,8 +295,8 @@ def candidate_list(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-decided_at")[:20]
     )
     page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
-    for candidate in page:
-        candidate.listed_as = listed_as(candidate)  # type: ignore[attr-defined]
+    # Each proposal with the voter already on the list as its resident, if any.
+    rows = [(candidate, listed_as(candidate)) for candidate in page]
     return render(
         request,
         "voters/candidates.html",
@@ -304,6 +304,7 @@ def candidate_list(request: HttpRequest, slug: str) -> HttpResponse:
             "nav": "voters",
             "election": election,
             "page": page,
+            "rows": rows,
             "decided": decided,
             "may_decide": access.can(user, Action.CONFIRM_MATCH),
         },

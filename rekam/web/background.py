@@ -25,7 +25,7 @@ class RedirectThenRun(HttpResponseRedirect):
     """A redirect that runs ``after`` once it has been sent and closed: the browser is
     already on the progress page while a run in this process goes on."""
 
-    def __init__(self, url: str, after: Callable[[], None]) -> None:
+    def __init__(self, url: str, after: Callable[[], object]) -> None:
         super().__init__(url)
         self._after = after
 
@@ -36,7 +36,7 @@ class RedirectThenRun(HttpResponseRedirect):
             self._after()
 
 
-def redirect_then_start(url: str, start: Callable[[], None]) -> HttpResponse:
+def redirect_then_start(url: str, start: Callable[[], object]) -> HttpResponse:
     """Redirect to ``url`` (a progress page) and have ``start`` enqueue the work: after the
     response when tasks run in this process, else now."""
     if runs_in_request():
