@@ -18,7 +18,12 @@ from django.utils import timezone
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
 from rekam.antrean.models import Session
-from rekam.antrean.services import checkin_invitation, invitation_resolver_set, sessions_refresh
+from rekam.antrean.services import (
+    checkin_invitation,
+    invitation_resolver_set,
+    sessions_refresh,
+    ticket_issue_walkin,
+)
 from rekam.audit.models import AuditEntry
 from rekam.elections.models import Election
 from rekam.invitations.invites import (
@@ -537,3 +542,33 @@ def test_a_voter_cancelled_as_done_is_not_invited_again_by_the_next_plan(
     assert Invitation.objects.filter(
         voter_id=waiting.voter_id, state=Invitation.State.PLANNED
     ).exists()
+
+
+def test_a_session_under_way_opens_the_share_nobody_holds_to_walk_ins(
+    planned, personas, clock
+) -> None:
+    election, point = planned
+    invited = Invitation.objects.order_by("starts_at")[0]
+    session = Session.objects.get(pk=invited.session_id)
+    holders = Invitation.objects.filter(session=session).count()
+    assert session.invitation_capacity > holders  # 3 kept for invitations (add_point)
+    clock["at"] = session.starts_at + timedelta(minutes=5)
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    session.refresh_from_db()
+    assert session.invitation_capacity == holders  # the invitees still to come keep theirs
+    assert result.seats_released == 3 - holders
+    assert "kursi undangan sesi berjalan dibuka untuk umum" in result.describe()
+    # A walk-in now gets a seat in this session; an invitee arriving late still gets theirs.
+    walk_ins = [
+        ticket_issue_walkin(
+            service_point=point, service="recording", acting_user=personas.bdl_queue
+        )
+        for _ in range(session.capacity - holders)
+    ]
+    assert {t.session_id for t in walk_ins} == {session.pk}
+    late = checkin_invitation(
+        checkin_token(invited), service_point=point, acting_user=personas.bdl_queue
+    )
+    assert late.session_id == session.pk
+    again = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert again.seats_released == 0

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -500,6 +500,9 @@ class FollowUp:
     # message), or left where they are when no session is free before the deadline.
     moved_from_closed: int = 0
     stuck_on_closed: int = 0
+    # Seats of sessions under way that the invitations' share held for nobody: now open to
+    # walk-ins and online numbers.
+    seats_released: int = 0
 
     def add(self, other: FollowUp) -> None:
         for name, value in vars(other).items():
@@ -517,6 +520,8 @@ class FollowUp:
                 f", {self.moved_from_closed} dipindahkan dari hari tempat layanan tutup"
                 f" ({self.stuck_on_closed} tanpa sesi kosong)"
             )
+        if self.seats_released:
+            text += f", {self.seats_released} kursi undangan sesi berjalan dibuka untuk umum"
         return text
 
 
@@ -795,6 +800,7 @@ def invitations_follow_up(
         result.add(_settle(election, chunk, now, acting_user, public_url, points))
     result.done_meanwhile += _cancel_done_ahead(election, region_code, now, acting_user)
     result.add(_move_from_closed(election, region_code, now, acting_user, public_url, points))
+    result.seats_released = _release_started(region_code, now)
     audit_record(
         acting_user=acting_user,
         action="invitation_follow_up",
@@ -802,6 +808,42 @@ def invitations_follow_up(
         changes={k: [None, v] for k, v in vars(result).items()} | {"region": [None, region_code]},
     )
     return result
+
+
+def _release_started(region_code: str, now: datetime) -> int:
+    """Shrink the invitations' share of sessions under way to the invitations that came or may
+    still come (live ones of any election): nobody is invited into a session once it has begun
+    (plans and re-invitations stay ``INVITATIONS_LEAD_HOURS`` ahead), so the rest of the share
+    would stay empty while walk-ins are told to come back later. An invitee's own check-in
+    never needs the share: it takes any seat left in the session."""
+    sessions = Session.objects.filter(
+        starts_at__lte=now,
+        ends_at__gt=now,
+        closed=False,
+        invitation_capacity__gt=F("invitation_taken"),
+    )
+    if region_code:
+        office = Q(service_point__office__region_id=region_code) | Q(
+            service_point__office__region__code__startswith=region_code + "."
+        )
+        sessions = sessions.filter(office)
+    released = 0
+    for session in sessions:
+        ticketed = Ticket.objects.filter(session=session).exclude(invitation_ref="")
+        coming = (
+            Invitation.objects.filter(session=session, state__in=LIVE)
+            .exclude(reference__in=ticketed.values("invitation_ref"))
+            .count()
+        )
+        held = session.invitation_taken + coming
+        if held < session.invitation_capacity:
+            # Conditional: a check-in or another run in between leaves the session as it is.
+            released += (session.invitation_capacity - held) * Session.objects.filter(
+                pk=session.pk,
+                invitation_capacity=session.invitation_capacity,
+                invitation_taken=session.invitation_taken,
+            ).update(invitation_capacity=held)
+    return released
 
 
 def home_visits(election: Election, region_code: str = "") -> QuerySet[Invitation]:
