@@ -102,6 +102,12 @@ def test_a_booking_is_checked_against_what_the_record_allows(client, point):
     assert Ticket.objects.get().session_id == later.pk
 
 
+def test_a_session_that_is_not_a_plain_number_is_refused(client, point, resident):
+    identify(client, resident)
+    response = client.post(reverse("antrean_take"), {"session": "²", "service": "recording"})
+    assert response.status_code == 303 and not Ticket.objects.exists()
+
+
 def test_the_identity_follows_the_record_when_it_moves(client, point, resident):
     identify(client, resident)  # not recorded: recording offered
     Resident.objects.filter(pk=resident.pk).update(ktp_state=KtpState.PRINT_READY_RECORD)

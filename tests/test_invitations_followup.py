@@ -42,6 +42,7 @@ from rekam.invitations.tokens import CHECKIN_GRACE, TokenRefused
 from rekam.notifications.models import Message
 from rekam.residents.models import Resident
 from rekam.residents.states import KtpState
+from rekam.servicepoints.models import MobileVisit, ServicePoint
 from rekam.servicepoints.services import calendar_day_set
 from rekam.voters.models import VoterCheck, VoterClass
 
@@ -572,3 +573,37 @@ def test_a_session_under_way_opens_the_share_nobody_holds_to_walk_ins(
     assert late.session_id == session.pk
     again = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
     assert again.seats_released == 0
+
+
+def test_a_province_office_point_serving_the_regency_is_released_too(
+    planned, personas, clock
+) -> None:
+    """A point of the province office in a Bandar Lampung village serves Bandar Lampung: the
+    regency's own follow-up opens its unheld seats, as the planner invites to it."""
+    election, point = planned
+    ServicePoint.objects.filter(pk=point.pk).update(office=personas.province_office)
+    invited = Invitation.objects.order_by("starts_at")[0]
+    clock["at"] = invited.starts_at + timedelta(minutes=5)
+    result = invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    assert result.seats_released > 0
+
+
+def test_a_mobile_units_visit_keeps_its_seats_for_its_invitees(planned, personas, clock) -> None:
+    election, point = planned
+    invited = Invitation.objects.order_by("starts_at")[0]
+    session = Session.objects.get(pk=invited.session_id)
+    visit = MobileVisit.objects.create(
+        service_point=point,
+        day=session.day,
+        opens_at=timezone.localtime(session.starts_at).time(),
+        closes_at=timezone.localtime(session.ends_at).time(),
+        place_kind=MobileVisit.Place.VILLAGE,
+        place_name="Balai Kelurahan",
+        village_id=KEDATON,
+    )
+    Session.objects.filter(pk=session.pk).update(visit=visit)
+    clock["at"] = session.starts_at + timedelta(minutes=5)
+    before = session.invitation_capacity
+    invitations_follow_up(election=election, acting_user=personas.bdl_admin)
+    session.refresh_from_db()
+    assert session.invitation_capacity == before

@@ -342,7 +342,7 @@ def take(request: HttpRequest) -> HttpResponse:
     resident_id = identity.resident_id
     # Read by hand: a Django form deep-copies its fields for every request.
     session_text, service = request.POST.get("session", ""), request.POST.get("service", "")
-    if not session_text.isdigit() or service not in SERVICES:
+    if not (session_text.isdecimal() and session_text.isascii()) or service not in SERVICES:
         messages.error(request, "Pilih layanan dan sesi.")
         return _back_to_schedule(request)
     refusal = _booking_refusal(identity, service, int(session_text))

@@ -800,7 +800,7 @@ def invitations_follow_up(
         result.add(_settle(election, chunk, now, acting_user, public_url, points))
     result.done_meanwhile += _cancel_done_ahead(election, region_code, now, acting_user)
     result.add(_move_from_closed(election, region_code, now, acting_user, public_url, points))
-    result.seats_released = _release_started(region_code, now)
+    result.seats_released = _release_started(election, region_code, now)
     audit_record(
         acting_user=acting_user,
         action="invitation_follow_up",
@@ -810,23 +810,32 @@ def invitations_follow_up(
     return result
 
 
-def _release_started(region_code: str, now: datetime) -> int:
+def _release_started(election: Election, region_code: str, now: datetime) -> int:
     """Shrink the invitations' share of sessions under way to the invitations that came or may
     still come (live ones of any election): nobody is invited into a session once it has begun
     (plans and re-invitations stay ``INVITATIONS_LEAD_HOURS`` ahead), so the rest of the share
     would stay empty while walk-ins are told to come back later. An invitee's own check-in
-    never needs the share: it takes any seat left in the session."""
+    never needs the share: it takes any seat left in the session. The points are those serving
+    the election's regencies/cities inside ``region_code``; a mobile unit's visit stays for its
+    invitees (its place is the visit's, which a walk-in's number would not name)."""
+    regencies = {
+        code
+        for code in election.regions.values_list("code", flat=True)
+        if not region_code or code == region_code[:5] or code.startswith(region_code + ".")
+    }
+    points = [
+        p.pk
+        for p in ServicePoint.objects.filter(is_active=True).select_related("office")
+        if p.regency_code in regencies
+    ]
     sessions = Session.objects.filter(
+        service_point__in=points,
         starts_at__lte=now,
         ends_at__gt=now,
         closed=False,
+        visit__isnull=True,
         invitation_capacity__gt=F("invitation_taken"),
     )
-    if region_code:
-        office = Q(service_point__office__region_id=region_code) | Q(
-            service_point__office__region__code__startswith=region_code + "."
-        )
-        sessions = sessions.filter(office)
     released = 0
     for session in sessions:
         ticketed = Ticket.objects.filter(session=session).exclude(invitation_ref="")
