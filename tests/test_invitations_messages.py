@@ -3,11 +3,13 @@ links to the reschedule page and calendar file when a public address is set."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 
-from rekam.invitations.invites import calendar_token, invitations_send, reschedule_token
+from rekam.invitations import tokens
+from rekam.invitations.invites import invitations_send
 from rekam.invitations.models import Invitation
 from rekam.notifications import texts
 from rekam.notifications.models import Message
@@ -22,6 +24,7 @@ from .test_invitations_support import (
     new_election,
     plan_now,
     planning_clock,
+    token_of,
 )
 
 DAY_BEFORE = date(2020, 12, 8)
@@ -67,12 +70,14 @@ def test_messages_link_the_reschedule_page_and_calendar_when_a_public_address_is
     plan_now(election, personas.bdl_admin, DAY_BEFORE)
     inv = Invitation.objects.filter(service=Invitation.Service.PRINTING)[0]
     message = Message.objects.get(idempotency_key=f"invitation:{inv.reference}")
-    link = f"https://rekam.example.go.id/undangan/jadwal/{reschedule_token(inv)}/"
-    assert message.data["reschedule_url"] == link
-    assert message.data["calendar_url"] == (
-        f"https://rekam.example.go.id/undangan/kalender/{calendar_token(inv)}.ics"
+    link = message.data["reschedule_url"]
+    page = re.fullmatch(r"https://rekam\.example\.go\.id/undangan/jadwal/(.+)/", link)
+    assert page is not None and token_of(page[1], tokens.RESCHEDULE, inv)
+    calendar = re.fullmatch(
+        r"https://rekam\.example\.go\.id/undangan/kalender/(.+)\.ics", message.data["calendar_url"]
     )
-    assert message.data["reschedule_path"] == f"{reschedule_token(inv)}/"
+    assert calendar is not None and token_of(calendar[1], tokens.CALENDAR, inv)
+    assert message.data["reschedule_path"] == f"{page[1]}/"
     fam = texts.family("card_pickup")
     assert link in texts.render(fam, "sms", "id", message.data)
     assert message.data["calendar_url"] in texts.render(fam, "email_body", "id", message.data)

@@ -11,6 +11,7 @@ import pytest
 
 from rekam.antrean import clock
 from rekam.elections.models import Election
+from rekam.invitations import tokens
 from rekam.invitations.models import PlanRun
 from rekam.invitations.services import plan_run_create, plan_run_execute
 from rekam.servicepoints.models import HolidayOpening, ServicePoint
@@ -123,3 +124,10 @@ def plan_now(
             **options,
         )
         return plan_run_execute(run=run, acting_user=user)
+
+
+def token_of(text: str, purpose: str, invitation: Any) -> bool:
+    """Whether ``text`` is a token of ``purpose`` for ``invitation``. Read back, not compared:
+    a token's text carries the second it was made."""
+    read = tokens.read(text, purpose, now=invitation.starts_at)
+    return bool(read.reference == invitation.reference)
