@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -19,6 +20,7 @@ from rekam.accounts.models import Office, Role, User
 from rekam.accounts.services import offices_ensure_for_province, user_create
 from rekam.regions.loader import load_province
 from rekam.regions.models import Region
+from rekam.web import ratelimit
 
 PASSWORD = "uji-rahasia-123"
 
@@ -33,6 +35,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def steady_rate_window(monkeypatch):
+    """Rate limits count in fixed windows: a test that crossed a window's edge would see its
+    count start again. The limiter's clock stands still instead; every test still starts with
+    no count, the cache living in the test's database."""
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
 
 
 @pytest.fixture
