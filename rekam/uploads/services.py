@@ -17,14 +17,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
 
-from rekam.accounts.access import (
-    Action,
-    can,
-    offices_for,
-    region_scope,
-    require,
-    single_regency,
-)
+from rekam.accounts.access import Action, can, offices_for, regions_for, require, single_regency
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
 from rekam.lib.tabular import RowIssue, TabularError
@@ -78,13 +71,7 @@ def uploads_for(user: Any) -> QuerySet[Upload]:
 
 def elections_for(user: Any) -> QuerySet[Election]:
     """Elections with a regency/city in the user's jurisdiction (a DPT may be uploaded)."""
-    scope = region_scope(user)
-    if scope is None or not can(user, Action.IMPORT_DPT):
-        return Election.objects.none()
-    if scope == "":
-        return Election.objects.all()
-    held = Q(regions__code=scope) | Q(regions__code__startswith=f"{scope}.")
-    return Election.objects.filter(held).distinct()
+    return Election.objects.filter(regions__in=regions_for(user, Action.IMPORT_DPT)).distinct()
 
 
 def upload_start(

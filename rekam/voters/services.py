@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -79,20 +80,30 @@ def _move_count(check: VoterCheck, *, klass: str, ktp_state: str, suket_expiring
     WorklistCount.objects.filter(pk=row.pk).update(voters=F("voters") + 1)
 
 
-def listed_as(candidate: CandidateMatch) -> Voter | None:
-    """Another voter of the current list already matched to the candidate's resident: then
-    the proposal is a person listed twice, not a match to confirm."""
-    check = (
-        VoterCheck.objects.filter(
-            election_id=candidate.election_id,
-            resident_id=candidate.resident_id,
-            voter__removed_in__isnull=True,
-        )
-        .exclude(voter_id=candidate.voter_id)
-        .select_related("voter")
-        .first()
-    )
-    return check.voter if check is not None else None
+def listed_as(candidates: Sequence[CandidateMatch]) -> dict[int, Voter]:
+    """For each proposal whose resident another voter of the current list is already matched
+    to (a person listed twice, not a match to confirm), that voter, by proposal id. One query
+    for a whole page of proposals."""
+    residents = {c.resident_id for c in candidates}
+    if not residents:
+        return {}
+    checks = VoterCheck.objects.filter(
+        election_id__in={c.election_id for c in candidates},
+        resident_id__in=residents,
+        voter__removed_in__isnull=True,
+    ).select_related("voter")
+    by_resident: dict[tuple[int, int | None], list[Voter]] = {}
+    for check in checks:
+        key = (check.election_id, check.resident_id)
+        by_resident.setdefault(key, []).append(check.voter)
+    listed: dict[int, Voter] = {}
+    for c in candidates:
+        others = [
+            v for v in by_resident.get((c.election_id, c.resident_id), []) if v.pk != c.voter_id
+        ]
+        if others:
+            listed[c.pk] = others[0]
+    return listed
 
 
 @transaction.atomic
@@ -105,7 +116,7 @@ def candidate_confirm(
     match = _locked_proposal(candidate, acting_user)
     now = timezone.now()
     voter, resident = match.voter, match.resident
-    listed = listed_as(match)
+    listed = listed_as([match]).get(match.pk)
     if listed is not None:
         raise CandidateError(
             f"{resident.name} sudah tercantum di DPT sebagai pemilih lain (NIK {listed.nik}, "

@@ -296,7 +296,8 @@ def candidate_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
     page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
     # Each proposal with the voter already on the list as its resident, if any.
-    rows = [(candidate, listed_as(candidate)) for candidate in page]
+    listed = listed_as(list(page))
+    rows = [(candidate, listed.get(candidate.pk)) for candidate in page]
     return render(
         request,
         "voters/candidates.html",
