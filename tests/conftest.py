@@ -38,6 +38,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def import_reports_in_tmp(settings, tmp_path):
+    """Imports run without a report path write their reports into the test's own folder, not
+    into var/ that every run shares."""
+    settings.IMPORT_REPORT_DIR = tmp_path / "import-reports"
+
+
+@pytest.fixture(autouse=True)
 def steady_rate_window(monkeypatch):
     """Rate limits count in fixed windows: a test that crossed a window's edge would see its
     count start again. The limiter's clock stands still instead; every test still starts with

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rekam.accounts.models import Role, User
 from rekam.audit.models import AuditEntry
 from rekam.elections.models import Election, ElectionRegion
+from rekam.regions.models import Level, Region
 from rekam.residents.models import RecordEvent, Resident
 from rekam.residents.services import record_move, resident_update
 from rekam.residents.states import KtpState
@@ -433,3 +436,61 @@ def test_audit_entries_are_scoped_and_read_only(client, personas):
     assert client.get(change(other)).status_code == 404
     entry = AuditEntry.objects.get(action="resident.update", object_id=str(mine.pk))
     assert client.post(change(entry), {"reason": "dihapus"}).status_code == 403
+
+
+def another_province_village() -> str:
+    """A village of Bengkulu (17): a second province in the database."""
+    province = Region.objects.create(code="17", level=Level.PROVINCE, name="Bengkulu")
+    regency = Region.objects.create(
+        code="17.71", level=Level.REGENCY, parent=province, name="Bengkulu", kind="kota"
+    )
+    district = Region.objects.create(
+        code="17.71.01", level=Level.DISTRICT, parent=regency, name="Selebar"
+    )
+    Region.objects.create(
+        code="17.71.01.1001",
+        level=Level.VILLAGE,
+        parent=district,
+        name="Pagar Dewa",
+        kind="kelurahan",
+    )
+    return "17.71.01.1001"
+
+
+def test_the_province_admin_reads_audit_entries_and_record_events_unfiltered(client, personas):
+    bdl, lamsel = make_resident(BDL_VILLAGE), make_resident(LAMSEL_VILLAGE)
+    root = User.objects.create_superuser(username="root", password=PASSWORD)  # of no office
+    for r in (bdl, lamsel):
+        resident_update(resident=r, acting_user=root, occupation="Guru")
+        record_move(resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=root)
+    client.force_login(personas.province_admin)
+    for model, query, listed in (
+        (AuditEntry, {"action": "resident.update"}, lambda e: e.object_id),
+        (RecordEvent, {}, lambda e: str(e.resident_id)),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(changelist(model), query)
+        assert {listed(e) for e in response.context["cl"].result_list} == {
+            str(bdl.pk),
+            str(lamsel.pk),
+        }
+        # With no other province loaded every resident is the province's: no list of them.
+        assert not [q for q in queries if "residents_resident" in q["sql"] and "COUNT" in q["sql"]]
+
+
+def test_the_province_admin_does_not_see_another_provinces_residents(client, personas):
+    ours = make_resident(BDL_VILLAGE)
+    theirs = make_resident(another_province_village())
+    root = User.objects.create_superuser(username="root", password=PASSWORD)  # of no office
+    for r in (ours, theirs):
+        resident_update(resident=r, acting_user=root, occupation="Guru")
+        record_move(resident=r, to_state=KtpState.BIO_CAPTURED, acting_user=root)
+    client.force_login(personas.province_admin)
+    response = client.get(changelist(AuditEntry), {"action": "resident.update"})
+    assert [e.object_id for e in response.context["cl"].result_list] == [str(ours.pk)]
+    response = client.get(changelist(RecordEvent))
+    assert [e.resident for e in response.context["cl"].result_list] == [ours]
+    # A superuser sees both.
+    client.force_login(root)
+    response = client.get(changelist(RecordEvent))
+    assert {e.resident for e in response.context["cl"].result_list} == {ours, theirs}

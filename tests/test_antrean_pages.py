@@ -153,6 +153,17 @@ def test_it_limits_guesses_of_a_date_of_birth_per_nik(client, settings, point, r
     assert "Tunggu 15 menit" in refused.content.decode()
 
 
+def test_right_answers_do_not_lock_a_nik_out(client, settings, point, resident):
+    # Whoever knows a NIK could otherwise prove it again and again and lock its owner out.
+    settings.ANTREAN_RATE_NIK_PER_15_MINUTES = 3
+    for _ in range(5):
+        client.cookies.clear()
+        assert identify(client, resident).status_code == 302
+    assert identify(client, resident, birth_date=date(1990, 1, 1)).status_code == 200
+    client.cookies.clear()
+    assert identify(client, resident).status_code == 302
+
+
 def test_a_resident_takes_a_number_and_sees_its_status(client, point, resident):
     identify(client, resident)
     session = tomorrow_session(point)
@@ -358,6 +369,8 @@ def test_the_gate_shows_the_number_a_nik_holds_and_cancels_it(client, point, per
 
 
 def test_a_number_held_at_another_office_is_shown_without_a_cancel(client, point, personas):
+    """The province sees every regency's numbers: it is told where the number is held, and
+    only that office cancels it."""
     resident = make_resident(name="Budi")
     ticket_issue_walkin(
         service_point=point, service="recording", nik=resident.nik, acting_user=personas.bdl_queue
@@ -365,13 +378,35 @@ def test_a_number_held_at_another_office_is_shown_without_a_cancel(client, point
     lamsel = make_point(
         personas.lamsel_office, code="18.01-DINAS", counters=1, holiday_opening=HolidayOpening.OPEN
     )
-    client.login(username="lamsel_operator", password=PASSWORD)
+    client.login(username="prov_admin", password=PASSWORD)
     url = reverse("antrean_gate", args=[lamsel.code])
     html = client.post(
         url, {"action": "issue", "service": "recording", "nik": resident.nik}
     ).content.decode()
     assert 'data-testid="held-ticket"' in html and 'value="cancel"' not in html
-    assert "yang dapat membatalkannya" in html
+    assert "yang dapat membatalkannya" in html and point.name in html
+
+
+def test_a_number_held_in_another_regency_is_not_described_at_the_gate(client, point, personas):
+    resident = make_resident(name="Budi")
+    held = ticket_issue_walkin(
+        service_point=point, service="recording", nik=resident.nik, acting_user=personas.bdl_queue
+    )
+    lamsel = make_point(
+        personas.lamsel_office,
+        code="18.01-DINAS",
+        name="Kantor Kalianda",
+        counters=1,
+        holiday_opening=HolidayOpening.OPEN,
+    )
+    client.login(username="lamsel_operator", password=PASSWORD)
+    url = reverse("antrean_gate", args=[lamsel.code])
+    response = client.post(url, {"action": "issue", "service": "recording", "nik": resident.nik})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "sudah memiliki nomor antrean aktif hari ini di kantor lain" in html
+    assert 'data-testid="held-ticket"' not in html and 'value="cancel"' not in html
+    assert held.label not in html and point.name not in html and held.public_code not in html
 
 
 def test_another_office_cannot_cancel_a_number(client, point, personas):

@@ -118,6 +118,27 @@ def test_a_supervisor_approves_and_sending_writes_and_messages(preview, personas
     ]
 
 
+@pytest.mark.parametrize("who", ["bdl_supervisor", "bdl_operator", "bdl_queue"])
+def test_only_an_admin_makes_a_preview(election, personas, who) -> None:
+    with pytest.raises(PermissionDenied, match="Hanya admin dinas yang boleh membuat"):
+        plan_run_create(
+            election=election,
+            region_code="18.71",
+            acting_user=getattr(personas, who),
+            dry_run=True,
+            start=START,
+        )
+    assert not PlanRun.objects.exists()
+
+
+def test_an_admin_may_approve_their_own_preview(preview, personas) -> None:
+    """The role table gives admins the supervisor's rights, approval among them (as a plan
+    sent at once by an admin is planned and approved by the same person)."""
+    assert plan_run_approve(run=preview, acting_user=personas.bdl_admin).approved_by == (
+        personas.bdl_admin
+    )
+
+
 def test_an_operator_may_not_approve(preview, personas) -> None:
     with pytest.raises(PermissionDenied, match="Hanya supervisor yang boleh menyetujui"):
         plan_run_approve(run=preview, acting_user=personas.bdl_operator)

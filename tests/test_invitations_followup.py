@@ -7,6 +7,7 @@ import io
 import os
 import re
 import signal
+from dataclasses import asdict
 from datetime import date, timedelta
 
 import pytest
@@ -26,7 +27,9 @@ from rekam.antrean.services import (
 )
 from rekam.audit.models import AuditEntry
 from rekam.elections.models import Election
+from rekam.invitations.followup_runs import FollowUpRefused, follow_up_run_create
 from rekam.invitations.invites import (
+    FOLLOW_UP_STEPS,
     FollowUp,
     checkin_token,
     counts_by_village,
@@ -37,7 +40,8 @@ from rekam.invitations.invites import (
     reschedule_token,
     resolve_checkin,
 )
-from rekam.invitations.models import Invitation
+from rekam.invitations.models import FollowUpRun, Invitation
+from rekam.invitations.tasks import follow_up_invitations
 from rekam.invitations.tokens import CHECKIN_GRACE, TokenRefused
 from rekam.notifications.models import Message
 from rekam.residents.models import Resident
@@ -369,11 +373,31 @@ def test_the_home_visit_list_downloads_with_names_and_addresses(client, personas
         f"/undangan/tindak-lanjut/kunjungan-rumah.csv?pemilihan={followed.slug}&wilayah=18.71"
     )
     rows = _csv(response)
-    assert rows[0][:6] == ["Kode desa/kelurahan", "Desa/Kelurahan", "Kecamatan", "RW", "RT", "Nama"]
-    assert sorted((r[0], r[3], r[4], r[5]) for r in rows[1:]) == [
+    assert rows[0] == [
+        "Kode desa/kelurahan",
+        "Desa/Kelurahan",
+        "Kecamatan",
+        "RW",
+        "RT",
+        "NIK",
+        "Nama",
+        "Alamat",
+        "Telepon",
+        "Layanan",
+        "Undangan terakhir",
+        "Kode undangan",
+    ]
+    assert sorted((r[0], r[3], r[4], r[6]) for r in rows[1:]) == [
         (KEDATON, "001", "001", "Warga 0"),
         (KEDATON, "001", "002", "Warga 1"),
     ]
+    # The mobile unit calls ahead: the registry's phone number of each invitee.
+    visits = home_visits(followed)
+    residents = [VoterCheck.objects.get(voter_id=inv.voter_id).resident for inv in visits]
+    phones = {r.phone if r is not None else "" for r in residents}
+    assert {r[8] for r in rows[1:]} == phones
+    assert {r[5] for r in rows[1:]} == {inv.voter.nik for inv in visits.select_related("voter")}
+    assert {r[11] for r in rows[1:]} == {inv.reference[-8:].upper() for inv in visits}
 
 
 def test_a_planner_runs_the_follow_up_from_the_page(client, personas, planned, clock) -> None:
@@ -384,8 +408,177 @@ def test_a_planner_runs_the_follow_up_from_the_page(client, personas, planned, c
     assert client.post("/undangan/tindak-lanjut/jalankan/", form).status_code == 403
     client.force_login(personas.bdl_admin)
     response = client.post("/undangan/tindak-lanjut/jalankan/", form, follow=True)
+    run = FollowUpRun.objects.get()
+    assert response.redirect_chain == [(f"/undangan/tindak-lanjut/jalankan/{run.pk}/", 302)]
     assert "2 tidak hadir, 2 diundang ulang" in response.content.decode()
     assert Invitation.objects.filter(replaces__isnull=False).count() == 2
+
+
+# The follow-up started from the page runs in the background, with its progress
+
+
+class _Queue:
+    """Stands for the task queue: keeps what is enqueued instead of running it."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[int] = []
+
+    def enqueue(self, run_id: int) -> None:
+        self.enqueued.append(run_id)
+
+
+@pytest.fixture
+def queue(monkeypatch) -> _Queue:
+    held = _Queue()
+    monkeypatch.setattr("rekam.invitations.followup_views.follow_up_invitations", held)
+    return held
+
+
+def _start(client, election, region: str = "18.71"):
+    return client.post(
+        "/undangan/tindak-lanjut/jalankan/", {"pemilihan": election.slug, "wilayah": region}
+    )
+
+
+def test_the_page_starts_the_follow_up_and_shows_its_progress(
+    client, personas, planned, clock, queue
+) -> None:
+    election, _ = planned
+    _after_first_session(clock)
+    client.force_login(personas.bdl_admin)
+    response = _start(client, election)
+    run = FollowUpRun.objects.get()
+    progress = f"/undangan/tindak-lanjut/jalankan/{run.pk}/"
+    # The browser is on the progress page before any invitation is settled.
+    assert response.status_code == 302 and response["Location"] == progress
+    assert queue.enqueued == [run.pk]
+    assert (run.status, run.region_code, run.created_by) == ("queued", "18.71", personas.bdl_admin)
+    assert not Invitation.objects.exclude(state=Invitation.State.PLANNED).exists()
+    page = client.get(progress).content.decode()
+    assert f'data-status-url="{progress}status.json"' in page and 'data-finished="0"' in page
+    waiting = client.get(f"{progress}status.json").json()
+    assert (waiting["status"], waiting["finished"], waiting["percent"]) == ("queued", False, 0)
+
+    assert follow_up_invitations.call(run.pk) == "done"
+    status = client.get(f"{progress}status.json").json()
+    assert (status["status"], status["finished"], status["percent"]) == ("done", True, 100)
+    assert set(status["counts"]) == set(asdict(FollowUp()))
+    assert (status["counts"]["no_show"], status["counts"]["reinvited"]) == (2, 2)
+    assert "2 tidak hadir, 2 diundang ulang" in status["summary"]
+    page = client.get(progress).content.decode()
+    assert 'data-finished="1"' in page and status["summary"] in page
+    # The follow-up page links to it.
+    listed = client.get(f"/undangan/tindak-lanjut/?pemilihan={election.slug}&wilayah=18.71")
+    assert f'href="{progress}"' in listed.content.decode()
+
+
+def test_a_second_start_is_refused_while_one_runs(client, personas, planned, clock, queue) -> None:
+    election, _ = planned
+    _after_first_session(clock)
+    client.force_login(personas.bdl_admin)
+    first = _start(client, election)
+    again = client.get(_start(client, election)["Location"]).content.decode()
+    assert "sedang berjalan" in again and "bdl_admin" in again
+    assert FollowUpRun.objects.count() == 1 and len(queue.enqueued) == 1
+    # Nor from the province for the whole election, which holds Bandar Lampung too.
+    with pytest.raises(FollowUpRefused, match="sedang berjalan"):
+        follow_up_run_create(election=election, region_code="", acting_user=personas.province_admin)
+    # Once it is over, the follow-up can be started again.
+    follow_up_invitations.call(int(first["Location"].split("/")[-2]))
+    assert _start(client, election).status_code == 302
+    assert FollowUpRun.objects.count() == 2
+
+
+def test_a_run_that_stopped_reporting_does_not_hold_off_a_new_one(
+    client, personas, planned, clock, queue
+) -> None:
+    election, _ = planned
+    client.force_login(personas.bdl_admin)
+    _start(client, election)
+    stalled = FollowUpRun.objects.get()
+    FollowUpRun.objects.filter(pk=stalled.pk).update(
+        status=FollowUpRun.Status.RUNNING, updated_at=timezone.now() - timedelta(hours=1)
+    )
+    assert _start(client, election)["Location"] != f"/undangan/tindak-lanjut/jalankan/{stalled.pk}/"
+    stalled.refresh_from_db()
+    assert stalled.status == FollowUpRun.Status.FAILED and "terhenti" in stalled.error
+
+
+def test_a_run_taken_for_dead_stops_and_stays_failed(
+    client, personas, planned, clock, queue, monkeypatch
+) -> None:
+    from rekam.invitations import followup_runs
+
+    election, _ = planned
+    client.force_login(personas.bdl_admin)
+    _start(client, election)
+    [run_id] = queue.enqueued
+    steps = []
+
+    def slow_follow_up(**kwargs):
+        # Meanwhile its page found it silent for too long and marked it failed.
+        FollowUpRun.objects.filter(pk=run_id).update(updated_at=timezone.now() - timedelta(hours=1))
+        followup_runs.follow_up_run_mark_stale(FollowUpRun.objects.get(pk=run_id))
+        kwargs["on_progress"]("settle", 1, 10)
+        steps.append("went on")  # never reached: the progress write stops it
+        return FollowUp()
+
+    monkeypatch.setattr(followup_runs, "invitations_follow_up", slow_follow_up)
+    follow_up_invitations.call(run_id)
+    run = FollowUpRun.objects.get(pk=run_id)
+    assert run.status == FollowUpRun.Status.FAILED and "terhenti" in run.error
+    assert steps == []
+
+
+def test_another_regencys_admin_cannot_see_the_run(client, personas, planned, clock, queue) -> None:
+    election, _ = planned
+    client.force_login(personas.bdl_admin)
+    progress = _start(client, election)["Location"]
+    lamsel_admin = user_create(
+        username="lamsel_admin",
+        password="uji-rahasia-123",
+        role=Role.REGENCY_ADMIN,
+        office=personas.lamsel_office,
+    )
+    client.force_login(lamsel_admin)
+    assert client.get(progress).status_code == 403
+    assert client.get(f"{progress}status.json").status_code == 403
+    own = client.get(f"/undangan/tindak-lanjut/?pemilihan={election.slug}").content.decode()
+    assert 'data-testid="last-follow-up"' not in own
+    # The regency's own staff and the province see it.
+    for user in (personas.bdl_operator, personas.province_admin):
+        client.force_login(user)
+        assert client.get(f"{progress}status.json").status_code == 200
+
+
+def test_a_run_whose_starter_may_no_longer_invite_fails_with_the_reason(
+    client, personas, planned, clock, queue
+) -> None:
+    election, _ = planned
+    client.force_login(personas.bdl_admin)
+    _start(client, election)
+    [run_id] = queue.enqueued
+    personas.bdl_admin.role = Role.OPERATOR
+    personas.bdl_admin.save()
+    assert follow_up_invitations.call(run_id) == "failed"
+    run = FollowUpRun.objects.get(pk=run_id)
+    assert run.error and run.finished_at is not None
+    assert not Invitation.objects.exclude(state=Invitation.State.PLANNED).exists()
+
+
+def test_the_follow_up_reports_each_step_as_it_goes(planned, personas, clock) -> None:
+    election, _ = planned
+    _after_first_session(clock)
+    heard: list[tuple[str, int, int]] = []
+    invitations_follow_up(
+        election=election,
+        acting_user=personas.bdl_admin,
+        on_progress=lambda step, done, total: heard.append((step, done, total)),
+    )
+    # Every step in order, each heard of from its start.
+    assert list(dict.fromkeys(step for step, _, _ in heard)) == list(FOLLOW_UP_STEPS)
+    assert ("settle", 2, 2) in heard and heard[-1] == ("release", 1, 1)
+    assert all(0 <= done <= total for _, done, total in heard)
 
 
 def test_the_loop_stops_between_runs_on_sigterm(planned, clock) -> None:

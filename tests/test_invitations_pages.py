@@ -120,6 +120,28 @@ def test_an_operator_sees_the_preview_without_the_approve_button(client, persona
     assert "setujui/" not in body
 
 
+# Admins plan, supervisors approve
+
+
+@pytest.mark.parametrize("who", ["bdl_operator", "bdl_queue", "bdl_supervisor"])
+def test_only_an_admin_may_start_a_preview(client, personas, election, who) -> None:
+    client.force_login(getattr(personas, who))
+    response = _post(client, election)
+    assert response.status_code == 403
+    assert "Hanya admin dinas yang boleh membuat dan mengirim undangan." in (
+        response.content.decode()
+    )
+    assert not PlanRun.objects.exists()
+
+
+def test_the_planning_form_is_offered_to_admins_only(client, personas, preview) -> None:
+    client.force_login(personas.bdl_supervisor)
+    body = client.get("/undangan/").content.decode()
+    assert "/undangan/mulai/" not in body and f'href="/undangan/{preview.pk}/"' in body
+    client.force_login(personas.bdl_admin)
+    assert "/undangan/mulai/" in client.get("/undangan/").content.decode()
+
+
 def test_approving_on_the_page_sends_in_the_background(
     client, personas, preview, django_capture_on_commit_callbacks
 ) -> None:

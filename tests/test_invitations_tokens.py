@@ -20,6 +20,7 @@ from rekam.invitations.invites import (
     invitations_send,
     reschedule_token,
     resolve_checkin,
+    typed_code,
 )
 from rekam.invitations.letters import (
     FONT,
@@ -84,13 +85,23 @@ def test_the_code_on_a_letter_checks_in_when_typed(planned, personas, gate) -> N
     _, point = planned
     inv = _first()
     gate["at"] = inv.starts_at
-    typed = inv.reference[-8:].upper()  # as letters, SMS and e-mail print it
+    typed = typed_code(inv)  # as letters, SMS and e-mail print it
     ticket = checkin_invitation(typed, service_point=point, acting_user=personas.bdl_queue)
     assert ticket.invitation_ref == inv.reference
     with pytest.raises(QueueRefused, match="sudah masuk antrean"):
         checkin_invitation(typed.lower(), service_point=point, acting_user=personas.bdl_queue)
     with pytest.raises(QueueRefused, match="tidak dikenal"):
         checkin_invitation("0000ABCD", service_point=point, acting_user=personas.bdl_queue)
+
+
+def test_a_whole_reference_typed_from_an_older_letter_checks_in(planned, personas, gate) -> None:
+    _, point = planned
+    inv = _first()
+    gate["at"] = inv.starts_at
+    ticket = checkin_invitation(
+        inv.reference.upper(), service_point=point, acting_user=personas.bdl_queue
+    )
+    assert ticket.invitation_ref == inv.reference
 
 
 def test_an_invitation_qr_checks_in_once(planned, personas, gate) -> None:
@@ -205,6 +216,10 @@ def test_letters_have_a_page_per_invitee_in_rt_order(planned) -> None:
     assert len(pdf.pages) == 4
     rts = [p.extract_text().split("RT ")[1][:3] for p in pdf.pages]
     assert rts == ["001", "001", "002", "003"]
+    # Each page carries the code the gate accepts typed, not the long reference.
+    codes = {typed_code(inv) for inv in Invitation.objects.filter(village_id=KEDATON)}
+    printed = {p.extract_text().split("Kode undangan: ")[1][:8] for p in pdf.pages}
+    assert printed == codes
 
 
 def test_letters_carry_the_reschedule_link_and_its_qr_when_the_address_is_known(planned) -> None:

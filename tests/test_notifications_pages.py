@@ -59,6 +59,37 @@ def test_the_province_sees_the_messages_of_every_regency(client, personas, two_r
     assert "Warga Natar" in response.text
 
 
+def test_the_province_filters_the_messages_by_regency(client, personas, two_regencies):
+    page = login(client, personas.province_admin).get("/pesan/", {"regency": "18.01"})
+    assert "Warga Natar" in page.text
+    assert "Warga Bandar" not in page.text
+    assert [r.code for r in page.context["regencies"]][:2] == ["18.01", "18.02"]
+
+
+def test_a_regency_has_no_regency_choice_and_cannot_widen_its_view(client, personas, two_regencies):
+    page = login(client, personas.bdl_operator).get("/pesan/", {"regency": "18.01"})
+    assert page.context["regencies"] == []
+    assert "Warga Bandar" in page.text
+    assert "Warga Natar" not in page.text
+
+
+def test_the_page_warns_when_messages_wait_for_a_worker_that_does_not_run(client, personas):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rekam.notifications.models import Message
+
+    fresh = send(make_resident(BDL_VILLAGE, name="Warga Baru", phone="+6281200000003"), "s1")
+    page = login(client, personas.bdl_operator).get("/pesan/")
+    assert page.context["stuck"] == 0
+    earlier = timezone.now() - timedelta(minutes=11)
+    Message.objects.filter(pk=fresh.pk).update(created_at=earlier, next_attempt_at=earlier)
+    page = client.get("/pesan/")
+    assert page.context["stuck"] == 1
+    assert "rekam send_messages" in page.text
+
+
 def test_a_message_outside_the_jurisdiction_is_not_found(client, personas, two_regencies):
     _, other = two_regencies
     response = login(client, personas.bdl_operator).get(f"/pesan/{other.pk}/")

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from rekam.accounts.models import User
 from rekam.audit.models import AuditEntry
+from rekam.elections.models import Election
 from rekam.notifications import texts
 from rekam.notifications.models import Channel, Consent
 from rekam.notifications.services import message_send
-from rekam.residents.models import RecordEvent
+from rekam.regions.models import Region
+from rekam.residents.models import MaritalStatus, RecordEvent
 from rekam.residents.states import KtpState
 from rekam.suket.services import suket_issue
 from rekam.web import search
-from rekam.web.summary import state_summary
+from rekam.web.summary import NOT_YET_REQUIRED, state_summary
 
 from .conftest import PASSWORD
 from .factories import make_resident
@@ -152,10 +155,55 @@ def test_the_state_summary_takes_one_query(personas, django_assert_num_queries):
         make_resident(village)
     user = personas.province_admin
     user.office.region  # noqa: B018 (load the jurisdiction before counting queries)
-    # The upcoming polling days (who is too young to record), then the counts.
-    with django_assert_num_queries(2):
+    # The upcoming polling days (who is too young to record), the counts per regency and state,
+    # those too young among the unrecorded, then the regencies' names.
+    with django_assert_num_queries(4):
         summary = state_summary(user)
     assert summary.total.total == 3
+
+
+def test_the_state_summary_counts_every_resident_once_by_the_rules(personas):
+    today = timezone.localdate()
+    child, adult = today.replace(year=today.year - 10), date(1990, 5, 17)
+    almost = today.replace(year=today.year - 17) + timedelta(days=10)  # 17 before polling day
+    people = [
+        (BDL_VILLAGE, child, MaritalStatus.SINGLE, KtpState.BELUM_REKAM),  # not yet required
+        (BDL_VILLAGE, child, MaritalStatus.MARRIED, KtpState.BELUM_REKAM),  # married: must
+        (BDL_VILLAGE, adult, MaritalStatus.SINGLE, KtpState.BELUM_REKAM),
+        (BDL_VILLAGE, almost, MaritalStatus.SINGLE, KtpState.BELUM_REKAM),  # first-time voter
+        (BDL_VILLAGE, child, MaritalStatus.SINGLE, KtpState.BIO_CAPTURED),  # recorded already
+        (LAMSEL_VILLAGE, almost, MaritalStatus.SINGLE, KtpState.BELUM_REKAM),  # no election
+        (LAMSEL_VILLAGE, adult, MaritalStatus.SINGLE, KtpState.CARD_PRINTED),
+        (LAMSEL_VILLAGE, child, MaritalStatus.SINGLE, KtpState.BELUM_REKAM),
+    ]
+    for village, born, marital, state in people:
+        make_resident(village, birth_date=born, marital_status=marital, ktp_state=state)
+    polling = today + timedelta(days=30)
+    election = Election.objects.create(
+        name="Pilkada", slug="pilkada", polling_day=polling,
+        suket_issue_until=polling, suket_valid_until=polling,
+    )  # fmt: skip
+    election.regions.add(Region.objects.get(code="18.71"))
+    summary = state_summary(personas.province_admin)
+    not_yet, unrecorded = NOT_YET_REQUIRED, KtpState.BELUM_REKAM
+    assert [(r.code, r.name, r.counts) for r in summary.rows] == [
+        ("18.01", "Kab. Lampung Selatan", {unrecorded: 0, not_yet: 2, KtpState.CARD_PRINTED: 1}),
+        ("18.71", "Kota Bandar Lampung", {unrecorded: 3, not_yet: 1, KtpState.BIO_CAPTURED: 1}),
+    ]
+    assert summary.total.counts == {
+        unrecorded: 3, not_yet: 3, KtpState.BIO_CAPTURED: 1, KtpState.CARD_PRINTED: 1
+    }  # fmt: skip
+    assert summary.total.total == len(people)
+
+
+def test_the_state_summary_counts_residents_without_joining_their_regions(personas):
+    make_resident(BDL_VILLAGE)
+    make_resident(LAMSEL_VILLAGE)
+    with CaptureQueriesContext(connection) as queries:
+        state_summary(personas.province_admin)
+    # Joined with the regions for their names, the grouping sorted every resident.
+    counts = [q["sql"] for q in queries if 'FROM "residents_resident"' in q["sql"]]
+    assert counts and not [sql for sql in counts if "regions_region" in sql]
 
 
 # Search

@@ -104,3 +104,41 @@ def test_the_pictures_agree_with_the_table(
     assert table["18.71.01"]["voters"] == "6" and table["total"]["voters"] == "6"
     shape = next(s for s in _attrs(page, "svg.dash-map [data-code]") if s["code"] == "18.71.01")
     assert (shape["voters"], shape["unrecorded"]) == ("6", "1")
+
+
+def test_a_laptop_screen_keeps_the_menu_the_legend_and_the_region_column_readable(
+    live_server,
+    browser,
+    province,  # noqa: F811
+):
+    election, _people = province
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.set_default_timeout(15_000)
+    login(page, live_server.url, "prov_admin")
+    page.goto(f"{live_server.url}/dasbor/{election.slug}/")
+
+    # Every item of the province admin's menu on one line.
+    tops = page.evaluate(
+        "() => [...document.querySelectorAll('.mainnav li')].map("
+        "li => Math.round(li.getBoundingClientRect().top))"
+    )
+    assert len(tops) > 8 and len(set(tops)) == 1
+
+    # The map's legend as drawn on the screen: 11 px or more.
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll('svg.dash-map .dash-legend text')].map(
+            t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"""
+    )
+    assert sizes and min(sizes) >= 11
+
+    # A table wider than the page, scrolled sideways, still shows its region column.
+    moved = page.evaluate(
+        """() => {
+            const box = document.querySelector('.table-scroll');
+            box.scrollLeft = box.scrollWidth;
+            const first = box.querySelector('tbody th[scope="row"]');
+            const left = first.getBoundingClientRect().left;
+            return [box.scrollLeft, left - box.getBoundingClientRect().left];
+        }"""
+    )
+    assert moved[0] > 0 and abs(moved[1]) <= 2

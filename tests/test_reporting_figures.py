@@ -8,9 +8,10 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
@@ -24,11 +25,14 @@ from rekam.antrean.services import (
 from rekam.invitations.invites import counts_by_village
 from rekam.invitations.models import Invitation, PlanRun
 from rekam.regions.models import Region
+from rekam.reporting import figures, report
 from rekam.reporting.figures import dashboard, district_shares
 from rekam.reporting.models import VoterDay, VoterStateCount
 from rekam.residents.services import record_move, resident_update
 from rekam.residents.states import KtpState, MoveSource
 from rekam.servicepoints.models import HolidayOpening
+from rekam.suket import stock as suket_stock
+from rekam.suket import views as suket_views
 from rekam.suket.models import Suket
 from rekam.suket.services import suket_issue
 from rekam.suket.stock import card_print
@@ -319,7 +323,7 @@ def test_office_figures(province, personas):
 
     office = row(dashboard(election, personas.province_admin, today=TODAY), "18.71").office
     assert office is not None
-    assert (office.blanks, office.prr_backlog, office.printed_recently) == (2, 3, 1)
+    assert (office.blanks, office.prr_backlog, office.blanks_used_recently) == (2, 3, 1)
     assert office.stock_short == 1 and office.stock_days == pytest.approx(14)
     assert (office.points, office.open_polling_day, office.office_open_polling_day) == (2, 1, True)
     # The always-open point on 28-30 October (Maulid Nabi and its collective leave); polling
@@ -331,6 +335,22 @@ def test_office_figures(province, personas):
     assert office.most_inside == 2
     lamsel = row(dashboard(election, personas.province_admin, today=TODAY), "18.01").office
     assert lamsel is not None and (lamsel.points, lamsel.office_open_polling_day) == (0, False)
+
+
+def test_the_blank_card_labels_name_the_window_the_use_is_measured_over(
+    monkeypatch, personas, client
+):
+    # One window for the rate, so every label says it: a longer one shows in each.
+    for module in (suket_stock, figures, report, suket_views):
+        monkeypatch.setattr(module, "USE_WINDOW_DAYS", 14)
+    (used,) = [c for c in figures.COLUMNS if c.key == "blanks_used_per_day"]
+    with translation.override("en"):
+        assert str(used.label) == "Blank cards used at the office per day (14 days)"
+    assert report.blanks_used_label() == "Blangko kantor terpakai/hari (14 hari)"
+    ready_office(personas.bdl_office)
+    client.force_login(personas.bdl_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert "Blank cards used per day (14 days)" in client.get("/suket/stok/").content.decode()
 
 
 def test_the_dashboards_queue_times_match_the_queues_own_figures(province, personas):

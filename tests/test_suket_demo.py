@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from rekam.residents.states import KtpState
 from rekam.suket.demo import suket_demo_seed
-from rekam.suket.models import Suket
-from rekam.suket.stock import stock_balance
+from rekam.suket.models import BlankMovement, CardPrint, Suket
+from rekam.suket.stock import ledger_lines, serial_in_range, stock_balance
 
 from .factories import make_resident
 from .test_suket_support import make_pilkada
@@ -40,3 +40,31 @@ def test_the_demo_seed_shows_every_path(personas):
     assert summary.revoked and summary.sukets == Suket.objects.count()
     again = suket_demo_seed(election=election, sukets=6)
     assert again.sukets == summary.sukets
+
+
+def test_the_demo_stock_book_reads_in_order_and_its_serials_are_of_the_received_ranges(
+    personas,
+):
+    today = timezone.localdate()
+    election = make_pilkada(slug="gladi")
+    election.polling_day = election.suket_issue_until = today + timedelta(days=5)
+    election.suket_valid_until = today + timedelta(days=25)
+    election.save()
+    for i in range(8):
+        make_resident("18.01.04.2001", ktp_state=KtpState.PRINT_READY_RECORD, name=f"PRR {i}")
+    make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT, name="Kota")
+
+    suket_demo_seed(election=election, sukets=4)
+
+    # The office that ran out: its receipt of 6 below the 6 cards printed from it.
+    lines = ledger_lines(personas.lamsel_office)
+    assert [(line.movement.quantity, line.balance) for line in lines] == [
+        *[(-1, n) for n in range(6)],
+        (6, 6),
+    ]
+    # Every card, the one that revoked a Suket in the city included, is on a received blank.
+    receipts = BlankMovement.objects.filter(kind=BlankMovement.Kind.RECEIPT)
+    ranges = list(receipts.values_list("serial_from", "serial_to"))
+    serials = list(CardPrint.objects.values_list("card_serial", flat=True))
+    assert len(serials) == 7
+    assert all(any(serial_in_range(s, a, b) for a, b in ranges) for s in serials)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+import re
+from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -14,6 +18,7 @@ from rekam.accounts.access import OUTSIDE_JURISDICTION
 from rekam.lib.nik import NikError, parse_nik
 from rekam.lib.tabular import REJECTED, WARNING, TabularError
 from rekam.regions.models import Level, Region
+from rekam.residents import importers
 from rekam.voters.importer import check_niks, dpt_import
 from rekam.voters.models import DptImport, Voter
 from tests.test_voters_support import (
@@ -159,7 +164,13 @@ def test_it_keeps_a_voter_with_an_invalid_nik_and_says_why(tmp_path, election):
     assert result.accepted == 1
     voter = Voter.objects.get()
     assert voter.nik == masked
-    assert voter.nik_problem == f"NIK berisi karakter selain angka ({masked})"
+    # KPU's own masking is named as such, not as a typing error.
+    assert voter.nik_problem == f"NIK disamarkan dalam daftar, berisi * ({masked})"
+    warning = next(i for i in result.issues if i.level == WARNING)
+    assert warning.reason == (
+        f"NIK tidak sah: NIK disamarkan dalam daftar, berisi * ({masked}); "
+        "pemilih tetap dicatat sebagai NIK_INVALID"
+    )
 
 
 def test_it_reports_a_nik_listed_twice_and_does_not_merge_it(tmp_path, election):
@@ -341,6 +352,10 @@ def test_the_bulk_nik_check_agrees_with_parse_nik(lampung):
         ("'1871015705900001", None, "P"),
         ("1.87101E+15", None, None),
         ("18710157059000x1", None, None),
+        ("187101****900001", None, None),
+        ("1871.01** 0590 0001", None, None),
+        ("****************", None, None),
+        ("18710157059000*x", None, None),
         ("187101570590001", None, None),
         ("", None, None),
         ("0071015705900001", None, None),
@@ -359,3 +374,29 @@ def test_the_bulk_nik_check_agrees_with_parse_nik(lampung):
     got = check_niks(cases, today=date(2020, 11, 1))
     for (raw, birth, sex), (_nik, problem, warnings) in zip(cases, got, strict=True):
         assert (problem, warnings) == _verdict(raw, birth, sex, districts), raw
+
+
+def test_same_named_files_imported_in_the_same_second_keep_their_own_reports(
+    tmp_path, election, settings, monkeypatch
+):
+    """Two offices' files called dpt.csv, imported in the same second: neither report is
+    written over the other (nor any change report)."""
+    second = datetime(2020, 12, 2, 10, 15, 30, tzinfo=ZoneInfo("Asia/Jakarta"))
+    # Reports are named by the second they start in: both imports start in the same one.
+    monkeypatch.setattr(importers, "timezone", SimpleNamespace(localtime=lambda: second))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = dpt_import(
+        path=write_dpt(tmp_path / "a" / "dpt.csv", [voter_row(SITI)]), election=election
+    )
+    later = dpt_import(
+        path=write_dpt(tmp_path / "b" / "dpt.csv", [budi(tps="002")]), election=election
+    )
+    paths = {first.report_path, first.changes_path, later.report_path, later.changes_path}
+    assert len(paths) == 4 and all(p.exists() for p in paths)
+    assert {p.parent for p in paths} == {Path(settings.IMPORT_REPORT_DIR)}
+    # Still readable: kind, the second, a short random part, the file's name.
+    assert re.fullmatch(r"dpt-20201202-101530-[0-9a-f]{6}-dpt\.csv", first.report_path.name)
+    assert first.changes_path.name == first.report_path.stem + "-perubahan.csv"
+    assert "Siti" in first.changes_path.read_text(encoding="utf-8-sig")
+    assert "Budi" in later.changes_path.read_text(encoding="utf-8-sig")

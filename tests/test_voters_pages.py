@@ -9,6 +9,9 @@ from datetime import date
 
 import openpyxl
 import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rekam.residents.states import KtpState
@@ -128,7 +131,7 @@ def test_it_exports_the_worklist_as_csv_and_xlsx(client, election, personas):
     assert len(lines) == 2 and lines[1].startswith(f"{BDL_2},")
     assert f",{VoterClass.NOT_IN_REGISTRY.label}," in lines[1]
     xlsx = client.get(reverse("voters_export_xlsx", args=[election.slug]), {"kode": "18.71"})
-    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
     assert sheet is not None
     niks = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert sorted(niks) == sorted([BDL_1, BDL_2])
@@ -284,3 +287,85 @@ def test_work_spanning_other_regencies_is_not_shown_to_a_regency(client, electio
     whole = client.get(reverse("voters_import", args=[election.slug, batch.pk]))
     assert whole.status_code == 200 and "Baris terbaca" in whole.content.decode()
     assert client.get(reverse("voters_run", args=[election.slug, run.pk])).status_code == 200
+
+
+def _masked_candidate(
+    election, tmp_path, name: str, birth: date, tps: str = "005", **fields
+) -> CandidateMatch:
+    """A resident, and a voter KPU listed with the resident's NIK masked: a candidate match
+    (each at a TPS of their own: a file replaces the voters of the TPS it lists)."""
+    real = resident(nik_for(KEDATON, birth, "P", 7), name=name, birth_date=birth, sex="P", **fields)
+    masked = real.nik[:6] + "****" + real.nik[10:]
+    row = voter_row(masked, name=name, birth=f"{birth:%d-%m-%Y}", sex="P", tps=tps)
+    dpt_import(path=write_dpt(tmp_path / f"{name}.csv", [row]), election=election)
+    reconcile(election=election, regencies=["18.71"])
+    return CandidateMatch.objects.get(resident=real)
+
+
+def test_the_candidate_page_sets_voter_and_resident_side_by_side(
+    client, election, personas, tmp_path
+):
+    candidate = _masked_candidate(
+        election,
+        tmp_path,
+        "Wati",
+        date(1991, 3, 3),
+        birth_place="Metro",
+        kk_number="1871011203150001",
+        street="jl. teuku  umar 3",
+        rt="",
+        rw="007",
+    )
+    login(client, personas.bdl_supervisor)
+    response = client.get(reverse("voters_candidates", args=[election.slug]))
+    [(shown, _listed, compared)] = response.context["rows"]
+    assert shown == candidate
+    sides = {row.field: (row.voter, row.resident, row.differs) for row in compared}
+    assert sides["rt_rw"] == ("001/002", "-/007", True)  # RT unknown, RW different
+    assert sides["kk_number"] == ("1871011203150001", "1871011203150001", False)
+    assert sides["street"] == ("Jl. Teuku Umar 3", "jl. teuku  umar 3", False)  # as read
+    assert sides["birth_place"] == ("Bandar Lampung", "Metro", True)
+    assert sides["sex"][2] is False and sides["birth_date"][:2] == ("03-03-1991",) * 2
+    assert sides["village"] == ("Kedaton", "Kedaton", False)
+    page = response.content.decode()
+    assert "<mark>Metro</mark>" in page and page.count('data-testid="differs"') == 2
+    # The KPU-masked NIK is said to be masked, not mistyped.
+    assert "NIK disamarkan dalam daftar, berisi *" in page
+
+
+def test_the_candidate_page_reads_a_page_of_candidates_in_the_same_queries(
+    client, election, personas, tmp_path
+):
+    _masked_candidate(election, tmp_path, "Wati", date(1991, 3, 3))
+    login(client, personas.bdl_supervisor)
+    url = reverse("voters_candidates", args=[election.slug])
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    _masked_candidate(election, tmp_path, "Ani", date(1992, 4, 4), tps="006", rt="003")
+    _masked_candidate(election, tmp_path, "Sri", date(1993, 5, 5), tps="007", birth_place="X")
+    with CaptureQueriesContext(connection) as three:
+        response = client.get(url)
+    assert len(response.context["rows"]) == 3
+    assert len(three.captured_queries) == len(one.captured_queries)
+
+
+def test_a_decision_says_who_it_was_about(client, election, personas, tmp_path):
+    wati = _masked_candidate(election, tmp_path, "Wati", date(1991, 3, 3))
+    ani = _masked_candidate(election, tmp_path, "Ani", date(1992, 4, 4), tps="006")
+    login(client, personas.bdl_supervisor)
+    for candidate, decision in ((wati, "konfirmasi"), (ani, "tolak")):
+        response = client.post(
+            reverse("voters_candidate_decide", args=[election.slug, candidate.pk]),
+            {"keputusan": decision},
+        )
+        # The message is the newest one (the one before is still unread: no page was shown).
+        *_earlier, message = [str(m) for m in get_messages(response.wsgi_request)]
+        assert candidate.voter.name in message
+        assert candidate.resident.masked_nik in message
+        assert candidate.resident.nik not in message  # the full NIK stays off the message
+    wati.refresh_from_db()
+    ani.refresh_from_db()
+    assert (wati.status, ani.status) == (
+        CandidateMatch.Status.CONFIRMED,
+        CandidateMatch.Status.REJECTED,
+    )

@@ -32,6 +32,7 @@ class Action(StrEnum):
     RECORD_BIOMETRICS = "record_biometrics"
     PRINT_CARD = "print_card"
     ISSUE_SUKET = "issue_suket"
+    REVOKE_SUKET = "revoke_suket"
     RECEIVE_STOCK = "receive_stock"
     TRANSFER_STOCK = "transfer_stock"
     IMPORT_REGISTRY = "import_registry"
@@ -54,7 +55,7 @@ _OPERATOR = _STAFF | {
     Action.PRINT_CARD,
     Action.ISSUE_SUKET,
 }
-_SUPERVISOR = _OPERATOR | {Action.APPROVE, Action.CONFIRM_MATCH}
+_SUPERVISOR = _OPERATOR | {Action.APPROVE, Action.CONFIRM_MATCH, Action.REVOKE_SUKET}
 _REGENCY_ADMIN = _SUPERVISOR | {
     Action.IMPORT_DPT,
     Action.RECONCILE,
@@ -82,6 +83,7 @@ _REFUSALS = {
     Action.RECORD_BIOMETRICS: "Anda tidak berwenang mencatat perekaman KTP-el.",
     Action.PRINT_CARD: "Anda tidak berwenang mencetak KTP-el.",
     Action.ISSUE_SUKET: "Anda tidak berwenang menerbitkan Suket.",
+    Action.REVOKE_SUKET: "Hanya supervisor atau admin dinas yang boleh mencabut Suket.",
     Action.RECEIVE_STOCK: "Hanya admin dinas yang boleh mencatat penerimaan blangko.",
     Action.TRANSFER_STOCK: "Hanya admin provinsi yang boleh memindahkan blangko antar kantor.",
     Action.IMPORT_REGISTRY: "Hanya admin dinas yang boleh mengimpor data penduduk.",
@@ -217,6 +219,18 @@ def sees_province(user: Any) -> bool:
     superuser): overviews then show one row per regency/city."""
     scope = region_scope(user)
     return scope is not None and "." not in scope
+
+
+def covers_every_region(user: Any) -> bool:
+    """Whether no region lies outside the user's jurisdiction (a superuser, or the office of the
+    only province loaded): a filter by jurisdiction would keep every row, so a long list need
+    not be filtered row by row."""
+    from rekam.regions.models import Level, Region
+
+    scope = region_scope(user)
+    if scope is None or (scope and "." in scope):
+        return False
+    return not scope or not Region.objects.filter(level=Level.PROVINCE).exclude(code=scope).exists()
 
 
 def single_regency(user: Any) -> str | None:

@@ -13,13 +13,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts.access import Action
-from rekam.audit.services import audit_record
 from rekam.servicepoints.models import ServicePoint
 
 from .access import offices_for
 from .admin_scoping import ScopedAdmin, sees_everything
 from .models import Office, Role, User
-from .services import ROLES_BY_OFFICE_KIND, user_create
+from .services import ROLES_BY_OFFICE_KIND, password_was_set, user_create
 
 admin.site.site_header = _("Rekam administration")
 admin.site.site_title = _("Rekam administration")
@@ -124,7 +123,7 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
     )
     staff_fieldsets = (
-        (None, {"fields": ("username", "password")}),
+        (None, {"fields": ("username", "password", "must_change_password")}),
         (_("Office and role"), {"fields": ("office", "role", "service_point", "is_active")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
@@ -134,7 +133,9 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         (_("System"), {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
         staff_fieldsets[3],
     )
-    readonly_fields = ("last_login", "date_joined")
+    # The flag follows who set the password (accounts.services.password_was_set): an admin
+    # resets a password to require a change, and cannot waive one.
+    readonly_fields = ("last_login", "date_joined", "must_change_password")
 
     @admin.display(description=_("Role"), ordering="role")
     def role_label(self, obj: User) -> str:
@@ -171,11 +172,9 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         response = super().user_change_password(request, id, form_url)
         # Success redirects to the user's page; a refused form comes back to this one.
         if request.method == "POST" and getattr(response, "url", request.path) != request.path:
-            audit_record(
-                acting_user=request.user,
-                action="user.set_password",
-                obj=self.get_object(request, unquote(id)),
-            )
+            target = self.get_object(request, unquote(id))
+            if target is not None:
+                password_was_set(target, acting_user=request.user)
         return response
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

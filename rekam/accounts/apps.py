@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "rekam.accounts"
-    verbose_name = "Kantor dan pengguna"
+    verbose_name = _("Offices and users")

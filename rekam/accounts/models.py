@@ -65,6 +65,11 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="staff",
     )
+    # Set when someone else chose the password (a new account, a reset in the admin), so
+    # that only the person knows the password they go on using.
+    must_change_password = models.BooleanField(
+        _("must change password at next login"), default=False
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -72,6 +72,8 @@ def user_create(
         first_name=first_name,
         last_name=last_name,
         is_staff=True,
+        # Whoever creates an account knows its first password; the person replaces it.
+        must_change_password=acting_user is not None,
         **extra,
     )
     audit_record(
@@ -81,3 +83,22 @@ def user_create(
         changes={"role": [None, role], "office": [None, office.code]},
     )
     return user
+
+
+def password_was_set(user: User, *, acting_user: Any) -> None:
+    """Record a password a form has just set (Django's password forms save it themselves).
+
+    Set by someone else (an admin's reset), it must be changed at the person's next login;
+    changed by the person, the requirement is lifted.
+    """
+    by_other = acting_user is None or acting_user.pk != user.pk
+    old = user.must_change_password
+    if old != by_other:
+        User.objects.filter(pk=user.pk).update(must_change_password=by_other)
+        user.must_change_password = by_other
+    audit_record(
+        acting_user=acting_user,
+        action="user.set_password" if by_other else "user.change_password",
+        obj=user,
+        changes={"must_change_password": [old, by_other]} if old != by_other else None,
+    )

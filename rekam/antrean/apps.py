@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AntreanConfig(AppConfig):
     name = "rekam.antrean"
-    verbose_name = "Antrean"
+    verbose_name = _("Queue")

@@ -27,7 +27,7 @@ from rekam.residents.states import KtpState
 from rekam.servicepoints.models import MobileVisit, Service, ServicePoint
 from rekam.servicepoints.services import calendar_day_set, mobile_visit_add
 from rekam.suket.services import resident_has_valid_suket, suket_issue
-from rekam.suket.stock import StockError, card_print
+from rekam.suket.stock import StockError, blank_serial_next, card_print, office_for_region
 
 from .models import Outcome, Priority, State, Ticket
 from .services import (
@@ -275,9 +275,12 @@ def _served(ticket: Ticket, outcome: str, operator: User, at: datetime) -> str:
     if outcome == Outcome.PRINTED:
         if resident.ktp_state == KtpState.PRINT_READY_RECORD:
             with contextlib.suppress(StockError):  # no blank or no printer: nothing printed
+                # A blank of the office's received range, as the office checks serials.
+                office = office_for_region(str(resident.regency_id))
                 card_print(
                     resident=resident,
-                    card_serial=f"{ticket.service_point.code}-{ticket.day:%y%m%d}-{ticket.label}",
+                    card_serial=blank_serial_next(office)
+                    or f"{ticket.service_point.code}-{ticket.day:%y%m%d}-{ticket.label}",
                     acting_user=operator,
                     at=at,
                 )

@@ -1,13 +1,15 @@
 """Figures per session and per service point for a day: numbers issued, served, no-shows,
 waiting time (arrival at the gate, or the walk-in's issue, to the first call) and service time
-(the last call to closing) as averages and 90th percentiles, and the most people inside at once.
+(the last call to closing) as averages and 90th percentiles, and the most people inside at once;
+and, for any day ahead too, each session's seats: its shares, the invitations booked into it,
+the online numbers and walk-ins taken, and what each channel may still take.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -16,7 +18,22 @@ from django.utils import timezone
 from rekam.servicepoints.models import ServicePoint
 
 from . import clock
-from .models import Session, State, Ticket, TicketEvent
+from .models import Channel, Session, State, Ticket, TicketEvent
+from .services import sessions_planned
+
+# The invitations app depends on the queue, not the other way round: once ready it installs how
+# many of its invitations (planned or attended) each session holds, ``{session id: count}``.
+InvitedCounter = Callable[[list[int]], dict[int, int]]
+_invited_counter: list[InvitedCounter] = []
+
+
+def invited_counter_set(counter: InvitedCounter | None) -> None:
+    """Install the count of invitations per session (the Invitations app does, when ready)."""
+    _invited_counter[:] = [counter] if counter is not None else []
+
+
+def _invited(session_ids: list[int]) -> dict[int, int]:
+    return _invited_counter[0](session_ids) if _invited_counter and session_ids else {}
 
 
 def p90(values: list[float]) -> float | None:
@@ -126,16 +143,98 @@ def _figures(
 
 
 @dataclass(frozen=True)
+class Seats:
+    """A session's seats by channel. Invitations keep their share; online numbers and walk-ins
+    share the rest; an invitee who comes takes any seat left. The ``left_*`` figures are what
+    each channel may still take (none once the session is closed), so ``capacity`` is never
+    shown exceeded: booked, taken and left add up to it."""
+
+    label: str
+    capacity: int
+    invitation_share: int
+    public_share: int  # online numbers and walk-ins together, as the session row counts them
+    invited: int  # invitations booked into it, planned or attended
+    online: int  # online numbers taken (not given back)
+    walk_in: int  # numbers handed out at the gate (not given back)
+    left_invitations: int
+    left_public: int
+    closed: bool = False
+
+    @property
+    def left(self) -> int:
+        return self.left_invitations + self.left_public
+
+
+def _seats(label: str, session: Session, tickets: list[_Timed], invited: int) -> Seats:
+    live = [t.ticket for t in tickets if t.ticket.state != State.CANCELLED]
+    online = sum(1 for t in live if t.channel == Channel.ONLINE)
+    walk_in = sum(1 for t in live if t.channel == Channel.GATE)
+    arrived = sum(1 for t in live if t.channel == Channel.INVITATION)
+    # Invitees who have not come yet hold a seat each; those who came hold the one they took.
+    coming = max(0, invited - arrived)
+    held = arrived + coming
+    public = online + walk_in
+    share = session.invitation_capacity
+    open_ = not session.closed
+    return Seats(
+        label=label,
+        capacity=session.capacity,
+        invitation_share=share,
+        public_share=session.capacity - share,
+        invited=invited,
+        online=online,
+        walk_in=walk_in,
+        left_invitations=max(0, share - held) if open_ else 0,
+        left_public=max(0, session.capacity - public - max(share, held)) if open_ else 0,
+        closed=session.closed,
+    )
+
+
+def _seats_total(rows: list[Seats]) -> Seats:
+    return Seats(
+        "Sehari",
+        *(
+            sum(getattr(r, name) for r in rows)
+            for name in (
+                "capacity",
+                "invitation_share",
+                "public_share",
+                "invited",
+                "online",
+                "walk_in",
+                "left_invitations",
+                "left_public",
+            )
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class DayFigures:
     point: ServicePoint
     day: date
     sessions: list[Figures]
     total: Figures
+    seats: list[Seats]
+    seats_total: Seats
+    # False: nobody has booked the day yet, its sessions are what the calendar would make.
+    made: bool = True
+
+
+def _label(session: Session) -> str:
+    starts, ends = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+    return f"{starts:%H.%M}-{ends:%H.%M}"
 
 
 def day_figures(point: ServicePoint, day: date, now: datetime | None = None) -> DayFigures:
+    """A few queries whatever the number of sessions: the day's sessions, its numbers with
+    their calls, and the invitations per session."""
     now = now or clock.now()
     sessions = list(Session.objects.filter(service_point=point, day=day).order_by("starts_at"))
+    made = bool(sessions) or day < timezone.localdate(now)
+    if not made:
+        # A day ahead nobody has booked yet: its sessions as the calendar would make them.
+        sessions = sessions_planned(service_point=point, day=day)
     tickets = list(Ticket.objects.filter(service_point=point, day=day).order_by("id"))
     calls: dict[int, list[datetime]] = defaultdict(list)
     for ticket_id, at in (
@@ -151,9 +250,10 @@ def day_figures(point: ServicePoint, day: date, now: datetime | None = None) -> 
     by_session: dict[int, list[_Timed]] = defaultdict(list)
     for t in timed:
         by_session[t.ticket.session_id].append(t)
+    invited = _invited([s.pk for s in sessions if s.pk])
     rows = [
         _figures(
-            f"{timezone.localtime(s.starts_at):%H.%M}-{timezone.localtime(s.ends_at):%H.%M}",
+            _label(s),
             by_session[s.pk],
             now,
             capacity=s.capacity,
@@ -172,4 +272,5 @@ def day_figures(point: ServicePoint, day: date, now: datetime | None = None) -> 
         end=None,
         spans_from=timed,
     )
-    return DayFigures(point, day, rows, total)
+    seats = [_seats(_label(s), s, by_session[s.pk], invited.get(s.pk, 0)) for s in sessions]
+    return DayFigures(point, day, rows, total, seats, _seats_total(seats), made)

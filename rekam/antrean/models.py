@@ -170,6 +170,9 @@ class Ticket(models.Model):
     )
     # An online number whose confirmation is not yet in the outbox.
     confirm_due = models.BooleanField(default=False)
+    # The booker asked for this number's messages on WhatsApp: a yes for them alone, with where
+    # it came from; the registry's consent (``Resident.whatsapp_consent``) stays as it was.
+    whatsapp_consent_source = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["window_start", "id"]

@@ -11,6 +11,7 @@ Indonesian.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 import re
@@ -72,6 +73,8 @@ TICKET_QR_PREFIX = "ANTREAN:"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 CODE_LENGTH = 12
 TYPED_TICKET_CODE = re.compile(f"[{_CODE_ALPHABET}]{{{CODE_LENGTH}}}")
+# Where the yes of an online booking's WhatsApp box comes from (kept on its ticket and messages).
+ONLINE_WHATSAPP_SOURCE = "antrean daring, untuk nomor ini"
 
 
 class QueueRefused(Exception):
@@ -163,6 +166,25 @@ def sessions_ensure(*, service_point: ServicePoint, day: date) -> list[Session]:
     except IntegrityError:
         pass  # made by another request meanwhile
     return list(Session.objects.filter(service_point=service_point, day=day).order_by("starts_at"))
+
+
+def sessions_planned(*, service_point: ServicePoint, day: date) -> list[Session]:
+    """The sessions the point's calendar would make for ``day`` now, unsaved: what a page
+    shows of a day nobody has booked yet, without making it."""
+    return [
+        Session(
+            service_point=service_point,
+            day=day,
+            starts_at=start,
+            ends_at=end,
+            capacity=seats,
+            invitation_capacity=kept,
+            visit=visit,
+        )
+        for start, end, seats, kept, visit in _session_rows(
+            service_point, day, day_plan(service_point, day)
+        )
+    ]
 
 
 def sessions_ensure_many(
@@ -292,6 +314,7 @@ def _numbers_of_closed_day(point: ServicePoint, day: date, reason: str) -> None:
                 data=data,
                 idempotency_key=f"antrean-tutup:{ticket.public_code}",
                 channels=("whatsapp", "sms"),
+                consent_source=ticket.whatsapp_consent_source,
             )
         )
     if outgoing:
@@ -399,6 +422,7 @@ class _Issue:
     estimated_floor: datetime | None = None  # no earlier than this (a walk-in's projection)
     last_day: date | None = None  # the session may be no later (the online booking horizon)
     confirm_due: bool = False
+    whatsapp_consent_source: str = ""
 
     @property
     def invitation(self) -> bool:
@@ -408,7 +432,7 @@ class _Issue:
 _TICKET_COLUMNS = (
     "session_id, service_point_id, day, window_start, window_end, service, label, channel, "
     "state, priority, nik, resident_id, public_code, invitation_ref, estimated_at, issued_at, "
-    "checked_in_at, calls, outcome, note, issued_by_id, confirm_due"
+    "checked_in_at, calls, outcome, note, issued_by_id, confirm_due, whatsapp_consent_source"
 )
 
 
@@ -450,7 +474,8 @@ def _one_statement_sql(service: str, *, invitation: bool, horizon: bool, residen
                GREATEST(seat.starts_at + make_interval(
                    mins => ((seat.position - 1) / seat.counters) * seat.service_minutes
                ), %(floor)s),
-               %(at)s, %(checked_in)s, 0, '', '', %(issued_by)s, %(confirm_due)s
+               %(at)s, %(checked_in)s, 0, '', '', %(issued_by)s, %(confirm_due)s,
+               %(whatsapp)s
         FROM seat, number
         RETURNING id, service_point_id, day, window_start, window_end, label, nik, estimated_at
     """
@@ -474,6 +499,7 @@ _PARAM_TYPES = {
     "checked_in": "timestamptz",
     "issued_by": "bigint",
     "confirm_due": "boolean",
+    "whatsapp": "text",
 }
 
 
@@ -494,7 +520,10 @@ def _prepared_statement(
     params = tuple(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
     for n, param in enumerate(params, 1):
         sql = sql.replace(f"%({param})s", f"${n}")
-    name = f"antrean_issue_{service}_{int(invitation)}{int(horizon)}{int(resident)}"
+    # The text's digest in the name: a session kept by a pooler across a deploy may still hold
+    # an older statement of the same kind, which must not be taken for this one.
+    digest = hashlib.blake2b(sql.encode(), digest_size=4).hexdigest()
+    name = f"antrean_issue_{service}_{int(invitation)}{int(horizon)}{int(resident)}_{digest}"
     types = ", ".join(_PARAM_TYPES[param] for param in params)
     return _Prepared(
         name=name,
@@ -565,6 +594,7 @@ def _issue_in_one_statement(db: BaseDatabaseWrapper, spec: _Issue, code: str) ->
         "checked_in": checked_in,
         "issued_by": spec.issued_by_id,
         "confirm_due": spec.confirm_due,
+        "whatsapp": spec.whatsapp_consent_source,
     }
     with db.cursor() as cursor:
         prepared = _prepared_on.setdefault(db.connection, set())
@@ -611,6 +641,7 @@ def _issue_in_one_statement(db: BaseDatabaseWrapper, spec: _Issue, code: str) ->
         "note": "",
         "issued_by_id": spec.issued_by_id,
         "confirm_due": spec.confirm_due,
+        "whatsapp_consent_source": spec.whatsapp_consent_source,
     }
     return Ticket.from_db(db.alias, _TICKET_FIELDS, [fields[f] for f in _TICKET_FIELDS])
 
@@ -660,6 +691,7 @@ def _issue_in_steps(spec: _Issue, code: str) -> Ticket | None:
             checked_in_at=spec.at if spec.state == State.WAITING else None,
             issued_by_id=spec.issued_by_id,
             confirm_due=spec.confirm_due,
+            whatsapp_consent_source=spec.whatsapp_consent_source,
         )
 
 
@@ -723,9 +755,14 @@ def _active_ticket(nik: str, day: date) -> Ticket | None:
         return None
     return (
         Ticket.objects.filter(day=day, nik=nik, state__in=ACTIVE_STATES)
-        .select_related("service_point")
+        .select_related("service_point__office")
         .first()
     )
+
+
+def point_in_jurisdiction(user: Any, point: ServicePoint) -> bool:
+    """Whether ``user`` may see what happens at ``point`` (its office's region)."""
+    return can(user, Action.VIEW_REPORTS, point.office.region_id)
 
 
 def active_ticket_of(raw_nik: str, day: date) -> Ticket | None:
@@ -736,7 +773,16 @@ def active_ticket_of(raw_nik: str, day: date) -> Ticket | None:
         return None
 
 
-def _already_refusal(ticket: Ticket) -> QueueRefused:
+def _already_refusal(ticket: Ticket, viewer: Any = None) -> QueueRefused:
+    """The refusal of a second number for ``ticket``'s NIK; to staff (``viewer``) outside the
+    jurisdiction of its point, without its place, time or number."""
+    if viewer is not None and not point_in_jurisdiction(viewer, ticket.service_point):
+        return QueueRefused(
+            "NIK ini sudah memiliki nomor antrean aktif hari ini di kantor lain. Satu NIK hanya "
+            "boleh memegang satu nomor aktif per hari; nomor itu dapat dibatalkan pemegangnya "
+            "atau kantor tersebut.",
+            code="duplicate",
+        )
     return QueueRefused(
         f"NIK ini sudah memiliki nomor antrean aktif {ticket.label} pada "
         f"{ticket.day:%d-%m-%Y} di {ticket.service_point.name}. Satu NIK hanya boleh "
@@ -745,14 +791,14 @@ def _already_refusal(ticket: Ticket) -> QueueRefused:
     )
 
 
-def _duplicate(spec: _Issue) -> QueueRefused | None:
-    """The refusal when ``spec``'s NIK already holds a number that day."""
+def _duplicate(spec: _Issue, viewer: Any = None) -> QueueRefused | None:
+    """The refusal when ``spec``'s NIK already holds a number that day (to ``viewer``)."""
     nik = spec.nik
     if nik is None and spec.resident_id is not None:
         nik = Resident.objects.filter(pk=spec.resident_id).values_list("nik", flat=True).first()
     day = Session.objects.filter(pk=spec.session_id).values_list("day", flat=True).first()
     existing = _active_ticket(nik or "", day) if day else None
-    return _already_refusal(existing) if existing is not None else None
+    return _already_refusal(existing, viewer) if existing is not None else None
 
 
 def _check_service(point: ServicePoint, service: str) -> None:
@@ -769,12 +815,15 @@ def ticket_book_online(
     resident_id: int,
     at: datetime | None = None,
     base_url: str = "",
+    whatsapp: bool = False,
 ) -> Ticket:
     """A resident (who proved NIK and date of birth) books a number in a session with room.
 
     One statement on PostgreSQL. The WhatsApp confirmation goes to the outbox once the number is
     committed (``ANTREAN_CONFIRM_ON_COMMIT``), or from the ``antrean_confirm`` worker; either
-    way the ticket stays marked until its message is in the outbox.
+    way the ticket stays marked until its message is in the outbox. ``whatsapp``: the booker
+    asked for this number's messages on WhatsApp; the yes is kept on the ticket for them alone
+    (a NIK and a birth date do not prove the resident, whose own consent stays as it was).
     """
     now = at or clock.now()
     spec = _Issue(
@@ -786,6 +835,7 @@ def ticket_book_online(
         resident_id=resident_id,
         last_day=timezone.localdate(now) + timedelta(days=settings.ANTREAN_BOOKING_DAYS),
         confirm_due=True,
+        whatsapp_consent_source=ONLINE_WHATSAPP_SOURCE if whatsapp else "",
     )
     try:
         ticket = _issue(spec)
@@ -820,6 +870,7 @@ _CONFIRMATION_FIELDS = (
     "resident__phone",
     "resident__village",
     "resident__regency",
+    "whatsapp_consent_source",
 )
 
 
@@ -844,6 +895,7 @@ def _confirmation(ticket: Ticket, base_url: str) -> Outgoing | None:
         data=data,
         idempotency_key=f"antrean:{ticket.public_code}",
         channels=("whatsapp", "sms"),
+        consent_source=ticket.whatsapp_consent_source,
     )
 
 
@@ -975,7 +1027,7 @@ def ticket_issue_walkin(
         resident_id = Resident.objects.filter(nik=nik).values_list("pk", flat=True).first()
         existing = _active_ticket(nik, timezone.localdate(now))
         if existing is not None:
-            raise _already_refusal(existing)
+            raise _already_refusal(existing, acting_user)
     plans, closing = _walk_in_options(service_point, now)
     current = plans[0].session
     for plan in plans:
@@ -999,7 +1051,7 @@ def ticket_issue_walkin(
         try:
             ticket = _issue(spec)
         except IntegrityError:
-            refusal = _duplicate(spec)
+            refusal = _duplicate(spec, acting_user)
             if refusal is not None:
                 raise refusal from None
             raise
@@ -1513,7 +1565,7 @@ def ticket_set_nik(*, ticket: Ticket, nik: str, acting_user: Any) -> Ticket:
     except IntegrityError:
         existing = _active_ticket(nik, ticket.day)
         if existing is not None:
-            raise _already_refusal(existing) from None
+            raise _already_refusal(existing, acting_user) from None
         raise
     ticket.nik, ticket.resident = nik, resident
     return ticket

@@ -8,6 +8,7 @@ urlpatterns = [
     path("jadwal/", views.schedule, name="antrean_schedule"),
     path("ambil/", views.take, name="antrean_take"),
     path("keluar/", views.leave, name="antrean_leave"),
+    path("batal/", views.cancel_typed, name="antrean_cancel_typed"),
     path("nomor/<str:code>/", views.status_page, name="antrean_status"),
     path("nomor/<str:code>/status.json", views.status_json, name="antrean_status_json"),
     path("nomor/<str:code>/qr.png", views.ticket_qr, name="antrean_qr"),

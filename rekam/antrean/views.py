@@ -7,6 +7,7 @@ registry; they never show a NIK in full. Staff pages check every request through
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,17 +33,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.accounts.models import Office
+from rekam.lib.dates import DateError, parse_date
 from rekam.lib.nik import mask_nik
 from rekam.lib.qr import qr_png
 from rekam.residents.eligibility import must_hold_ktp
 from rekam.residents.models import Resident
-from rekam.residents.services import recording_refusal, resident_set_whatsapp_consent
+from rekam.residents.services import recording_refusal
 from rekam.residents.states import RECORDABLE_STATES, RECORDED_STATES, KtpState
 from rekam.servicepoints.models import Service, ServicePoint
 from rekam.web import ratelimit
 
 from . import clock, forms
-from .calendar import day_plans
+from .calendar import day_plans, plans_many
 from .figures import day_figures
 from .models import ACTIVE_STATES, Outcome, Priority, Session, State, Ticket
 from .queries import LAST_CALLS, board_data, occupancy, sessions_today, ticket_status
@@ -51,10 +53,12 @@ from .services import (
     GATE_ACTION,
     SERVICES,
     TICKET_QR_PREFIX,
+    TYPED_TICKET_CODE,
     QueueRefused,
     active_ticket_of,
     checkin_invitation,
     current_at_counter,
+    point_in_jurisdiction,
     sessions_ensure,
     ticket_book_online,
     ticket_call_next,
@@ -74,6 +78,11 @@ IDENTITY_COOKIE = "antrean_penduduk"
 # A cancelled number's NIK, offered again in the gate's form (in the officer's session).
 GATE_NIK_KEY = "antrean_gate_nik"
 IDENTITY_SALT = "rekam.antrean.identity"
+# The numbers booked in this browser (signed ids): the identity cookie lasts minutes, these
+# as long as a booking can be ahead. Only these may be cancelled without typing their code.
+BOOKED_COOKIE = "antrean_nomor"
+BOOKED_SALT = "rekam.antrean.booked"
+BOOKED_KEPT = 20  # the latest ones; one number a day over the booking window fits
 
 
 def _too_many(request: HttpRequest, seconds: int = 60) -> HttpResponse:
@@ -149,6 +158,34 @@ def _identity(request: HttpRequest) -> Identity | None:
     return Identity.parse(value) if value else None
 
 
+def _booked_here(request: HttpRequest) -> list[int]:
+    """The ids of the numbers booked in this browser (from the signed cookie)."""
+    value = (
+        request.get_signed_cookie(
+            BOOKED_COOKIE, default="", salt=BOOKED_SALT, max_age=_booked_max_age()
+        )
+        or ""
+    )
+    return [int(part) for part in value.split(",") if part.isdecimal() and part.isascii()]
+
+
+def _booked_max_age() -> int:
+    return (settings.ANTREAN_BOOKING_DAYS + 1) * 24 * 3600
+
+
+def _remember_booked(request: HttpRequest, response: HttpResponse, ticket: Ticket) -> None:
+    kept = [pk for pk in _booked_here(request) if pk != ticket.pk][-(BOOKED_KEPT - 1) :]
+    response.set_signed_cookie(
+        BOOKED_COOKIE,
+        ",".join(str(pk) for pk in [*kept, ticket.pk]),
+        salt=BOOKED_SALT,
+        max_age=_booked_max_age(),
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+
+
 def _identified_id(request: HttpRequest) -> int | None:
     identity = _identity(request)
     return identity.resident_id if identity else None
@@ -179,14 +216,16 @@ def start(request: HttpRequest) -> HttpResponse:
             return _too_many(request)
         if form.is_valid():
             nik = form.cleaned_data["nik"]
-            if not ratelimit.allow(
-                f"nik:{nik}", limit=settings.ANTREAN_RATE_NIK_PER_15_MINUTES, seconds=900
-            ):
+            # Only wrong birth dates count against a NIK: counting every proof would let
+            # anyone who knows a NIK lock its owner out.
+            guesses = {"limit": settings.ANTREAN_RATE_NIK_PER_15_MINUTES, "seconds": 900}
+            if ratelimit.exhausted(f"nik:{nik}", **guesses):
                 return _too_many(request, 900)
             resident = Resident.objects.filter(
                 nik=nik, birth_date=form.cleaned_data["birth_date"]
             ).first()
             if resident is None:
+                ratelimit.allow(f"nik:{nik}", **guesses)
                 error = (
                     "NIK dan tanggal lahir tidak cocok dengan data kependudukan. Periksa "
                     "kembali, atau datang ke kantor Disdukcapil bila data Anda belum terdaftar."
@@ -202,6 +241,7 @@ def start(request: HttpRequest) -> HttpResponse:
 def leave(request: HttpRequest) -> HttpResponse:
     response = redirect("antrean_start")
     response.delete_cookie(IDENTITY_COOKIE)
+    response.delete_cookie(BOOKED_COOKIE)  # "Not you?": the next person starts afresh
     return response
 
 
@@ -298,6 +338,8 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
         .select_related("service_point")
         .order_by("day")
     )
+    # A number booked elsewhere is listed without its page: its address holds its code.
+    booked_here = set(_booked_here(request))
     return {
         "resident": resident,
         "greeting": short_name(resident.name),
@@ -314,6 +356,8 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
         "day": chosen,
         "sessions": sessions,
         "mine": mine,
+        "booked_here": booked_here,
+        "mine_elsewhere": any(t.pk not in booked_here for t in mine),
     }
 
 
@@ -349,21 +393,22 @@ def take(request: HttpRequest) -> HttpResponse:
     if refusal:
         messages.error(request, refusal)
         return _back_to_schedule(request)
-    if request.POST.get("whatsapp"):
-        resident = Resident.objects.filter(pk=resident_id).first()
-        if resident is not None and resident.phone and not resident.whatsapp_consent:
-            resident_set_whatsapp_consent(resident=resident, consent=True, source="antrean online")
     try:
         ticket = ticket_book_online(
             session_id=int(session_text),
             service=service,
             resident_id=resident_id,
             base_url=request.build_absolute_uri("/") if settings.ANTREAN_CONFIRM_ON_COMMIT else "",
+            # For this number's messages only: whoever knows a NIK knows its birth date, so
+            # the box may not change the registry's consent.
+            whatsapp=bool(request.POST.get("whatsapp")),
         )
     except QueueRefused as exc:
         messages.error(request, exc.message)
         return _back_to_schedule(request)
-    return _see_other(reverse("antrean_status", args=[ticket.public_code]))
+    response = _see_other(reverse("antrean_status", args=[ticket.public_code]))
+    _remember_booked(request, response, ticket)
+    return response
 
 
 def _booking_refusal(identity: Identity, service: str, session_id: int) -> str:
@@ -423,6 +468,9 @@ def _status_json(ticket: Ticket) -> dict[str, Any]:
 @require_GET
 def status_page(request: HttpRequest, code: str) -> HttpResponse:
     ticket = _ticket_by_code(code)
+    holder = _holder_here(request, ticket)
+    cancellable = ticket.state in CANCELLABLE and holder
+    booked_here = ticket.pk in _booked_here(request)
     return render(
         request,
         "antrean/status.html",
@@ -432,21 +480,52 @@ def status_page(request: HttpRequest, code: str) -> HttpResponse:
             "masked_nik": mask_nik(ticket.nik) if ticket.nik else "",
             "greeting": short_name(ticket.resident.name) if ticket.resident else "",
             "poll_ms": settings.ANTREAN_STATUS_POLL_MS,
-            "cancellable": _may_cancel(request, ticket),
+            "cancellable": cancellable and booked_here,
+            "cancel_with_code": cancellable and not booked_here,
             "prove_to_cancel": ticket.state == State.BOOKED
             and ticket.resident_id is not None
-            and not _may_cancel(request, ticket),
+            and not holder,
         },
     )
 
 
-def _may_cancel(request: HttpRequest, ticket: Ticket) -> bool:
-    """Only the holder, proven by NIK and date of birth in this browser: the code alone is in
-    the QR, which others see on a screen or a printed slip."""
+CANCELLABLE = (State.BOOKED, State.WAITING)
+PROVE_TO_CANCEL = (
+    "Untuk membatalkan nomor ini, masukkan dahulu NIK dan tanggal lahir pemegang nomor "
+    "di halaman antrean daring."
+)
+CODE_TO_CANCEL = (
+    "Nomor ini tidak dipesan di peramban ini, atau kodenya tidak cocok. Untuk membatalkannya, "
+    "ketik kode 12 karakter nomor ini (tertera di bawah kode QR dan di pesan konfirmasi), atau "
+    "minta petugas di pintu masuk tempat layanan membatalkannya."
+)
+
+
+def _holder_here(request: HttpRequest, ticket: Ticket) -> bool:
+    """Whether the number's holder proved NIK and date of birth in this browser."""
+    return ticket.resident_id is not None and _identified_id(request) == ticket.resident_id
+
+
+def _typed_code(text: str) -> str:
+    return "".join(text.split()).upper()
+
+
+def _may_cancel(request: HttpRequest, ticket: Ticket, typed: str = "") -> bool:
+    """Only the holder, proven by NIK and date of birth in this browser, and only a number
+    booked in this browser or whose code they type: the birth date is part of the NIK, so
+    whoever knows a NIK passes that proof; the code is on the holder's QR and confirmation.
+    (The code alone is not enough either: others see a QR on a screen or a printed slip.)"""
+    code = _typed_code(typed)
     return (
-        ticket.state in (State.BOOKED, State.WAITING)
-        and ticket.resident_id is not None
-        and _identified_id(request) == ticket.resident_id
+        ticket.state in CANCELLABLE
+        and _holder_here(request, ticket)
+        and (
+            ticket.pk in _booked_here(request)
+            or (
+                TYPED_TICKET_CODE.fullmatch(code) is not None
+                and hmac.compare_digest(code, ticket.public_code)
+            )
+        )
     )
 
 
@@ -469,23 +548,52 @@ def cancel(request: HttpRequest, code: str) -> HttpResponse:
     if not _ip_allowed(request):
         return _too_many(request)
     ticket = _ticket_by_code(code)
-    if not _may_cancel(request, ticket) and ticket.state in (State.BOOKED, State.WAITING):
+    return _cancel_as_holder(request, ticket, reverse("antrean_status", args=[ticket.public_code]))
+
+
+@require_POST
+def cancel_typed(request: HttpRequest) -> HttpResponse:
+    """The schedule's form: one's own number booked elsewhere (at the gate, in another
+    browser), cancelled by typing its code."""
+    if not _ip_allowed(request):
+        return _too_many(request)
+    resident_id = _identified_id(request)
+    if resident_id is None:
+        return redirect("antrean_start")
+    typed = _typed_code(request.POST.get("kode", ""))
+    ticket = (
+        Ticket.objects.filter(public_code=typed, resident_id=resident_id).first()
+        if TYPED_TICKET_CODE.fullmatch(typed)
+        else None
+    )
+    if ticket is None:
         messages.error(
             request,
-            "Untuk membatalkan nomor ini, masukkan dahulu NIK dan tanggal lahir pemegang nomor "
-            "di halaman antrean daring.",
+            "Kode itu bukan kode nomor antrean Anda. Kode 12 karakter tertera di bawah kode QR "
+            "dan di pesan konfirmasi nomor.",
         )
-        return redirect("antrean_status", code=ticket.public_code)
+        return redirect("antrean_schedule")
+    return _cancel_as_holder(request, ticket, reverse("antrean_schedule"))
+
+
+def _cancel_as_holder(request: HttpRequest, ticket: Ticket, back: str) -> HttpResponse:
+    typed = request.POST.get("kode", "")
+    if ticket.state in CANCELLABLE and not _may_cancel(request, ticket, typed):
+        holder = _holder_here(request, ticket)
+        messages.error(request, CODE_TO_CANCEL if holder else PROVE_TO_CANCEL)
+        return redirect(back)
     try:
         ticket_cancel(ticket=ticket, reason="dibatalkan pemegang nomor")
     except QueueRefused as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Nomor {ticket.label} dibatalkan.")
-    return redirect("antrean_status", code=ticket.public_code)
+    return redirect(back)
 
 
 # Public: the board
+
+BOARD_POLL_MIN_MS, BOARD_POLL_MAX_MS = 1_000, 60_000
 
 
 def _active_point(code: str) -> ServicePoint:
@@ -508,7 +616,8 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
             "data": data,
             # A fixed number of rows, filled now and replaced in place by the page's script.
             "rows": data["calls"] + [None] * (LAST_CALLS - len(data["calls"])),
-            "poll_ms": max(20, min(poll, 60_000)),
+            # Not faster than a second: every screen's poll is a request to the server.
+            "poll_ms": max(BOARD_POLL_MIN_MS, min(poll, BOARD_POLL_MAX_MS)),
         },
     )
 
@@ -536,10 +645,15 @@ def _point_for(request: HttpRequest, code: str, action: Action) -> ServicePoint:
     """The point named ``code`` if the user may do ``action`` there (404 outside the
     jurisdiction, 403 with the reason when the role may not)."""
     point = get_object_or_404(ServicePoint.objects.select_related("office"), code=code)
-    if not access.can(request.user, Action.VIEW_REPORTS, point.office.region_id):
+    if not point_in_jurisdiction(request.user, point):
         raise Http404("Tempat layanan tidak ditemukan di wilayah kerja Anda.")
     access.require(request.user, action, point.office.region_id)
     return point
+
+
+def _may_view(user: Any, resident: Resident | None) -> bool:
+    """Whether ``user`` may see ``resident`` (their name, their page)."""
+    return resident is not None and access.can(user, Action.VIEW_RESIDENT, str(resident.regency_id))
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -564,11 +678,20 @@ def points(request: HttpRequest) -> HttpResponse:
     today = clock.today()
     rows = []
     if office is not None:
-        for point in ServicePoint.objects.filter(office=office, is_active=True).order_by(
-            KIND_ORDER, "name"
-        ):
-            plan = day_plans(point, today, 1)[0]
-            rows.append({"point": point, "plan": plan, "counters": range(1, point.counters + 1)})
+        listed = list(
+            ServicePoint.objects.filter(office=office, is_active=True)
+            .select_related("office")
+            .order_by(KIND_ORDER, "name")
+        )
+        plans = plans_many(listed, today, 1)  # a few queries whatever the number of points
+        rows = [
+            {
+                "point": point,
+                "plan": plans[point.pk, today],
+                "counters": range(1, point.counters + 1),
+            }
+            for point in listed
+        ]
     mine = getattr(user, "service_point", None)
     return render(
         request,
@@ -662,9 +785,12 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
             context["entered"] = {k: request.POST.get(k, "") for k in ("nik", "priority", "code")}
             if exc.code == "duplicate":
                 # The number the NIK already holds, with its cancel button: ask the person first.
-                context["held"] = active_ticket_of(
+                # Another regency's number stays unseen (the refusal says only that it exists).
+                held = active_ticket_of(
                     request.POST.get("nik", ""), timezone.localdate(clock.now())
                 )
+                if held is not None and point_in_jurisdiction(user, held.service_point):
+                    context["held"] = held
             return render(request, "antrean/gate.html", context, status=400)
         return redirect(here)
     now = clock.now()
@@ -749,7 +875,9 @@ def counter(request: HttpRequest, code: str, number: int) -> HttpResponse:
                 noted = ticket_set_nik(
                     ticket=current, nik=nik_form.cleaned_data["nik"], acting_user=user
                 )
-                who = f" ({noted.resident.name})" if noted.resident is not None else ""
+                # The NIK is noted wherever the person lives; their name only where it may be seen.
+                found = noted.resident
+                who = f" ({found.name})" if found and _may_view(user, found) else ""
                 messages.success(request, f"NIK {noted.label} dicatat: {noted.nik}{who}.")
         except QueueRefused as exc:
             messages.error(request, exc.message)
@@ -758,10 +886,7 @@ def counter(request: HttpRequest, code: str, number: int) -> HttpResponse:
     today = timezone.localdate(now)
     current = current_at_counter(point, today, number)
     line = list(waiting_line(point, today, now, services)[:10])
-    resident = current.resident if current is not None else None
-    may_view = resident is not None and access.can(
-        user, Action.VIEW_RESIDENT, str(resident.regency_id)
-    )
+    may_view = _may_view(user, current.resident if current is not None else None)
     return render(
         request,
         "antrean/counter.html",
@@ -782,19 +907,26 @@ def counter(request: HttpRequest, code: str, number: int) -> HttpResponse:
     )
 
 
+# The days a page may be asked about: far outside, a day's neighbours overflow (year 1, 9999).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _day_asked(request: HttpRequest, default: date) -> date:
+    """The query's ``tanggal`` (YYYY-MM-DD, or DD-MM-YYYY as people write it) within
+    FIRST_DAY..LAST_DAY, else ``default``."""
+    try:
+        day = parse_date(request.GET.get("tanggal", ""))
+    except (DateError, ValueError):
+        return default
+    return day if FIRST_DAY <= day <= LAST_DAY else default
+
+
 @login_required
 @require_GET
 def figures(request: HttpRequest, code: str) -> HttpResponse:
     point = _point_for(request, code, Action.VIEW_REPORTS)
     today = clock.today()
-    try:
-        day = (
-            date.fromisoformat(request.GET.get("tanggal", ""))
-            if "tanggal" in request.GET
-            else today
-        )
-    except ValueError:
-        day = today
+    day = _day_asked(request, today)
     return render(
         request,
         "antrean/figures.html",
@@ -803,6 +935,8 @@ def figures(request: HttpRequest, code: str) -> HttpResponse:
             "point": point,
             "figures": day_figures(point, day),
             "day": day,
+            # A day ahead has seats booked, nothing served yet.
+            "ahead": day > today,
             "previous": day - timedelta(days=1),
             "next": day + timedelta(days=1),
         },

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import CharField, Q, QuerySet
+from django.db.models import BigIntegerField, Case, Exists, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -31,15 +31,20 @@ class AuditEntryAdmin(ReadOnlyScopedAdmin):
         if sees_everything(user):
             return queryset
         # Changes to residents of the jurisdiction, and whatever its offices' staff did.
-        resident_ids = (
-            access.residents_for(user)
-            .annotate(pk_text=Cast("pk", output_field=CharField()))
-            .values("pk_text")
+        about_residents = Q(object_type=Resident._meta.label_lower)
+        by_staff = Q(actor__office__in=access.offices_for(user, Action.MANAGE_OFFICE))
+        if access.covers_every_region(user) and access.can(user, Action.VIEW_RESIDENT):
+            # The province office with no other province loaded: every resident is its own.
+            return queryset.filter(about_residents | by_staff)
+        # Each entry's resident looked up by primary key, not matched against the ids of every
+        # resident of the jurisdiction (in the list, its count and each filter's choices). Only
+        # a resident's entry is read as a number: other objects' ids need not be numbers.
+        resident_pk = Case(
+            When(about_residents, then=Cast("object_id", output_field=BigIntegerField())),
+            output_field=BigIntegerField(),
         )
-        return queryset.filter(
-            Q(object_type=Resident._meta.label_lower, object_id__in=resident_ids)
-            | Q(actor__office__in=access.offices_for(user, Action.MANAGE_OFFICE))
-        )
+        residents = access.residents_for(user).filter(pk=OuterRef("resident_pk"))
+        return queryset.alias(resident_pk=resident_pk).filter(Q(Exists(residents)) | by_staff)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [*super().get_readonly_fields(request, obj), "changes_pretty"]

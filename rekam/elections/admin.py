@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts import access
 from rekam.accounts.access import Action, regions_for
@@ -26,8 +27,17 @@ class ElectionRegionInline(ScopedInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in {"dp4", "dpt", "dpt_unrecorded"}:
+            # Voter counts run to seven digits; the admin's integer box shows five.
+            field.widget.attrs["class"] = "vBigIntegerField"
+        return field
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "region":
+            # The model field carries no verbose name (a migration for a label is not worth it).
+            kwargs.setdefault("label", _("Regency/city"))
             kwargs["queryset"] = Region.objects.filter(
                 code__in=regions_for(request.user, Action.MANAGE_ELECTIONS).filter(
                     level=Level.REGENCY

@@ -1,7 +1,7 @@
 """The follow-up page: per village of the user's jurisdiction, people invited, attended, missed,
 re-invited and to visit at home; the home-visit list a mobile unit works from; both as CSV or
-XLSX; and a button that runs the follow-up now (``rekam invitations_follow_up`` runs it on a
-schedule)."""
+XLSX; and a button that runs the follow-up now in the background, with a progress page
+(``rekam invitations_follow_up`` runs it on a schedule)."""
 
 from __future__ import annotations
 
@@ -13,22 +13,32 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.db.models import F, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.elections.models import Election
 from rekam.regions.models import Region
 from rekam.reporting.exports import table_response
+from rekam.web.background import redirect_then_start
 
-from .invites import COUNTS, counts_by_village, home_visits, invitations_follow_up
-from .models import Invitation
+from .followup_runs import (
+    FollowUpRefused,
+    follow_up_jurisdiction,
+    follow_up_run_create,
+    follow_up_run_mark_stale,
+    follow_up_run_summary,
+)
+from .invites import COUNTS, counts_by_village, home_visits, typed_code
+from .models import FollowUpRun, Invitation
 from .public_views import public_base
+from .tasks import follow_up_invitations
+from .views import region_title
 
 PAGE_SIZE = 50
 VILLAGE_HEADER = (
@@ -47,11 +57,13 @@ HOME_VISIT_HEADER = (
     "Kecamatan",
     "RW",
     "RT",
+    "NIK",
     "Nama",
     "Alamat",
+    "Telepon",
     "Layanan",
     "Undangan terakhir",
-    "Nomor undangan",
+    "Kode undangan",
 )
 
 
@@ -107,8 +119,11 @@ def _village_rows(scope: Scope) -> list[dict[str, Any]]:
 
 
 def _visits(scope: Scope) -> QuerySet[Invitation]:
-    return home_visits(scope.election, scope.region).select_related(
-        "voter", "village", "village__parent"
+    # The registry's phone number of the invitee, for the mobile unit to call ahead.
+    return (
+        home_visits(scope.election, scope.region)
+        .select_related("voter", "village", "village__parent")
+        .annotate(phone=F("voter__verdict__resident__phone"))
     )
 
 
@@ -135,6 +150,10 @@ def follow_up_page(request: HttpRequest) -> HttpResponse:
             "query": _query(scope),
             "can_run": access.can(request.user, Action.PLAN_INVITATIONS, scope.region or None),
             "may_see_names": access.can(request.user, Action.VIEW_RESIDENT, scope.region or None),
+            # The last follow-up started from this page for the same election and region.
+            "last_run": FollowUpRun.objects.filter(
+                election=scope.election, region_code=scope.region
+            ).first(),
         },
     )
 
@@ -173,11 +192,13 @@ def _visit_rows(visits: QuerySet[Invitation]) -> Iterator[list[Any]]:
             village.parent.name if village.parent else "",
             inv.rw,
             inv.rt,
+            inv.voter.nik,
             inv.voter.name,
             inv.voter.street,
+            getattr(inv, "phone", None) or "",  # annotated by _visits
             inv.get_service_display(),
             inv.starts_at,
-            inv.reference,
+            typed_code(inv),
         ]
 
 
@@ -192,21 +213,63 @@ def home_visits_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @login_required
 @require_POST
 def follow_up_run(request: HttpRequest) -> HttpResponse:
-    """Settle every invitation whose session is over now (the command does it on a schedule)."""
+    """Start a follow-up of every invitation whose session is over now, in the background: the
+    browser goes to its progress page at once (the command does it on a schedule)."""
     scope = _scope(request, request.POST, Action.PLAN_INVITATIONS)
-    back = reverse("invitations_follow_up") + "?" + _query(scope)
     try:
-        done = invitations_follow_up(
+        run = follow_up_run_create(
             election=scope.election,
-            acting_user=request.user,
             region_code=scope.region,
+            acting_user=request.user,
             public_url=public_base(request),
         )
-    except PermissionDenied as exc:
+    except (PermissionDenied, FollowUpRefused) as exc:
         messages.error(request, str(exc))
-        return redirect(back)
-    messages.success(
+        return redirect(reverse("invitations_follow_up") + "?" + _query(scope))
+    url = reverse("invitations_follow_up_progress", kwargs={"pk": run.pk})
+    return redirect_then_start(url, lambda: follow_up_invitations.enqueue(run.pk))
+
+
+def _run_for(request: HttpRequest, pk: int) -> FollowUpRun:
+    """The run ``pk`` if the user may see its region's reports (refused outside it)."""
+    run = get_object_or_404(FollowUpRun.objects.select_related("election", "created_by"), pk=pk)
+    access.require(request.user, Action.VIEW_REPORTS, follow_up_jurisdiction(run) or None)
+    return follow_up_run_mark_stale(run)
+
+
+@login_required
+@require_GET
+def follow_up_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_for(request, pk)
+    return render(
         request,
-        f"Tindak lanjut selesai: {done.describe()}.",
+        "invitations/follow_up_run.html",
+        {
+            "nav": "invitations",
+            "run": run,
+            "region_title": region_title(run.election, run.region_code),
+            "summary": follow_up_run_summary(run) if run.status == FollowUpRun.Status.DONE else "",
+            "back": reverse("invitations_follow_up")
+            + f"?pemilihan={run.election.slug}&wilayah={run.region_code}",
+        },
     )
-    return redirect(back)
+
+
+@login_required
+@require_GET
+def follow_up_status(request: HttpRequest, pk: int) -> JsonResponse:
+    run = _run_for(request, pk)
+    done = run.status == FollowUpRun.Status.DONE
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "stage": run.step,
+            "percent": run.progress,
+            "error": run.error,
+            "finished": run.finished,
+            "updated_at": timezone.localtime(run.updated_at).strftime("%H:%M:%S"),
+            "counts": run.counts if done else {},
+            "summary": follow_up_run_summary(run) if done else "",
+        }
+    )

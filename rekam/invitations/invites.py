@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +61,19 @@ _SESSION_PAGE = 200
 _FOLLOW_UP_CHUNK = 200
 # Free sessions a re-invitation tries, in case one fills up meanwhile.
 _REINVITE_TRIES = 3
+# The follow-up's steps in order, with what its progress says of each. ``on_progress(step,
+# done, total)`` hears of each step as it starts and after each chunk of invitations.
+FOLLOW_UP_STEPS: dict[str, str] = {
+    "settle": "Menyelesaikan undangan yang sesinya sudah lewat",
+    "ahead": "Membatalkan undangan yang tidak diperlukan lagi",
+    "closed": "Memindahkan undangan dari hari tempat layanan tutup",
+    "release": "Membuka kursi undangan sesi yang sedang berjalan",
+}
+FollowUpProgress = Callable[[str, int, int], None]
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    """No progress reported (the command's default)."""
 
 
 def invitation_place(invitation: Invitation) -> tuple[str, str]:
@@ -180,6 +193,14 @@ def check_reschedulable(invitation: Invitation) -> None:
 # The code printed on letters and in SMS and e-mail invitations (the reference's random tail),
 # typed at the gate when there is no QR to scan.
 TYPED_CODE = re.compile(r"[0-9A-Fa-f]{8}")
+# A whole reference, as letters printed before the short code carried it.
+TYPED_REFERENCE = re.compile(r"[0-9A-Fa-f]{24}")
+
+
+def typed_code(invitation: Invitation) -> str:
+    """The invitation's code for people to read and type (its reference's random tail: the
+    head is the plan's run and a count)."""
+    return invitation.reference[-8:].upper()
 
 
 def _typed(code: str) -> Invitation:
@@ -200,8 +221,12 @@ def _typed(code: str) -> Invitation:
 def resolve_checkin(text: str) -> InvitationClaim:
     """The queue's resolver: who a check-in token (or a code typed from a letter or message)
     invites, where and when (no side effects)."""
-    if TYPED_CODE.fullmatch(text.strip()):
-        invitation: Invitation | None = _typed(text.strip())
+    typed = text.strip()
+    invitation: Invitation | None
+    if TYPED_CODE.fullmatch(typed):
+        invitation = _typed(typed)
+    elif TYPED_REFERENCE.fullmatch(typed):
+        invitation = Invitation.objects.filter(reference=typed.lower()).first()
     else:
         try:
             token = tokens.read(text, tokens.CHECKIN, now=clock.now())
@@ -549,7 +574,11 @@ def _done_meanwhile(invitations: list[Invitation]) -> set[int]:
 
 
 def _cancel_done_ahead(
-    election: Election, region_code: str, now: datetime, acting_user: Any
+    election: Election,
+    region_code: str,
+    now: datetime,
+    acting_user: Any,
+    on_progress: FollowUpProgress,
 ) -> int:
     """Cancel the invitations not begun yet whose invitee has meanwhile done what they were for
     (recorded at another office, got the card), so their seats can go to others."""
@@ -563,6 +592,7 @@ def _cancel_done_ahead(
         region_code,
     )
     ids = list(ahead.order_by("pk").values_list("pk", flat=True))
+    on_progress("ahead", 0, len(ids))
     cancelled = 0
     for lo in range(0, len(ids), _FOLLOW_UP_CHUNK):
         with transaction.atomic():
@@ -583,6 +613,7 @@ def _cancel_done_ahead(
                 action="invitation_state",
             )
             cancelled += len(chunk)
+        on_progress("ahead", min(lo + _FOLLOW_UP_CHUNK, len(ids)), len(ids))
     return cancelled
 
 
@@ -710,6 +741,7 @@ def _move_from_closed(
     acting_user: Any,
     public_url: str | None,
     points: dict[tuple[str, str], list[int]],
+    on_progress: FollowUpProgress,
 ) -> FollowUp:
     """Invitations still ahead in sessions whose day the point has closed since, each moved to
     the earliest free session its message can reach in time (else the earliest free one at
@@ -725,6 +757,7 @@ def _move_from_closed(
         region_code,
     )
     ids = list(ahead.order_by("starts_at", "pk").values_list("pk", flat=True))
+    on_progress("closed", 0, len(ids))
     for lo in range(0, len(ids), _FOLLOW_UP_CHUNK):
         with transaction.atomic():
             Election.objects.select_for_update().filter(pk=election.pk).first()
@@ -758,6 +791,7 @@ def _move_from_closed(
             audit_states(changes, acting_user=acting_user, action="invitation_moved_closed_day")
             result.moved_from_closed += len(moved)
             _send_new(moved, acting_user, public_url)
+        on_progress("closed", min(lo + _FOLLOW_UP_CHUNK, len(ids)), len(ids))
     return result
 
 
@@ -768,6 +802,7 @@ def invitations_follow_up(
     region_code: str = "",
     now: datetime | None = None,
     public_url: str | None = None,
+    on_progress: FollowUpProgress = _quiet,
 ) -> FollowUp:
     """Settle invitations whose check-in has closed (the session's end plus the QR's grace, so
     a late arrival still counts): attended or no-show. A no-show whose resident has recorded
@@ -778,7 +813,7 @@ def invitations_follow_up(
     what they were for meanwhile are cancelled, and those in sessions whose day the point has
     closed since are moved to free sessions. Each state change is audited. A user acts within
     their jurisdiction (their regency/city when ``region_code`` is empty); ``None`` is the
-    system."""
+    system. ``on_progress`` hears of each step (:data:`FOLLOW_UP_STEPS`) and chunk done."""
     if acting_user is not None:
         region_code = region_code or access.single_regency(acting_user) or ""
         where = plan_jurisdiction(election, region_code) or None
@@ -795,12 +830,20 @@ def invitations_follow_up(
     ids = list(due.order_by("ends_at", "pk").values_list("pk", flat=True))
     result = FollowUp()
     points: dict[tuple[str, str], list[int]] = {}
+    on_progress("settle", 0, len(ids))
     for lo in range(0, len(ids), _FOLLOW_UP_CHUNK):
         chunk = ids[lo : lo + _FOLLOW_UP_CHUNK]
         result.add(_settle(election, chunk, now, acting_user, public_url, points))
-    result.done_meanwhile += _cancel_done_ahead(election, region_code, now, acting_user)
-    result.add(_move_from_closed(election, region_code, now, acting_user, public_url, points))
+        on_progress("settle", lo + len(chunk), len(ids))
+    result.done_meanwhile += _cancel_done_ahead(
+        election, region_code, now, acting_user, on_progress
+    )
+    result.add(
+        _move_from_closed(election, region_code, now, acting_user, public_url, points, on_progress)
+    )
+    on_progress("release", 0, 1)
     result.seats_released = _release_started(election, region_code, now)
+    on_progress("release", 1, 1)
     audit_record(
         acting_user=acting_user,
         action="invitation_follow_up",
@@ -949,8 +992,7 @@ def invitations_send(
             "place": place,
             "address": address,
             "office": office or offices.get(str(inv.village_id)[:5], "Disdukcapil"),
-            # The reference's random tail: its head is the plan's run and a count.
-            "code": inv.reference[-8:].upper(),
+            "code": typed_code(inv),
             # The WhatsApp template's button holds the address; this ends it.
             "reschedule_path": reschedule_token(inv) + "/",
         }

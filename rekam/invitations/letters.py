@@ -20,7 +20,14 @@ from reportlab.pdfgen.canvas import Canvas
 
 from rekam.lib.qr import qr_matrix
 
-from .invites import WHAT_TO_BRING, checkin_token, invitation_place, public_links, when_id
+from .invites import (
+    WHAT_TO_BRING,
+    checkin_token,
+    invitation_place,
+    public_links,
+    typed_code,
+    when_id,
+)
 from .models import Invitation
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
@@ -116,8 +123,8 @@ def _page(c: Canvas, inv: Invitation, office: str, public_url: str) -> None:
     links = public_links(inv, public_url)
     if links:
         notes.append(
-            "Jika berhalangan, pilih jadwal lain sebelum hari pemungutan suara: pindai kode QR "
-            f"kanan bawah dengan ponsel, atau buka {links['reschedule_url']}"
+            "Jika berhalangan, pilih jadwal lain paling lambat hari pemungutan suara: pindai "
+            f"kode QR kanan bawah dengan ponsel, atau buka {links['reschedule_url']}"
         )
     for note in notes:
         for line in _lines(note, FONT, 10, RIGHT - LEFT):
@@ -129,7 +136,8 @@ def _page(c: Canvas, inv: Invitation, office: str, public_url: str) -> None:
     _qr(c, checkin_token(inv), LEFT, y - side - 6, side)
     c.setFont(FONT, 8)
     c.drawString(LEFT, y - side - 16, "Untuk petugas di pintu masuk")
-    c.drawString(LEFT + side + 6 * mm, y - 20, f"Nomor undangan: {inv.reference}")
+    # The code the gate accepts typed, when the QR cannot be read.
+    c.drawString(LEFT + side + 6 * mm, y - 20, f"Kode undangan: {typed_code(inv)}")
     if links:
         # A printed link this long cannot be typed: its own QR, for the invitee's phone.
         small = 32 * mm

@@ -6,7 +6,8 @@ on the planning page is a preview (``dry_run``) until a supervisor approves it; 
 plans again against the seats and invitations of that moment, writes the invitations and puts
 their messages in the outbox, and the run is no longer a dry run. Each
 :class:`Invitation` asks one voter to one queue session; its check-in and reschedule tokens are
-signed and name the invitation's ``reference``, and each may be used once.
+signed and name the invitation's ``reference``, and each may be used once. A
+:class:`FollowUpRun` is one follow-up started from the follow-up page, run in the background.
 """
 
 from __future__ import annotations
@@ -134,3 +135,47 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class FollowUpRun(models.Model):
+    """One follow-up of an election's invitations for a region, started from the follow-up page
+    and run in the background (the command runs it without one). Its ``progress`` and ``step``
+    are written as it goes, for the progress page; ``counts`` holds the outcome."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="+")
+    # "" for every region of the election, else the region followed up (a regency/city).
+    region_code = models.CharField(max_length=13, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    step = models.CharField(max_length=200, blank=True)
+    # The follow-up's figures (``invites.FollowUp``) once done.
+    counts = models.JSONField(default=dict)
+    error = models.CharField(max_length=500, blank=True)
+    # Where the links of re-invitations' messages start (the page's address).
+    public_url = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["election", "status"], name="follow_up_run_status")]
+        verbose_name = _("invitation follow-up")
+        verbose_name_plural = _("invitation follow-ups")
+
+    def __str__(self) -> str:
+        return f"{self.election_id} {self.region_code or '-'} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -44,6 +44,7 @@ from .invites import (
     offered_sessions,
     reschedule_token,
     session_place,
+    typed_code,
 )
 from .models import Invitation
 from .planner import haversine_km
@@ -191,6 +192,6 @@ def calendar_file(request: HttpRequest, token: str) -> HttpResponse:
             return ratelimit.too_many(request, seconds=60)
         return _refused(request, str(exc))
     response = HttpResponse(invitation_ics(invitation), content_type="text/calendar; charset=utf-8")
-    code = invitation.reference[-8:].upper()
+    code = typed_code(invitation)
     response["Content-Disposition"] = f'attachment; filename="undangan-{code}.ics"'
     return response

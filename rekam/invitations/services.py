@@ -306,7 +306,8 @@ def _sessions(
     return out
 
 
-def _booked(session_ids: list[int]) -> dict[int, int]:
+def invitations_booked(session_ids: list[int]) -> dict[int, int]:
+    """Invitations planned or attended in each of the sessions, by session id."""
     live = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
     booked: dict[int, int] = {}
     for lo in range(0, len(session_ids), _BATCH):
@@ -369,7 +370,7 @@ def _plan_list(
         if code in centroids
     ]
     by_point = _sessions(service_points, start, election.polling_day, ensured, earliest)
-    booked = _booked([s.pk for ss in by_point.values() for s in ss])
+    booked = invitations_booked([s.pk for ss in by_point.values() for s in ss])
     points = []
     for sp in service_points:
         place = _point_place(sp, centroids)
@@ -842,17 +843,15 @@ def plan_run_create(
 ) -> PlanRun:
     """A queued planning of ``election`` for ``region_code`` ("" for the province), with
     ``mobile_units`` units per regency serving ``mobile_per_day`` people a day (0: none).
-    A dry run is a preview waiting for approval; otherwise the run plans, approves and sends
-    in one go, so its maker must be allowed both to plan invitations and to approve."""
+    Admins plan: a dry run is a preview waiting for a supervisor's approval; otherwise the run
+    plans, approves and sends in one go, so its maker must be allowed to approve too."""
     if mobile_units < 0 or (mobile_units and mobile_per_day < 1):
         raise ValueError("mobile units and their people a day must be positive")
     check_region(region_code, election)
     if acting_user is not None:
         where = plan_jurisdiction(election, region_code) or None
-        if dry_run:
-            access.require(acting_user, Action.VIEW_REPORTS, where)
-        else:
-            access.require(acting_user, Action.PLAN_INVITATIONS, where)
+        access.require(acting_user, Action.PLAN_INVITATIONS, where)
+        if not dry_run:
             access.require(acting_user, Action.APPROVE, where)
     start = start or clock.today() + timedelta(days=1)
     check_start(election, start)
@@ -1077,7 +1076,7 @@ def plan_invitees(summary: dict[str, Any]) -> int:
     return sum((part.get("mobile") or part)["plan"]["served"] for part in summary.values())
 
 
-def _overlaps(a: str, b: str) -> bool:
+def regions_overlap(a: str, b: str) -> bool:
     """Whether two plans' regions share villages ("" is the whole election)."""
     return not a or not b or a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
@@ -1088,7 +1087,7 @@ def _sent_since(run: PlanRun) -> PlanRun | None:
     for other in PlanRun.objects.filter(election=run.election, sent_at__gt=since).exclude(
         pk=run.pk
     ):
-        if _overlaps(other.region_code, run.region_code):
+        if regions_overlap(other.region_code, run.region_code):
             return other
     return None
 

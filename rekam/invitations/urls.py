@@ -12,6 +12,16 @@ urlpatterns = [
     path("tindak-lanjut/", followup_views.follow_up_page, name="invitations_follow_up"),
     path("tindak-lanjut/jalankan/", followup_views.follow_up_run, name="invitations_follow_up_run"),
     path(
+        "tindak-lanjut/jalankan/<int:pk>/",
+        followup_views.follow_up_progress,
+        name="invitations_follow_up_progress",
+    ),
+    path(
+        "tindak-lanjut/jalankan/<int:pk>/status.json",
+        followup_views.follow_up_status,
+        name="invitations_follow_up_status",
+    ),
+    path(
         "tindak-lanjut/desa.<str:fmt>",
         followup_views.villages_export,
         name="invitations_follow_up_export",

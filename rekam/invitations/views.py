@@ -152,7 +152,13 @@ def _plan_page(request: HttpRequest, form: PlanForm) -> HttpResponse:
     return render(
         request,
         "invitations/plan.html",
-        {"nav": "invitations", "form": form, "runs": recent},
+        {
+            "nav": "invitations",
+            "form": form,
+            "runs": recent,
+            # Admins plan, supervisors approve: the others see the plans without the form.
+            "may_plan": access.can(request.user, Action.PLAN_INVITATIONS),
+        },
     )
 
 
@@ -171,9 +177,9 @@ def plan_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def plan_start(request: HttpRequest) -> HttpResponse:
-    """Start a preview: nothing is written until a supervisor approves it. A wrong entry shows
-    the form again with what is wrong beside each field."""
-    access.require(request.user, Action.VIEW_REPORTS)
+    """Start a preview (admins plan): nothing is written until a supervisor approves it. A
+    wrong entry shows the form again with what is wrong beside each field."""
+    access.require(request.user, Action.PLAN_INVITATIONS)
     form = PlanForm(request.POST, user=request.user)
     if not form.is_valid():
         return _plan_page(request, form)

@@ -19,6 +19,8 @@ _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 # Characters spreadsheets and typists put inside numbers: spaces (also non-breaking), dots,
 # dashes; a leading apostrophe is the spreadsheet's text marker.
 _STRIP = str.maketrans("", "", " \u00a0\t.-")
+# KPU publishes its lists with part of each NIK hidden behind asterisks (180104****620001).
+_MASKED = frozenset("0123456789*")
 
 
 class NikError(ValueError):
@@ -113,6 +115,8 @@ def clean_nik(raw: object, *, label: str = "NIK") -> str:
         )
     digits = text.translate(_STRIP)
     if not digits.isdigit() or not digits.isascii():
+        if "*" in digits and _MASKED.issuperset(digits):
+            raise NikError("masked", f"{label} disamarkan dalam daftar, berisi * ({text})")
         raise NikError("not_digits", f"{label} berisi karakter selain angka ({text})")
     if len(digits) != 16:
         raise NikError("length", f"{label} harus 16 digit, bukan {len(digits)} ({text})")

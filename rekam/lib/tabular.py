@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rekam.lib.csvcell import csv_safe
+
 # How far down a file the header row is looked for (title rows, notes, blank rows above it).
 HEADER_SEARCH_ROWS = 30
 _DELIMITERS = (",", ";", "\t")
@@ -356,7 +358,8 @@ class ReportWriter:
         self._csv.writerow(["baris", key_header, "jenis", "alasan"])
 
     def write(self, issue: RowIssue) -> None:
-        self._csv.writerow([issue.line, issue.key, issue.level, issue.reason])
+        # The key (and a reason quoting it) is the file's own text.
+        self._csv.writerow([issue.line, csv_safe(issue.key), issue.level, csv_safe(issue.reason)])
 
     def close(self) -> None:
         self._file.close()

@@ -57,8 +57,11 @@ _STYLES = (
     "</cellStyles></styleSheet>"
 )
 _EPOCH = date(1899, 12, 30)  # day 0 of spreadsheet serial dates (1900 system)
+_EPOCH_DAY = _EPOCH.toordinal()
 # Characters XML 1.0 does not allow (control characters other than tab, newline, return).
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What _text changes: a row whose text has none of these is written as it is.
+_NEEDS_TEXT = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Rows written to the zip at once.
 _CHUNK = 2_000
 
@@ -130,7 +133,34 @@ def write_xlsx(
 
 
 def _row(n: int, values: Sequence[Any], columns: list[str]) -> str:
+    """One row's XML. Exports write about a million cells, nearly all of them text and dates:
+    those are written here inline, as ``_cell`` would write them, and text is escaped only in a
+    row whose text needs it (one search per row, not two per cell); other cells go through
+    ``_cell``."""
     while len(columns) < len(values):
         columns.append(_column(len(columns)))
-    cells = "".join(_cell(f"{columns[i]}{n}", v) for i, v in enumerate(values))
-    return f'<row r="{n}">{cells}</row>'
+    r = str(n)
+    plain = _NEEDS_TEXT.search("".join([v for v in values if v.__class__ is str])) is None
+    cells = [f'<row r="{r}">']
+    add = cells.append
+    # ``columns`` may be longer: a wider row came before.
+    for column, value in zip(columns, values, strict=False):
+        kind = value.__class__  # ``is``, not isinstance: a bool is an int, a datetime a date
+        if kind is str:
+            if not value:
+                continue
+            if not plain:
+                value = _text(value)
+            if value == value.strip():
+                add(f'<c r="{column}{r}" t="inlineStr"><is><t>{value}</t></is></c>')
+            else:
+                add(
+                    f'<c r="{column}{r}" t="inlineStr"><is><t xml:space="preserve">{value}</t>'
+                    "</is></c>"
+                )
+        elif kind is date:
+            add(f'<c r="{column}{r}" s="1"><v>{value.toordinal() - _EPOCH_DAY}</v></c>')
+        elif value is not None:
+            add(_cell(column + r, value))
+    add("</row>")
+    return "".join(cells)

@@ -2,7 +2,8 @@
 
 WhatsApp needs a yes (a business may only start conversations with people who opted in; for a
 resident the registry's ``whatsapp_consent`` is the record, kept in step with ``Consent`` by
-``consent_record``). SMS, e-mail and letters are service notices: sent unless the person said no.
+``consent_record``), or a yes given for one message (``Message.consent_source``). SMS, e-mail
+and letters are service notices: sent unless the person said no.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def refusal(
         return f"Penerima menolak pesan {label} ({row.source}, {when})."
     if channel in OPT_IN_CHANNELS:
         if not message.contact_id and message.resident is not None:
-            agreed = message.resident.whatsapp_consent
+            # The registry's consent, or a yes given for this message alone (e.g. the box of
+            # an online booking); a recorded no above still wins.
+            agreed = message.resident.whatsapp_consent or bool(message.consent_source)
         else:
             agreed = row is not None and row.granted
         if not agreed:

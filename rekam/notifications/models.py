@@ -163,6 +163,9 @@ class Message(models.Model):
         Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
     )
     recipient_name = models.CharField(max_length=150)
+    # A yes to the opt-in channels (WhatsApp) given for this message alone, and where it came
+    # from (an online booking's box): the person's standing consent is not changed by it.
+    consent_source = models.CharField(max_length=60, blank=True)
     phone = models.CharField(max_length=16, blank=True)
     email = models.EmailField(blank=True)
     village = models.ForeignKey(

@@ -90,6 +90,8 @@ class Outgoing:
     attachment: str | Path | None = None
     channels: Sequence[str] | None = None
     language: str = "id"
+    # A yes to WhatsApp for this message alone, with where it came from (``Message``).
+    consent_source: str = ""
 
 
 def message_send(
@@ -205,6 +207,7 @@ def _message(item: Outgoing, acting_user: Any, now: datetime) -> Message:
         resident=resident,
         contact=contact,
         recipient_name=recipient.name[:150],
+        consent_source=item.consent_source[:60],
         phone=phone_or_blank(recipient.phone),
         email=email,
         village_id=recipient.village_id,

@@ -6,6 +6,7 @@ regency/city, so an office sees only the messages to people of its jurisdiction.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -49,15 +51,48 @@ def _waiting_letters(user: Any) -> QuerySet[Message]:
     )
 
 
+# A message to send that has waited this long means the outbox worker is not running.
+STUCK_AFTER_MINUTES = 10
+
+
+def _stuck(rows: QuerySet[Message]) -> QuerySet[Message]:
+    """Messages due for sending for more than :data:`STUCK_AFTER_MINUTES` (letters wait for
+    printing and are not counted)."""
+    before = timezone.now() - timedelta(minutes=STUCK_AFTER_MINUTES)
+    return (
+        rows.filter(state=State.QUEUED)
+        .exclude(channel=Channel.LETTER)
+        .filter(
+            Q(next_attempt_at__lt=before) | Q(next_attempt_at__isnull=True, created_at__lt=before)
+        )
+    )
+
+
 @login_required
 def message_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, Action.VIEW_RESIDENT)
     rows = messages_for(request.user)
-    counts = dict(rows.values_list("state").annotate(n=Count("id")).order_by())
     state = request.GET.get("state", "")
     channel = request.GET.get("channel", "")
     template = request.GET.get("template", "")
     query = request.GET.get("q", "").strip()
+    # A choice of regency/city only for those who see more than one (the province).
+    regencies = (
+        []
+        if access.single_regency(request.user)
+        else list(
+            access.regions_for(request.user, Action.VIEW_RESIDENT)
+            .filter(level=Level.REGENCY)
+            .order_by("code")
+        )
+    )
+    regency = request.GET.get("regency", "")
+    if regency and any(r.code == regency for r in regencies):
+        rows = rows.filter(regency_id=regency)
+    else:
+        regency = ""
+    counts = dict(rows.values_list("state").annotate(n=Count("id")).order_by())
+    stuck = _stuck(rows).count()
     if state in State.values:
         rows = rows.filter(state=state)
     if channel in Channel.values:
@@ -68,7 +103,9 @@ def message_list(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(
             Q(recipient_name__icontains=query) | Q(phone__contains=query) | Q(email__iexact=query)
         )
-    page = Paginator(rows.select_related("resident"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(rows.select_related("resident", "regency"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "notifications/message_list.html",
@@ -78,7 +115,16 @@ def message_list(request: HttpRequest) -> HttpResponse:
             "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
             "channels": Channel.choices,
             "families": [(f.name, f.title(_language())) for f in texts.families()],
-            "filters": {"state": state, "channel": channel, "template": template, "q": query},
+            "regencies": regencies,
+            "stuck": stuck,
+            "stuck_minutes": STUCK_AFTER_MINUTES,
+            "filters": {
+                "state": state,
+                "channel": channel,
+                "template": template,
+                "q": query,
+                "regency": regency,
+            },
         },
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 
+from rekam.lib.csvcell import csv_safe
 from rekam.lib.xlsx import write_xlsx
 
 FORMATS = {
@@ -29,23 +30,24 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _csv_cell(value: Any) -> Any:
+    """A cell as CSV text: dates as people write them; text that a spreadsheet would run as a
+    formula (a name typed as ``=HYPERLINK(...)``) kept as text."""
+    value = _cell(value)
+    if isinstance(value, date):
+        return value.strftime("%d-%m-%Y %H.%M" if isinstance(value, datetime) else "%d-%m-%Y")
+    return csv_safe(value)
+
+
 def table_bytes(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """The table as a CSV (UTF-8 with a BOM, so that Excel reads it right) or XLSX file."""
     if fmt == "csv":
         buffer = io.StringIO()
         buffer.write("\ufeff")
         writer = csv.writer(buffer)
-        writer.writerow(header)
+        writer.writerow([csv_safe(str(h)) for h in header])
         for row in rows:
-            cells = [_cell(v) for v in row]
-            writer.writerow(
-                [
-                    v.strftime("%d-%m-%Y %H.%M" if isinstance(v, datetime) else "%d-%m-%Y")
-                    if isinstance(v, date)
-                    else v
-                    for v in cells
-                ]
-            )
+            writer.writerow([_csv_cell(v) for v in row])
         return buffer.getvalue().encode("utf-8")
     if fmt == "xlsx":
         out = io.BytesIO()

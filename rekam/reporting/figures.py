@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -32,6 +32,7 @@ from django.db.models import (
     Sum,
 )
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts import access
@@ -45,13 +46,14 @@ from rekam.regions.models import Region
 from rekam.residents.models import Resident
 from rekam.residents.states import KtpState
 from rekam.servicepoints.models import ServicePoint
-from rekam.suket.models import BlankMovement, BlankStock, Suket
+from rekam.suket.models import BlankStock, Suket
+from rekam.suket.stock import USE_WINDOW_DAYS, blanks_used, days_of_stock, used_per_day
 from rekam.voters.models import ReconciliationRun, VoterClass, WorklistCount
 
 from .models import VoterDay, VoterStateCount
 
-# Days of printing the print rate (and so the days of stock) is measured over, and of queue
-# figures shown.
+# Days of queue figures shown. (The blank-card use rate, and so the days of stock, has its one
+# window in rekam.suket.stock.USE_WINDOW_DAYS.)
 RATE_DAYS = 7
 # Days the progress chart shows, ending today.
 CHART_DAYS = 14
@@ -86,7 +88,8 @@ class OfficeFigures:
 
     blanks: int = 0
     prr_backlog: int = 0  # residents (voters or not) whose card is waiting for a blank
-    printed_recently: int = 0  # cards printed in the last RATE_DAYS days
+    # Blanks printed on or spoiled lately (rekam.suket.stock.blanks_used, USE_WINDOW_DAYS days).
+    blanks_used_recently: int = 0
     points: int = 0
     open_polling_day: int = 0
     office_open_polling_day: bool = False  # the regency/city office itself (R1)
@@ -107,18 +110,16 @@ class OfficeFigures:
         return self.summed_short is not None
 
     @property
-    def prints_per_day(self) -> float:
-        return self.printed_recently / RATE_DAYS
+    def blanks_used_per_day(self) -> float:
+        return used_per_day(self.blanks_used_recently)
 
     @property
     def stock_days(self) -> float | None:
-        """Days the blanks last at the recent print rate: 0 without blanks, ``None`` when
-        nothing was printed lately."""
+        """Days the blanks last at the recent use: 0 without blanks, ``None`` when none were
+        used lately."""
         if self.is_sum:
             return self.fewest_days
-        if not self.blanks:
-            return 0.0
-        return self.blanks / self.prints_per_day if self.prints_per_day else None
+        return days_of_stock(self.blanks, self.blanks_used_recently)
 
     @property
     def stock_short(self) -> int:
@@ -143,7 +144,7 @@ class OfficeFigures:
         for name in (
             "blanks",
             "prr_backlog",
-            "printed_recently",
+            "blanks_used_recently",
             "points",
             "open_polling_day",
             "holiday_openings",
@@ -551,17 +552,9 @@ def stock_figures(regencies: Iterable[str], today: date) -> dict[str, OfficeFigu
         .values_list("regency_id", "n")
     ):
         out[code].prr_backlog = n
-    since = timezone.make_aware(datetime.combine(today - timedelta(days=RATE_DAYS - 1), time()))
-    for code, n in (
-        BlankMovement.objects.filter(
-            office__region_id__in=codes, kind=BlankMovement.Kind.CONSUMED, at__gte=since
-        )
-        .values("office__region_id")
-        .annotate(n=Sum("quantity"))
-        .order_by()
-        .values_list("office__region_id", "n")
-    ):
-        out[code].printed_recently = -int(n or 0)
+    # Blanks printed on or spoiled, as the stock page counts them (one definition).
+    for code, used in blanks_used(codes, today).items():
+        out[code].blanks_used_recently = used
     return out
 
 
@@ -702,6 +695,10 @@ class Column:
     kind: str = "count"  # "count", "share", "minutes", "days" or "yes_no"
 
 
+def _blanks_used_per_day_label() -> str:
+    return _("Blank cards used at the office per day (%(days)s days)") % {"days": USE_WINDOW_DAYS}
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("voters", _("Voters (DPT)"), "voters"),
     Column("unrecorded_at_run", _("Not recorded at reconciliation"), "voters"),
@@ -724,7 +721,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("no_shows", _("Invitation no-shows"), "sukets"),
     Column("blanks", _("Blank cards in stock"), "offices"),
     Column("prr_backlog", _("PRR backlog (all residents)"), "offices"),
-    Column("prints_per_day", _("Blank cards used per day (7 days)"), "offices", "rate"),
+    # The office's own blank cards, not the voters' cards printed (the progress chart, which
+    # counts SIAK status reports too).
+    Column("blanks_used_per_day", lazy(_blanks_used_per_day_label, str)(), "offices", "rate"),
     Column("stock_days", _("Days of stock left"), "offices", "days"),
     Column("stock_short", _("Blank cards short of the backlog"), "offices"),
     Column("points", _("Recording service points"), "offices"),

@@ -20,7 +20,7 @@ from rekam.elections.models import Election
 
 from .exports import FORMATS, table_response
 from .figures import default_within
-from .flags import flag_regions, flag_table, flags_for
+from .flags import flag_view
 
 PER_PAGE = 50
 # ?wilayah= takes a regency/city code.
@@ -55,8 +55,8 @@ def _shown(value: Any) -> str:
 def flag_list(request: HttpRequest, slug: str) -> HttpResponse:
     election = _election(slug)
     within = _within(request)
-    flags = flags_for(election, request.user, within=within)
-    regions = flag_regions(election, request.user)
+    view = flag_view(election, request.user, within=within)
+    flags, regions = view.flags(), view.regions()
     return render(
         request,
         "reporting/flags.html",
@@ -75,10 +75,11 @@ def flag_list(request: HttpRequest, slug: str) -> HttpResponse:
 def flag_detail(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     election = _election(slug)
     within = _within(request)
-    table = flag_table(election, request.user, kind, within=within)
+    view = flag_view(election, request.user, within=within)
+    table = view.table(kind)
     page = Paginator(table, PER_PAGE).get_page(request.GET.get("page"))
     rows = [([_shown(cell) for cell in cells], link) for cells, link in page.object_list]
-    regions = dict(flag_regions(election, request.user))
+    regions = dict(view.regions())
     return render(
         request,
         "reporting/flag_detail.html",
@@ -101,7 +102,7 @@ def flag_export(request: HttpRequest, slug: str, kind: str, fmt: str) -> HttpRes
         raise Http404("Format unduhan tidak dikenal.")
     election = _election(slug)
     within = _within(request)
-    header, rows, _links = flag_table(election, request.user, kind, within=within).records()
+    header, rows, _links = flag_view(election, request.user, within=within).table(kind).records()
     # Named after what it holds: the region asked for, else the user's whole jurisdiction.
     place = (within or default_within(request.user)).replace(".", "") or "provinsi"
     return table_response(fmt, f"kepatuhan-{election.slug}-{kind}-{place}", header, rows)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any, overload
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, When
@@ -46,6 +47,7 @@ from rekam.servicepoints.models import ServicePoint
 from rekam.suket.models import BlankMovement, Suket
 from rekam.suket.rules import Reason
 from rekam.voters.models import Voter
+from rekam.web.templatetags.rekam_tags import suket_status_label
 
 from .figures import stock_figures
 
@@ -131,35 +133,84 @@ class FlagTable:
 
 
 @dataclass(frozen=True)
-class _View:
-    """What a flag is asked for: an election, seen by a user, inside ``within``."""
+class FlagView:
+    """What flags are asked for: an election, seen by a user, inside ``within``.
+
+    What several flags read (the regencies/cities, their names and offices, the Sukets) is
+    looked up once per view, so a page asks for its flags and regions through one view."""
 
     election: Election
     user: Any
     within: str
     today: date
 
-    def regencies(self) -> list[str]:
-        """Regencies/cities holding the election that this view covers, by code."""
+    @cached_property
+    def electing(self) -> list[str]:
+        """Regencies/cities holding the election inside the user's jurisdiction, by code
+        (what ``within`` may narrow to)."""
         scope = "" if self.user is None else access.region_scope(self.user)
         codes = self.election.regions.order_by("code").values_list("code", flat=True)
+        return [str(c) for c in codes if access.in_scope(scope, str(c))]
+
+    @cached_property
+    def regencies(self) -> list[str]:
+        """The regencies/cities holding the election that this view covers, by code."""
+        return [c for c in self.electing if not self.within or c == self.within]
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """The names of :attr:`electing` by code."""
+        return _region_names(self.electing)
+
+    @cached_property
+    def _offices(self) -> list[tuple[str, int, str, str]]:
+        """(region, pk, code, name) of the regency/city offices of :attr:`regencies`."""
         return [
-            str(c)
-            for c in codes
-            if access.in_scope(scope, str(c)) and (not self.within or c == self.within)
+            (str(region), pk, code, name)
+            for region, pk, code, name in Office.objects.filter(
+                region_id__in=self.regencies
+            ).values_list("region_id", "pk", "code", "name")
         ]
 
+    @cached_property
+    def offices(self) -> dict[str, tuple[str, str]]:
+        """The regency/city offices' (code, name) of :attr:`regencies` by their region's code."""
+        return {region: (code, name) for region, _pk, code, name in self._offices}
+
     def sukets(self) -> QuerySet[Suket]:
-        """This election's Sukets issued by the view's offices: a flag judges the issuing
-        office, so a Suket stays with it when its holder moves elsewhere (filtered without
-        joining the registry, so the flags' per-Suket tests run on the view's Sukets only)."""
+        """This election's Sukets issued by the view's offices, revoked ones too (a flag that
+        asks to act on a Suket narrows to :data:`_IN_FORCE`): a flag judges the issuing office,
+        so a Suket stays with it when its holder moves elsewhere (filtered without joining the
+        registry, so the flags' per-Suket tests run on the view's Sukets only). As on the
+        dashboard, only the regencies/cities holding the election count: the Sukets of one
+        removed from it are left out."""
+        return self._sukets.all()
+
+    @cached_property
+    def _sukets(self) -> QuerySet[Suket]:
         sukets = (
             Suket.objects.all()
             if self.user is None
             else access.sukets_issued_by_offices_for(self.user, Action.VIEW_REPORTS)
-        ).filter(election=self.election)
-        # A regency/city's office has the regency/city as its region.
-        return sukets.filter(office__region_id=self.within) if self.within else sukets
+        )
+        # The offices' ids, not a join: an office's Sukets are then read by the office's index.
+        offices = [pk for _region, pk, _code, _name in self._offices]
+        return sukets.filter(election=self.election, office_id__in=offices)
+
+    def regions(self) -> list[tuple[str, str]]:
+        """(code, name) of the regencies/cities the user may narrow to."""
+        return [(code, self.names.get(code, code)) for code in self.electing]
+
+    def table(self, kind: str) -> FlagTable:
+        """The records behind flag ``kind`` (``Http404`` for an unknown kind)."""
+        make = _TABLES.get(kind)
+        if make is None:
+            raise Http404("Tanda kepatuhan tidak dikenal.")
+        return make(self)
+
+    def flags(self) -> list[Flag]:
+        """Every flag in the order of :data:`FLAG_KINDS`, with its number of records."""
+        return [_TABLES[kind](self).flag() for kind in FLAG_KINDS]
 
     def invitations(self) -> QuerySet[Invitation]:
         """Invitations that stand: of a real plan (not a dry run), neither cancelled nor
@@ -204,6 +255,13 @@ def _state_label(code: str | None) -> str:
     return str(KtpState(code).label) if code in KtpState.values else code
 
 
+def _suket_status(s: dict[str, Any], today: date) -> str:
+    """A Suket's status as its own pages show it: valid, expired or revoked."""
+    return suket_status_label(
+        Suket(revoked_at=s["revoked_at"], valid_until=s["valid_until"]), today
+    )
+
+
 def _suket_link(nik: str, election: Election) -> str:
     """Where a Suket is shown with its PDF and actions: its resident's Suket page (there is no
     page per Suket), opened on the election."""
@@ -221,6 +279,13 @@ def _regency_column() -> str:
 # Sukets
 
 
+# Sukets still in force. A flag that asks someone to act on a Suket (revoke one valid too long)
+# reads only these; a flag about how a Suket was issued keeps the revoked ones too, with their
+# status: every printed card revokes its holder's Sukets (rekam.suket.receivers), and revoking
+# does not undo what happened at issuance.
+_IN_FORCE = Q(revoked_at=None)
+
+
 def _suket_header() -> list[str]:
     return [
         pgettext("flag column", "Suket number"),
@@ -231,6 +296,9 @@ def _suket_header() -> list[str]:
         pgettext("flag column", "Issued"),
         pgettext("flag column", "Valid until"),
         pgettext("flag column", "Reason"),
+        pgettext("flag column", "Status"),
+        pgettext("flag column", "Revoked"),
+        pgettext("flag column", "Reason for revocation"),
     ]
 
 
@@ -244,11 +312,13 @@ _SUKET_FIELDS = (
     "issued_at",
     "valid_until",
     "reason",
+    "revoked_at",
+    "revoked_reason",
 )
 
 
 def _suket_table(
-    view: _View,
+    view: FlagView,
     kind: str,
     title: str,
     rule: str,
@@ -290,6 +360,9 @@ def _suket_table(
                 _local(s["issued_at"]),
                 s["valid_until"],
                 _reason_label(s["reason"]),
+                _suket_status(s, view.today),
+                _local(s["revoked_at"]),
+                s["revoked_reason"],
                 *(extra(s) if extra else []),
             ]
             for s in page
@@ -310,7 +383,7 @@ def _suket_table(
     )
 
 
-def _suket_prr_with_blanks(view: _View) -> FlagTable:
+def _suket_prr_with_blanks(view: FlagView) -> FlagTable:
     prr = KtpState.PRINT_READY_RECORD
     before = RecordEvent.objects.filter(resident=OuterRef("resident"), at__lt=OuterRef("issued_at"))
     # PRR as the decision saw it, or by the resident's timeline (which may learn of a central
@@ -363,12 +436,14 @@ def _suket_prr_with_blanks(view: _View) -> FlagTable:
     )
 
 
-def _suket_late(view: _View) -> FlagTable:
+def _suket_late(view: FlagView) -> FlagTable:
     election = view.election
     issue_until, valid_until = election.suket_issue_until, election.suket_valid_until
     # Issued on a later day in Asia/Jakarta than the last day of issuance.
     late_from = local_datetime(issue_until + timedelta(days=1), time.min)
-    found = view.sukets().filter(Q(issued_at__gte=late_from) | Q(valid_until__gt=valid_until))
+    # A late issuance stands once revoked; a validity too long matters only while in force.
+    valid_long_in_force = Q(valid_until__gt=valid_until) & _IN_FORCE
+    found = view.sukets().filter(Q(issued_at__gte=late_from) | valid_long_in_force)
 
     issued_late = _("issued after %(day)s") % {"day": f"{issue_until:%d-%m-%Y}"}
     valid_long = _("valid beyond %(day)s") % {"day": f"{valid_until:%d-%m-%Y}"}
@@ -377,7 +452,7 @@ def _suket_late(view: _View) -> FlagTable:
         parts = []
         if s["issued_at"] >= late_from:
             parts.append(issued_late)
-        if s["valid_until"] > valid_until:
+        if s["valid_until"] > valid_until and s["revoked_at"] is None:
             parts.append(valid_long)
         return ["; ".join(parts)]
 
@@ -397,7 +472,7 @@ def _suket_late(view: _View) -> FlagTable:
     )
 
 
-def _suket_no_reason(view: _View) -> FlagTable:
+def _suket_no_reason(view: FlagView) -> FlagTable:
     return _suket_table(
         view,
         "suket_no_reason",
@@ -445,23 +520,13 @@ def _listed(
     )
 
 
-def _office_codes(regencies: list[str]) -> dict[str, tuple[str, str]]:
-    """The regency/city offices' (code, name) by their region's code."""
-    return {
-        str(region): (code, name)
-        for region, code, name in Office.objects.filter(region_id__in=regencies).values_list(
-            "region_id", "code", "name"
-        )
-    }
-
-
-def _closed_polling_day(view: _View) -> FlagTable:
+def _closed_polling_day(view: FlagView) -> FlagTable:
     day = view.election.polling_day
 
     no_point = _("The office has no active recording service point.")
 
     def compute() -> tuple[Rows, Links]:
-        regencies = view.regencies()
+        regencies = view.regencies
         points: dict[str, list[ServicePoint]] = {code: [] for code in regencies}
         for point in ServicePoint.objects.filter(
             kind=ServicePoint.Kind.OFFICE, is_active=True, offers_recording=True
@@ -470,8 +535,7 @@ def _closed_polling_day(view: _View) -> FlagTable:
                 points[point.regency_code].append(point)
         listed = [p for mine in points.values() for p in mine]
         plans = plans_many(listed, day, 1) if listed else {}
-        names = _region_names(regencies)
-        offices = _office_codes(regencies)
+        names, offices = view.names, view.offices
         rows: Rows = []
         links: Links = []
         for code in regencies:
@@ -511,14 +575,13 @@ def _closed_polling_day(view: _View) -> FlagTable:
     )
 
 
-def _stock_short(view: _View) -> FlagTable:
+def _stock_short(view: FlagView) -> FlagTable:
     def compute() -> tuple[Rows, Links]:
-        regencies = view.regencies()
+        regencies = view.regencies
         if not regencies:
             return [], []
         figures = stock_figures(regencies, view.today)
-        names = _region_names(regencies)
-        offices = _office_codes(regencies)
+        names, offices = view.names, view.offices
         rows: Rows = []
         links: Links = []
         for code in regencies:
@@ -564,7 +627,7 @@ def _stock_short(view: _View) -> FlagTable:
 # Invitations
 
 
-def _invitation_after_polling_day(view: _View) -> FlagTable:
+def _invitation_after_polling_day(view: FlagView) -> FlagTable:
     closed = deadline_of(view.election)
     standing = view.invitations()
     # Two sets an index leads to, rather than one pass over every invitation: those whose
@@ -671,7 +734,7 @@ def _invitation_after_polling_day(view: _View) -> FlagTable:
     )
 
 
-_TABLES: dict[str, Callable[[_View], FlagTable]] = {
+_TABLES: dict[str, Callable[[FlagView], FlagTable]] = {
     "suket_prr_with_blanks": _suket_prr_with_blanks,
     "suket_late": _suket_late,
     "suket_no_reason": _suket_no_reason,
@@ -683,12 +746,16 @@ _TABLES: dict[str, Callable[[_View], FlagTable]] = {
 FLAG_KINDS: tuple[str, ...] = tuple(_TABLES)
 
 
-def _view(election: Election, user: Any, within: str, today: date | None) -> _View:
+def flag_view(
+    election: Election, user: Any, *, within: str = "", today: date | None = None
+) -> FlagView:
+    """The flags of ``election`` as ``user`` sees them inside ``within`` (a regency/city code);
+    refused outside the user's jurisdiction."""
     if within and not _REGENCY_CODE.match(within):
         raise ValueError(f"flags narrow to a regency/city code, not {within!r}")
     if user is not None:
         access.require(user, Action.VIEW_REPORTS, within or None)
-    return _View(election, user, within, today or timezone.localdate())
+    return FlagView(election, user, within, today or timezone.localdate())
 
 
 def flag_table(
@@ -696,10 +763,7 @@ def flag_table(
 ) -> FlagTable:
     """The records behind flag ``kind`` (``Http404`` for an unknown kind), read a slice at a
     time; refused outside the user's jurisdiction."""
-    make = _TABLES.get(kind)
-    if make is None:
-        raise Http404("Tanda kepatuhan tidak dikenal.")
-    return make(_view(election, user, within, today))
+    return flag_view(election, user, within=within, today=today).table(kind)
 
 
 def flags_for(
@@ -707,8 +771,7 @@ def flags_for(
 ) -> list[Flag]:
     """Every flag of ``election`` in the order of :data:`FLAG_KINDS`, with the number of
     records behind it (0 when clear) inside the user's jurisdiction and ``within``."""
-    view = _view(election, user, within, today)
-    return [_TABLES[kind](view).flag() for kind in FLAG_KINDS]
+    return flag_view(election, user, within=within, today=today).flags()
 
 
 def flag_records(
@@ -720,6 +783,4 @@ def flag_records(
 
 def flag_regions(election: Election, user: Any) -> list[tuple[str, str]]:
     """(code, name) of the regencies/cities holding ``election`` that ``user`` may narrow to."""
-    codes = _view(election, user, "", None).regencies()
-    names = _region_names(codes)
-    return [(code, names.get(code, code)) for code in codes]
+    return flag_view(election, user).regions()

@@ -31,6 +31,8 @@ WIDTH = 800
 FONT = 'font-family="sans-serif" font-size="15"'
 # Rough width of a character at 15 px, to leave room for names and labels.
 CHAR_WIDTH = 7.8
+# The map's legend text, against the pictures' 15 px (see ``district_map``).
+MAP_LEGEND_SCALE = 1.5
 # Projected points nearer than this (in SVG units) to the previous one are left out.
 MIN_STEP = 0.5
 
@@ -67,21 +69,27 @@ def _linked(element: str, href: str | None) -> str:
     return f'<a href="{escape(href)}">{element}</a>' if href else element
 
 
-def _legend(items: Sequence[tuple[str, str]], top: float, width: float) -> tuple[list[str], float]:
+def _legend(
+    items: Sequence[tuple[str, str]], top: float, width: float, scale: float = 1
+) -> tuple[list[str], float]:
     """Swatches with labels, ``(swatch SVG at 0,0 of 14×14, label)``, in rows from ``top``;
-    returns the elements and the height used."""
+    returns the elements and the height used. With ``scale``, swatches (drawn that many times
+    14×14), labels and spacing are that many times larger."""
     parts: list[str] = []
     x, y = 0.0, top
+    size = f' font-size="{number(15 * scale)}"' if scale != 1 else ""
     for swatch, label in items:
-        step = 14 + 6 + _text_width(label) + 18
+        step = (14 + 6 + _text_width(label) + 18) * scale
         if x and x + step > width:
-            x, y = 0.0, y + 20
+            x, y = 0.0, y + 20 * scale
         parts.append(
             f'<g class="dash-legend-item" transform="translate({number(x)},{number(y)})">'
-            f'{swatch}<text x="20" y="11">{escape(label)}</text></g>'
+            f"{swatch}"
+            f'<text x="{number(20 * scale)}" y="{number(11 * scale)}"{size}>{escape(label)}</text>'
+            "</g>"
         )
         x += step
-    return parts, y + 20 - top
+    return parts, y + 20 * scale - top
 
 
 # --- the map ---------------------------------------------------------------------------------
@@ -220,24 +228,29 @@ def district_map(
         return _linked(path, links.get(code))
 
     legend_top = height + 12
+    # The map is drawn narrower than the other pictures (two fifths of a laptop's page, about
+    # 430 px for 808 units): its legend is drawn larger so that it still reads at 11 px or more.
+    scale = MAP_LEGEND_SCALE
     legend, legend_height = _legend(
         [
             (
-                f'<rect width="14" height="14" fill="{c.colour}" stroke="#999" '
+                f'<rect width="{number(14 * scale)}" height="{number(14 * scale)}" '
+                f'fill="{c.colour}" stroke="#999" '
                 f'stroke-width=".5" data-class="{c.key}"/>',
                 str(c.label),
             )
             for c in (*SHARE_CLASSES, NO_DATA)
         ],
-        legend_top + 18,
+        legend_top + 18 * scale,
         WIDTH,
+        scale,
     )
     parts = [
         _svg_open(
             "dash-map",
             _("Map of the kecamatan by the share of voters who have not recorded their KTP-el"),
             WIDTH + 8,
-            legend_top + 18 + legend_height + 8,
+            legend_top + 18 * scale + legend_height + 8,
             x=-4,
         ),
         '<g class="dash-map-districts" stroke="#fff" stroke-width=".6" '
@@ -257,8 +270,8 @@ def district_map(
         parts.append(f'<g fill-rule="evenodd">{district(highlight)}</g>')
     legend_title = _("Voters not recorded")
     parts.append(
-        f'<g class="dash-legend"><text x="0" y="{number(legend_top + 10)}" font-weight="bold">'
-        f"{escape(legend_title)}</text>"
+        f'<g class="dash-legend"><text x="0" y="{number(legend_top + 10 * scale)}" '
+        f'font-size="{number(15 * scale)}" font-weight="bold">{escape(legend_title)}</text>'
     )
     parts.extend(legend)
     parts.append("</g></svg>")

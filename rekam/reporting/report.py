@@ -30,7 +30,15 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from rekam.accounts import access
 from rekam.accounts.access import Action
@@ -40,6 +48,7 @@ from rekam.elections.models import Election
 from rekam.invitations.invites import DAYS_ID
 from rekam.lib.pdf import BOLD, FONT, date_id
 from rekam.regions.models import Region
+from rekam.suket.stock import USE_WINDOW_DAYS
 
 from . import figures
 from .figures import Dashboard, OfficeFigures, Row
@@ -56,6 +65,10 @@ TREND_DAYS = 7
 STOCK_DAYS_SHOWN = 365
 
 MARGIN = 15 * mm
+# Top and bottom margins; the tighter ones are used when they save a page within MAX_PAGES (a
+# report that spills only a line or two), or show more regions on MAX_PAGES pages.
+TOP_MARGIN, BOTTOM_MARGIN = 12 * mm, 16 * mm
+TIGHT_TOP_MARGIN, TIGHT_BOTTOM_MARGIN = 7 * mm, 14 * mm
 NUMBER_COLUMN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
 GRID = colors.HexColor("#9a9a9a")
@@ -269,9 +282,19 @@ class _Rule(Flowable):
         self.canv.line(0, 1.5, self.width, 1.5)
 
 
+# Two figures that differ and must not be read as one: cards of the DPT's voters printed, from
+# every source (a SIAK status import included), against the office's own blank cards used.
+TREND_TITLE = f"Perekaman dan pencetakan KTP-el pemilih {TREND_DAYS} hari terakhir"
+PRINTED_LABEL = "Kartu tercetak (termasuk laporan SIAK)"
+
 # Added up over several offices, the days of stock left are the fewest of any office.
 SHORTEST = "terpendek"
 STOCK_DAYS_COLUMN = "Hari stok"
+
+
+def blanks_used_label() -> str:
+    """The office's blank cards used a day, over the window the rate is measured in."""
+    return f"Blangko kantor terpakai/hari ({USE_WINDOW_DAYS} hari)"
 
 
 def _stock_days_label(stock: OfficeFigures) -> str:
@@ -308,7 +331,7 @@ def key_figures(content: ReportContent) -> list[list[tuple[str, str]]]:
             ("Blangko tersedia", number_id(stock.blanks)),
             (_stock_days_label(stock), stock_days_id(stock.stock_days)),
             ("Kekurangan blangko untuk PRR", number_id(stock.stock_short)),
-            ("Blangko terpakai per hari (7 hari)", decimal_id(stock.prints_per_day)),
+            (blanks_used_label(), decimal_id(stock.blanks_used_per_day)),
         ],
     ]
 
@@ -322,7 +345,7 @@ def _summary(content: ReportContent) -> list[Flowable]:
             label, value = column[n] if n < len(column) else ("", "")
             line += [_p(label, CELL), _p(value, NUMBER)]
         data.append(line)
-    table = Table(data, colWidths=[44 * mm, 16 * mm] * 3)
+    table = Table(data, colWidths=[45 * mm, 15 * mm] * 3)
     table.setStyle(
         TableStyle(
             [
@@ -468,9 +491,9 @@ def _trend(content: ReportContent) -> list[Flowable]:
     data: list[list[Any]] = [
         [_p(h, HEAD_CELL) if h else "" for h in header],
         line("Direkam", [d.recorded for d in days], dash.needed_recorded_per_day),
-        line("Dicetak", [d.printed for d in days], dash.needed_printed_per_day),
+        line(PRINTED_LABEL, [d.printed for d in days], dash.needed_printed_per_day),
     ]
-    first, last = 22 * mm, [20 * mm] * (1 + len(needed_title))
+    first, last = 50 * mm, [17 * mm] * (1 + len(needed_title))
     day_width = (WIDTH - first - sum(last)) / max(len(days), 1)
     table = Table(data, colWidths=[first, *[day_width] * len(days), *last])
     style = [
@@ -497,11 +520,16 @@ def _trend(content: ReportContent) -> list[Flowable]:
             f"dibagi {number_id(dash.service_days_left)} hari layanan tersisa sampai hari "
             "pemungutan suara (termasuk hari H)."
         )
+    # Kept on one page: a table split from its rows or its note reads wrong.
     return [
-        _p(f"Perekaman dan pencetakan {TREND_DAYS} hari terakhir", SECTION),
-        table,
-        Spacer(1, 2),
-        _p(note, NOTE),
+        KeepTogether(
+            [
+                _p(TREND_TITLE, SECTION),
+                table,
+                Spacer(1, 2),
+                _p(note, NOTE),
+            ]
+        )
     ]
 
 
@@ -554,7 +582,9 @@ def _footed_canvas(made_text: str) -> type[Canvas]:
     return FootedCanvas
 
 
-def _build(content: ReportContent, rows: Sequence[Row], hidden: int) -> tuple[bytes, int]:
+def _build(
+    content: ReportContent, rows: Sequence[Row], hidden: int, *, tight: bool = False
+) -> tuple[bytes, int]:
     out = io.BytesIO()
     made = timezone.localtime(content.generated_at)
     made_text = f"Dibuat {date_id(made.date())} pukul {made:%H.%M} WIB oleh Rekam KTP-el"
@@ -564,8 +594,8 @@ def _build(content: ReportContent, rows: Sequence[Row], hidden: int) -> tuple[by
         pagesize=A4,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
-        topMargin=12 * mm,
-        bottomMargin=16 * mm,
+        topMargin=TIGHT_TOP_MARGIN if tight else TOP_MARGIN,
+        bottomMargin=TIGHT_BOTTOM_MARGIN if tight else BOTTOM_MARGIN,
         title=f"Laporan Harian {election.name} — {content.area} — {date_id(content.dash.today)}",
         author=content.office_name,
         subject="Laporan Harian Perekaman KTP-el dan Suket",
@@ -583,22 +613,40 @@ def render_content(content: ReportContent) -> tuple[bytes, int]:
     unrecorded) are shown and the rest counted."""
     rows = list(content.dash.rows)
     drawn = _build(content, rows, 0)
+    if drawn[1] == 1:
+        return drawn
+    # A page spilled by a line or two (the last section's note): tighter margins may save it,
+    # but only a report that then fits is drawn whole.
+    tight = _build(content, rows, 0, tight=True)
+    if tight[1] < drawn[1] and tight[1] <= MAX_PAGES:
+        return tight
     if drawn[1] <= MAX_PAGES:
         return drawn
     ranked = worst_first(rows)
-    # The most rows that still fit: pages only grow with rows, so bisect.
+    shown, fitting = _most_rows_tight(content, ranked)
+    # The tighter margins only where they show more regions than the normal ones.
+    normal = _build(content, ranked[:shown], len(ranked) - shown)
+    return normal if normal[1] <= MAX_PAGES else fitting
+
+
+def _most_rows_tight(
+    content: ReportContent, ranked: Sequence[Row]
+) -> tuple[int, tuple[bytes, int]]:
+    """How many of ``ranked`` fit on :data:`MAX_PAGES` pages with the tighter margins (the rest
+    counted), and that drawing."""
+    # Pages only grow with rows, so bisect.
     low, high = 0, len(ranked) - 1
     fitting: tuple[bytes, int] | None = None
     while low < high:
         middle = (low + high + 1) // 2
-        attempt = _build(content, ranked[:middle], len(ranked) - middle)
+        attempt = _build(content, ranked[:middle], len(ranked) - middle, tight=True)
         if attempt[1] <= MAX_PAGES:
             low, fitting = middle, attempt
         else:
             high = middle - 1
     if fitting is None:
-        fitting = _build(content, ranked[:low], len(ranked) - low)
-    return fitting
+        fitting = _build(content, ranked[:low], len(ranked) - low, tight=True)
+    return low, fitting
 
 
 # Making, keeping and showing reports.

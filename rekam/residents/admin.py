@@ -148,7 +148,14 @@ class RecordEventAdmin(ReadOnlyScopedAdmin):
     show_full_result_count = False
 
     def scope_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(resident__in=access.residents_for(request.user))
+        user = request.user
+        if not access.can(user, Action.VIEW_RESIDENT):
+            return queryset.none()
+        if access.covers_every_region(user):
+            return queryset  # every resident is the user's: nothing to filter
+        # Joined with the residents, not matched against the ids of every resident of the
+        # jurisdiction gathered first: a regency's events are then read from its residents.
+        return queryset.filter(access.scope_filter(user, "resident__regency"))
 
     def object_regions(self, obj: RecordEvent) -> Iterable[str | None]:
         return [obj.resident.regency_id]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -801,8 +802,12 @@ class _Writer:
 
 
 def default_report_path(kind: str, source: Path) -> Path:
+    """An import's report when none is named: kind, second, six random hex digits and the file
+    name; the random part keeps apart the reports of files of the same name imported in the
+    same second (by two offices, or by parallel test runs)."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    return Path(settings.IMPORT_REPORT_DIR) / f"{kind}-{stamp}-{source.stem}.csv"
+    unique = secrets.token_hex(3)
+    return Path(settings.IMPORT_REPORT_DIR) / f"{kind}-{stamp}-{unique}-{source.stem}.csv"
 
 
 # Rows per transaction: large enough that commits and per-chunk queries are a small share.

@@ -4,7 +4,7 @@ Sukets already issued in the rehearsal election, and one revoked by a printed ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +17,7 @@ from rekam.residents.states import AWAITING_CENTRAL_STATES, KtpState, MoveSource
 
 from .models import Printer, Suket
 from .services import suket_issue_many
-from .stock import blank_receive, card_print, stock_balance
+from .stock import blank_receive, blank_serial_next, card_print, stock_balance
 
 # Heads of office for the demo's signature blocks (fictitious names, valid-looking NIPs).
 DEMO_HEADS = [
@@ -65,6 +65,9 @@ def suket_demo_seed(
             sukets=Suket.objects.filter(election=election).count(),
             revoked=first.number if first else "",
         )
+    # The blanks arrived a week before: before every card the demo prints from them, the
+    # queue's morning (today's or yesterday's) included, so the stock book reads in order.
+    received = at - timedelta(days=7)
     for n, office in enumerate(offices):
         if not (office.head_name and office.head_nip):
             office.head_name, office.head_nip = DEMO_HEADS[n % len(DEMO_HEADS)]
@@ -78,7 +81,8 @@ def suket_demo_seed(
             batch=f"DUK-{at.year}-{code}",
             serial_from=f"{code}{1:05d}",
             serial_to=f"{code}{count:05d}",
-            received_on=timezone.localdate(at),
+            received_on=timezone.localdate(received),
+            at=received,
         )
 
     # The office that ran out: its last blanks went to its oldest PRR residents.
@@ -129,7 +133,7 @@ def suket_demo_seed(
         )
         card_print(
             resident=resident,
-            card_serial=f"{office.code.replace('.', '')}R0001",
+            card_serial=blank_serial_next(office) or f"{office.code.replace('.', '')}R0001",
             acting_user=_operator(office),
             at=at,
         )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -9,13 +10,15 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.elections.models import Election
+from rekam.lib.forms import CountField
+from rekam.regions.models import Level, Region
 
 # Django's default ("- Select an option -") is not translated into Indonesian.
 EMPTY_LABEL = _("— choose —")
 
 
 class ReceiveForm(forms.Form):
-    count = forms.IntegerField(label=_("Number of blanks"), min_value=1, max_value=1_000_000)
+    count = CountField(label=_("Number of blanks"), min_value=1, max_value=1_000_000)
     batch = forms.CharField(label=_("Batch"), max_length=60)
     serial_from = forms.CharField(label=_("First serial"), max_length=30, required=False)
     serial_to = forms.CharField(label=_("Last serial"), max_length=30, required=False)
@@ -29,7 +32,7 @@ class TransferForm(forms.Form):
     to_office = forms.ModelChoiceField(
         label=_("To office"), queryset=Office.objects.none(), empty_label=EMPTY_LABEL
     )
-    count = forms.IntegerField(label=_("Number of blanks"), min_value=1, max_value=1_000_000)
+    count = CountField(label=_("Number of blanks"), min_value=1, max_value=1_000_000)
     reason = forms.CharField(label=_("Note"), max_length=300, required=False)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -43,7 +46,7 @@ class TransferForm(forms.Form):
 
 
 class SpoilForm(forms.Form):
-    count = forms.IntegerField(label=_("Number of blanks"), min_value=1, max_value=1000)
+    count = CountField(label=_("Number of blanks"), min_value=1, max_value=1000)
     reason = forms.CharField(label=_("Reason"), max_length=300)
     card_serial = forms.CharField(label=_("Card serial"), max_length=30, required=False)
 
@@ -81,18 +84,83 @@ class HandOverForm(forms.Form):
     received_by = forms.CharField(label=_("Received by"), max_length=150)
 
 
+class ElectionChoiceField(forms.ModelChoiceField):
+    """Elections by name; one whose Suket issuance is over says so (``today`` set)."""
+
+    today: date | None = None
+
+    def label_from_instance(self, obj: Election) -> str:
+        if self.today is not None and obj.suket_issue_until < self.today:
+            return _("%(name)s (Suket issuance ended %(date)s)") % {
+                "name": obj.name,
+                "date": f"{obj.suket_issue_until:%d-%m-%Y}",
+            }
+        return obj.name
+
+
 class ElectionForm(forms.Form):
-    election = forms.ModelChoiceField(
+    election = ElectionChoiceField(
         label=_("Election"), queryset=Election.objects.none(), empty_label=EMPTY_LABEL
     )
 
-    def __init__(self, *args: Any, elections: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, elections: Any = None, today: date | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["election"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, ElectionChoiceField)
         field.queryset = elections if elections is not None else Election.objects.all()
+        field.today = today
 
 
 class ApproveForm(forms.Form):
     election = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    # Not required here: the service refuses a blank reason, with its message.
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
+class RevokeForm(forms.Form):
+    # Not required here: the service refuses a blank reason, with its message.
+    reason = forms.CharField(label=_("Reason for revoking"), max_length=300, required=False)
+
+
+class SuketListFilterForm(forms.Form):
+    """The Suket list's filters; every choice lies within the user's jurisdiction."""
+
+    STATUS_CHOICES = [
+        ("", _("All")),
+        ("aktif", _("Valid")),
+        ("kedaluwarsa", _("Expired")),
+        ("dicabut", _("Revoked")),
+    ]
+
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+    election = forms.ModelChoiceField(
+        label=_("Election"), queryset=Election.objects.none(), required=False, empty_label=_("All")
+    )
+    regency = forms.ModelChoiceField(
+        label=_("Regency/city"),
+        queryset=Region.objects.none(),
+        required=False,
+        empty_label=_("All"),
+    )
+    q = forms.CharField(
+        label=_("NIK or name"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        regencies = access.regions_for(user, Action.VIEW_RESIDENT).filter(level=Level.REGENCY)
+        election = self.fields["election"]
+        regency = self.fields["regency"]
+        assert isinstance(election, forms.ModelChoiceField)
+        assert isinstance(regency, forms.ModelChoiceField)
+        election.queryset = (
+            Election.objects.filter(regions__in=regencies).distinct().order_by("-polling_day")
+        )
+        regency.queryset = regencies.order_by("code")
+        # One regency/city: nothing to choose.
+        self.one_regency = access.single_regency(user) is not None

@@ -71,6 +71,9 @@ class BlankMovement(models.Model):
         indexes = [
             models.Index(fields=["office", "kind", "at"]),
             models.Index(fields=["office", "at", "id"]),
+            # A spoiled blank's serial, looked up in every office: is it used already, and
+            # which serials of a range are (``stock.blank_serial_next``).
+            models.Index(fields=["kind", "card_serial"], name="blank_movement_kind_serial"),
         ]
         verbose_name = _("blank-card movement")
         verbose_name_plural = _("blank-card movements")

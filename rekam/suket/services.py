@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from rekam.accounts.access import Action, require
@@ -123,9 +123,39 @@ def suket_decide(
     decision = decide(inputs)
     row = None
     if record:
-        row = _decision_row(resident, election, at, decision, inputs, acting_user, actor_label)
-        row.save()
+        row = _unchanged_decision(resident, election, decision, inputs)
+        if row is None:
+            row = _decision_row(resident, election, at, decision, inputs, acting_user, actor_label)
+            row.save()
     return DecisionResult(decision, inputs, row)
+
+
+def _basis(inputs: dict[str, Any]) -> dict[str, Any]:
+    """What a decision rests on, as two of them are compared: the rules read the blank count
+    only as none or some, so a card printed meanwhile changes nothing."""
+    return {**inputs, "blanks": int(inputs.get("blanks") or 0) > 0}
+
+
+def _unchanged_decision(
+    resident: Resident, election: Election, decision: Decision, inputs: DecisionInputs
+) -> SuketDecision | None:
+    """The latest stored decision for ``resident`` and ``election`` when a check gives the same
+    answer on the same basis (checking again records nothing new); else ``None``. A new day,
+    state, stock (some or none), approval or Suket is a new basis, so the history keeps every
+    change and who saw it first."""
+    last = (
+        SuketDecision.objects.filter(resident=resident, election=election)
+        .order_by("-decided_at", "-id")
+        .first()
+    )
+    if last is None:
+        return None
+    same = (last.outcome, last.reason, last.message) == (
+        decision.outcome,
+        decision.reason,
+        decision.message[:300],
+    )
+    return last if same and _basis(last.inputs) == _basis(inputs.as_json()) else None
 
 
 def _decision_row(
@@ -161,7 +191,7 @@ def duplicate_approve(
         raise SuketError("Persetujuan hanya diperlukan untuk data berstatus ganda.")
     if not reason.strip():
         raise SuketError("Alasan persetujuan wajib diisi.")
-    approval, _ = DuplicateApproval.objects.get_or_create(
+    approval, created = DuplicateApproval.objects.select_related("approved_by").get_or_create(
         resident=resident,
         election=election,
         defaults={
@@ -170,6 +200,11 @@ def duplicate_approve(
             "reason": reason.strip()[:300],
         },
     )
+    if not created:
+        raise SuketError(
+            f"Suket untuk data ganda ini sudah disetujui oleh {approval.approved_by} pada "
+            f"{timezone.localtime(approval.approved_at):%d-%m-%Y %H:%M}."
+        )
     audit_record(
         acting_user=acting_user,
         action="suket.duplicate_approve",
@@ -178,6 +213,33 @@ def duplicate_approve(
         reason=f"{election.name}: {reason}",
     )
     return approval
+
+
+def approval_requests(where: Q, today: date) -> QuerySet[SuketDecision]:
+    """Suket decisions waiting for a supervisor: the latest "needs approval" answer for each
+    resident and election (``where`` bounds the residents: the caller's jurisdiction) whose
+    record is still a duplicate, in an election still issuing Sukets, with no approval and no
+    valid Suket yet; the longest waiting first."""
+    pair = {"resident": OuterRef("resident"), "election": OuterRef("election")}
+    return (
+        SuketDecision.objects.filter(
+            where,
+            reason=Reason.PERLU_PERSETUJUAN,
+            resident__ktp_state=KtpState.DUPLICATE_RECORD,
+            election__suket_issue_until__gte=today,
+        )
+        .exclude(
+            Exists(
+                SuketDecision.objects.filter(
+                    **pair, reason=Reason.PERLU_PERSETUJUAN, pk__gt=OuterRef("pk")
+                )
+            )
+        )
+        .exclude(Exists(DuplicateApproval.objects.filter(**pair)))
+        .exclude(Exists(Suket.objects.filter(**pair, revoked_at__isnull=True)))
+        .select_related("resident", "resident__village", "election", "actor")
+        .order_by("decided_at", "id")
+    )
 
 
 def format_number(office: Office, year: int, seq: int) -> str:
@@ -622,6 +684,31 @@ def suket_revoke_for_resident(
     return suket_revoke_for_residents(
         resident_ids=[resident.pk], reason=reason, at=at, acting_user=acting_user
     )
+
+
+@transaction.atomic
+def suket_revoke(
+    *, suket: Suket, reason: str, acting_user: Any, at: datetime | None = None
+) -> Suket:
+    """An officer withdraws one Suket (e.g. one the compliance flags show was not lawful): it
+    goes on the published revocation list, so its QR stops verifying, and the holder may be
+    decided for again. A supervisor or admin of the issuing office's jurisdiction may."""
+    require(acting_user, Action.REVOKE_SUKET, suket.office.region_id)
+    reason = reason.strip()
+    if not reason:
+        raise SuketError("Alasan pencabutan Suket wajib diisi.")
+    at = at or timezone.now()
+    revoked = _revoke_where(
+        Q(pk=suket.pk),
+        reason=reason,
+        at=at,
+        acting_user=acting_user,
+        label=_label(acting_user, "system"),
+    )
+    if not revoked:
+        raise SuketError(f"Suket {suket.number} sudah dicabut.")
+    suket.revoked_at, suket.revoked_reason = at, reason[:300]
+    return suket
 
 
 @transaction.atomic

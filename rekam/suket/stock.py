@@ -8,12 +8,13 @@ keeps the balance from ever going below zero should any path skip the check.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from rekam.accounts.access import Action, require
@@ -27,8 +28,12 @@ from rekam.residents.states import KtpState
 
 from .models import BlankMovement, BlankStock, CardPrint, Printer
 
-# Days of consumption the forecast averages over.
-USE_WINDOW_DAYS = 14
+# Days the blank-card use rate (cards printed plus blanks spoiled per day), and so the days of
+# stock left, is averaged over. The stock page, the dashboard and its PDF report all read it
+# through :func:`blanks_used`; their labels say "7 days" ("7 hari").
+USE_WINDOW_DAYS = 7
+# What uses up a blank: a card printed on it, or a blank spoiled.
+USED_KINDS = (BlankMovement.Kind.CONSUMED, BlankMovement.Kind.SPOILED)
 
 
 class StockError(Exception):
@@ -113,26 +118,39 @@ def blank_receive(
     serial_to: str = "",
     received_on: date | None = None,
     acting_user: Any = None,
+    at: datetime | None = None,
 ) -> BlankMovement:
-    """Blank cards received from Ditjen Dukcapil, with their batch and serial range."""
+    """Blank cards received from Ditjen Dukcapil, with their batch and serial range; ``at``
+    dates the ledger line when it is recorded after the fact (as ``card_print`` does)."""
     if acting_user is not None:
         require(acting_user, Action.RECEIVE_STOCK, office.region_id)
     serial_from, serial_to = serial_from.strip(), serial_to.strip()
     _check_range(count, serial_from, serial_to)
     if not batch.strip():
         raise StockError("Nomor batch penerimaan wajib diisi.")
-    now = timezone.now()
+    at = at or timezone.now()
+    # The stock row's lock first: a receipt sent twice (a double click) then sees the first.
+    _locked_stock(office)
+    earlier = BlankMovement.objects.filter(
+        office=office, kind=BlankMovement.Kind.RECEIPT, batch__iexact=batch.strip()
+    ).first()
+    if earlier is not None:
+        raise StockError(
+            f"Batch {batch.strip()} sudah dicatat diterima di {office.name} pada "
+            f"{timezone.localtime(earlier.at):%d-%m-%Y %H.%M} ({earlier.quantity} blangko). "
+            "Periksa nomor batchnya; penerimaan yang sama tidak dicatat dua kali."
+        )
     movement = _move(
         office=office,
         kind=BlankMovement.Kind.RECEIPT,
         quantity=count,
-        at=now,
+        at=at,
         acting_user=acting_user,
         label="system",
         batch=batch.strip(),
         serial_from=serial_from,
         serial_to=serial_to,
-        received_on=received_on or timezone.localdate(now),
+        received_on=received_on or timezone.localdate(at),
     )
     audit_record(
         acting_user=acting_user,
@@ -208,6 +226,128 @@ def _check_serial_unused(serial: str) -> None:
         raise StockError(f"Blangko nomor seri {serial} sudah tercatat rusak.")
 
 
+def serial_in_range(serial: str, first: str, last: str) -> bool:
+    """Whether ``serial`` lies in the received range ``first``..``last``: as numbers when all
+    are digits (a serial as long as a bound: "00501" is not "501"), otherwise as text of the
+    bounds' length ("A0100" lies in "A0001".."A0500", "A100" does not)."""
+    serial, first, last = serial.upper(), first.upper(), last.upper()
+    if serial.isdigit() and first.isdigit() and last.isdigit():
+        return len(serial) in (len(first), len(last)) and int(first) <= int(serial) <= int(last)
+    return len(serial) == len(first) == len(last) and first <= serial <= last
+
+
+def _province_receipts(office: Office) -> QuerySet[BlankMovement]:
+    """Receipts with a serial range at any office of ``office``'s province: blanks move
+    between these offices by transfers, which carry no range."""
+    province = str(office.region_id).split(".")[0]
+    return BlankMovement.objects.filter(
+        Q(office__region__code=province) | Q(office__region__code__startswith=f"{province}."),
+        kind=BlankMovement.Kind.RECEIPT,
+    ).exclude(serial_from="")
+
+
+# Ranges a refusal names; an office with more receipts gets "and N more".
+RANGES_NAMED = 5
+
+
+def _check_serial_received(office: Office, serial: str) -> None:
+    """An office that records the serial ranges it receives prints on (or spoils) only blanks
+    of a range recorded in its province (its own, or another office's whose blanks came by
+    transfer): a typing error or a blank from elsewhere is refused. The range is optional on a
+    receipt, so an office that never recorded one accepts any serial."""
+    ranges = list(
+        _province_receipts(office)
+        .order_by("at", "id")
+        .values_list("office_id", "serial_from", "serial_to")
+    )
+    own = [f"{a} s.d. {b}" for office_id, a, b in ranges if office_id == office.pk]
+    if not own or any(serial_in_range(serial, a, b) for _, a, b in ranges):
+        return
+    named = ", ".join(own[:RANGES_NAMED])
+    if len(own) > RANGES_NAMED:
+        named += f" dan {len(own) - RANGES_NAMED} rentang lainnya"
+    raise StockError(
+        f"Nomor seri {serial} tidak termasuk rentang blangko yang tercatat diterima di "
+        f"provinsi ini; periksa nomor seri pada blangko. Rentang yang diterima {office.name}: "
+        f"{named}."
+    )
+
+
+def _check_serial(office: Office, serial: str) -> None:
+    """A blank's serial, printed on or spoiled: of a range received (where the office records
+    ranges), used only once."""
+    _check_serial_unused(serial)
+    _check_serial_received(office, serial)
+
+
+def _used_serials(first: str, last: str) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """The serials from ``first`` to ``last`` (digits, of their width) used already: those
+    printed on, and those spoiled; each read by its index, within the range only."""
+    within = {
+        "card_serial__gte": first,
+        "card_serial__lte": last,
+        # Text order is number order only among digit strings of the same width.
+        "card_serial__regex": rf"^[0-9]{{{len(first)}}}$",
+    }
+    printed = CardPrint.objects.filter(**within)
+    spoiled = BlankMovement.objects.filter(kind=BlankMovement.Kind.SPOILED, **within)
+    return (
+        printed.order_by().values_list("card_serial", flat=True),
+        spoiled.order_by().values_list("card_serial", flat=True),
+    )
+
+
+def _unused_in_range(first: str, last: str) -> str | None:
+    """An unused serial of the range ``first``..``last``: the one after the highest used,
+    else (the range's last blank is used) the lowest gap, found by halving the range and
+    counting the used serials of a half (a serial is used once: a half with fewer used serials
+    than numbers holds a gap); ``None`` when every serial is used."""
+    width, low, high = len(first), int(first), int(last)
+
+    def serial(n: int) -> str:
+        return f"{n:0{width}d}"
+
+    def used_count(a: int, b: int) -> int:
+        printed, spoiled = _used_serials(serial(a), serial(b))
+        return printed.union(spoiled).count()  # UNION: a serial counts once
+
+    # The highest of each kind, one step back along its index each.
+    tops = [q.order_by("-card_serial").first() for q in _used_serials(first, last)]
+    highest = max((top for top in tops if top), default=None)
+    after = int(highest) + 1 if highest else low
+    if after <= high:
+        return serial(after)
+    if used_count(low, high) > high - low:
+        return None
+    # Bounded: the span halves on each step (about 20 steps for a million blanks).
+    while low < high:
+        middle = (low + high) // 2
+        if used_count(low, middle) <= middle - low:
+            high = middle
+        else:
+            low = middle + 1
+    return serial(low)
+
+
+def blank_serial_next(office: Office) -> str | None:
+    """An unused serial of the numeric ranges the office received (then of its province's,
+    whose blanks come by transfer), for work that prints unattended (the demo's counters);
+    ``None`` when no range is recorded or every one is used up.
+
+    Not the lowest unused one: in each range, the serial after the highest used (two indexed
+    lookups per range: a counter printing through its blanks in order needs no more), and only
+    when the range's last serial is used, its lowest gap (a few counting queries)."""
+    receipts = _province_receipts(office).order_by("at", "id")
+    own = list(receipts.filter(office=office).values_list("serial_from", "serial_to"))
+    others = list(receipts.exclude(office=office).values_list("serial_from", "serial_to"))
+    for first, last in own + others:
+        if first.isdigit() and last.isdigit() and len(first) == len(last):
+            found = _unused_in_range(first, last)
+            if found is not None:
+                return found
+    return None
+
+
 @transaction.atomic
 def blank_spoil(
     *,
@@ -226,7 +366,7 @@ def blank_spoil(
         raise StockError("Alasan blangko rusak wajib diisi.")
     serial = card_serial.strip().upper()
     if serial:
-        _check_serial_unused(serial)
+        _check_serial(office, serial)
     movement = _move(
         office=office,
         kind=BlankMovement.Kind.SPOILED,
@@ -266,8 +406,8 @@ def card_print(
     require(acting_user, Action.PRINT_CARD, resident.regency_id)
     if resident.ktp_state != KtpState.PRINT_READY_RECORD:
         raise StockError("KTP-el hanya dapat dicetak untuk data berstatus PRR.")
-    _check_serial_unused(serial)
     office = office_for_region(str(resident.regency_id))
+    _check_serial(office, serial)
     if not printer_working(office):
         # The same fact that lets the office issue a Suket for a technical problem (R6).
         raise StockError(
@@ -371,35 +511,130 @@ def stock_balance(office: Office) -> int:
     return row or 0
 
 
+# The ledger's order, newest first: by the moment of each movement, the id breaking ties (the
+# order lines of the same moment were written in).
+LEDGER_ORDER = ("-at", "-id")
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    movement: BlankMovement
+    balance: int  # the stock after this line, in the ledger's order
+
+
+def ledger_lines(office: Office, limit: int = 50) -> list[LedgerLine]:
+    """The office's latest ``limit`` ledger lines, newest first, each with the stock after it
+    in that order.
+
+    ``balance_after`` is the stock when a line was written, so a movement recorded after the
+    fact (a card printed at 09:00 and entered at 09:05, after a receipt at 09:03) reads out of
+    step with its neighbours; counting back from today's stock keeps every line's balance that
+    of the line below it plus its own quantity.
+    """
+    movements = (
+        BlankMovement.objects.filter(office=office)
+        .select_related("counterpart__region")
+        .order_by(*LEDGER_ORDER)[:limit]
+    )
+    lines: list[LedgerLine] = []
+    balance = stock_balance(office)
+    for movement in movements:
+        lines.append(LedgerLine(movement, balance))
+        balance -= movement.quantity
+    return lines
+
+
+def blanks_used(region_codes: Iterable[str], today: date) -> dict[str, int]:
+    """Blanks used (printed on or spoiled) by each office in the :data:`USE_WINDOW_DAYS` days
+    ending ``today``, keyed by the office's region code; offices that used none are left out.
+
+    The one definition of recent use: the stock page and the dashboard both read it.
+    """
+    since = datetime.combine(today - timedelta(days=USE_WINDOW_DAYS - 1), time())
+    until = datetime.combine(today + timedelta(days=1), time())
+    rows = (
+        BlankMovement.objects.filter(
+            office__region_id__in=list(region_codes),
+            kind__in=USED_KINDS,
+            at__gte=timezone.make_aware(since),
+            at__lt=timezone.make_aware(until),
+        )
+        .values("office__region_id")
+        .annotate(n=Sum("quantity"))
+        .order_by()
+        .values_list("office__region_id", "n")
+    )
+    return {str(code): -int(n) for code, n in rows if n}
+
+
+def used_per_day(used: int) -> float:
+    """Blanks used per day, from what :func:`blanks_used` counted."""
+    return used / USE_WINDOW_DAYS
+
+
+def days_of_stock(balance: int, used: int) -> float | None:
+    """Days ``balance`` blanks last at the recent use (``used`` over the window): 0 without
+    blanks, ``None`` when none were used lately."""
+    if balance <= 0:
+        return 0.0
+    per_day = used_per_day(used)
+    return balance / per_day if per_day else None
+
+
 @dataclass(frozen=True)
 class StockSummary:
     office: Office
     balance: int
-    daily_use: float  # blanks per day over the recent window
+    daily_use: float  # blanks used per day over the last USE_WINDOW_DAYS days
     days_left: float | None  # None: no recent use
     prr_backlog: int  # residents waiting at PRR in the office's region
     shortfall: int  # blanks missing to print the whole backlog
 
 
-def stock_summary(office: Office, today: date | None = None) -> StockSummary:
-    today = today or timezone.localdate()
-    since = datetime.combine(today - timedelta(days=USE_WINDOW_DAYS - 1), datetime.min.time())
-    used = BlankMovement.objects.filter(
-        office=office,
-        kind__in=[BlankMovement.Kind.CONSUMED, BlankMovement.Kind.SPOILED],
-        at__gte=timezone.make_aware(since),
-    ).aggregate(n=Sum("quantity"))["n"]
-    daily = -(used or 0) / USE_WINDOW_DAYS
-    balance = stock_balance(office)
-    backlog = _residents_of(office).filter(ktp_state=KtpState.PRINT_READY_RECORD).count()
+def _summary(office: Office, balance: int, used: int, backlog: int) -> StockSummary:
     return StockSummary(
         office=office,
         balance=balance,
-        daily_use=daily,
-        days_left=balance / daily if daily > 0 else None,
+        daily_use=used_per_day(used),
+        days_left=days_of_stock(balance, used),
         prr_backlog=backlog,
         shortfall=max(backlog - balance, 0),
     )
+
+
+def stock_summary(office: Office, today: date | None = None) -> StockSummary:
+    today = today or timezone.localdate()
+    used = blanks_used([office.region_id], today).get(office.region_id, 0)
+    backlog = _residents_of(office).filter(ktp_state=KtpState.PRINT_READY_RECORD).count()
+    return _summary(office, stock_balance(office), used, backlog)
+
+
+def stock_summaries(offices: list[Office], today: date) -> list[StockSummary]:
+    """:func:`stock_summary` of many regency/city offices in three grouped queries (balances,
+    recent use, PRR backlog) instead of three per office."""
+    balances = dict(
+        BlankStock.objects.filter(office__in=offices).values_list("office_id", "balance")
+    )
+    used = blanks_used([o.region_id for o in offices], today)
+    backlog = dict(
+        Resident.objects.filter(
+            regency_id__in=[o.region_id for o in offices],
+            ktp_state=KtpState.PRINT_READY_RECORD,
+        )
+        .order_by()
+        .values("regency_id")
+        .annotate(n=Count("*"))
+        .values_list("regency_id", "n")
+    )
+    return [
+        _summary(
+            office,
+            balances.get(office.pk, 0),
+            used.get(office.region_id, 0),
+            backlog.get(office.region_id, 0),
+        )
+        for office in offices
+    ]
 
 
 def _residents_of(office: Office) -> QuerySet[Resident]:

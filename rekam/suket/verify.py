@@ -44,7 +44,10 @@ INCOMPLETE = _("incomplete Suket data")
 OTHER_OFFICE = _("signed with another office's key")
 BAD_DATE = _("the date on the Suket is not valid")
 WITHDRAWN_KEY = _("signed with a key withdrawn since %(date)s")
-REVOKED = _("the Suket was revoked: its holder's KTP-el has been printed")
+# The list holds no reasons: a card printed, or an officer's withdrawal.
+REVOKED = _(
+    "the Suket was revoked: its holder's KTP-el has been printed, or the office withdrew it"
+)
 ENDED = _("the Suket's validity ended on %(date)s")
 FUTURE = _("the Suket's issue date is in the future (%(date)s)")
 GENUINE = _("a genuine Suket, valid until %(date)s")

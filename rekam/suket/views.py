@@ -7,7 +7,9 @@ services in ``stock.py`` and ``services.py``.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Case, DateField, F, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,38 +35,48 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.elections.models import Election
+from rekam.invitations.invites import LIVE as LIVE_INVITATION
+from rekam.invitations.invites import invitation_place
+from rekam.invitations.models import Invitation
 from rekam.lib.nik import NikError, clean_nik
 from rekam.lib.qr import qr_read
 from rekam.notifications.models import Channel
-from rekam.residents.models import Resident
+from rekam.regions.models import Region
+from rekam.residents.models import MaritalStatus, Resident
 from rekam.residents.services import MoveRefused
 from rekam.residents.states import KtpState
 from rekam.web.ratelimit import limit_per_ip
+from rekam.web.search import resident_search
+from rekam.web.templatetags.rekam_tags import actor_name, outcome_label, reason_label
 
 from . import forms
 from .delivery import suket_deliver
 from .keys import published_keys
-from .models import BlankMovement, BlankStock, CardPrint, Outcome, Printer, Suket, SuketDecision
+from .models import CardPrint, DuplicateApproval, Outcome, Printer, Suket, SuketDecision
+from .rules import Reason
 from .services import (
     LiveRevocations,
     SuketError,
+    approval_requests,
     duplicate_approve,
     revocation_list_published,
     suket_decide,
     suket_issue,
     suket_pdf,
+    suket_revoke,
 )
 from .stock import (
     USE_WINDOW_DAYS,
     StockError,
-    StockSummary,
     blank_receive,
     blank_spoil,
     blank_transfer,
     card_hand_over,
     card_print,
+    ledger_lines,
     print_list,
     printer_set_status,
+    stock_summaries,
     stock_summary,
 )
 from .verify import TIDAK_SAH, KeySet, Verdict, verifier_texts, verify_qr_text
@@ -93,53 +108,9 @@ def _error(request: HttpRequest, exc: Exception) -> None:
     messages.error(request, getattr(exc, "message", None) or str(exc))
 
 
-def _stock_summaries(offices: list[Office], today: date) -> list[StockSummary]:
-    """``stock_summary`` of many regency/city offices in three grouped queries (balances, recent
-    use, PRR backlog) instead of three per office; the figures are computed the same way."""
-    ids = [o.pk for o in offices]
-    balances = dict(
-        BlankStock.objects.filter(office_id__in=ids).values_list("office_id", "balance")
-    )
-    since = timezone.make_aware(
-        datetime.combine(today - timedelta(days=USE_WINDOW_DAYS - 1), datetime.min.time())
-    )
-    used = dict(
-        BlankMovement.objects.filter(
-            office_id__in=ids,
-            kind__in=[BlankMovement.Kind.CONSUMED, BlankMovement.Kind.SPOILED],
-            at__gte=since,
-        )
-        .order_by()
-        .values("office_id")
-        .annotate(n=Sum("quantity"))
-        .values_list("office_id", "n")
-    )
-    backlog = dict(
-        Resident.objects.filter(
-            regency_id__in=[o.region_id for o in offices],
-            ktp_state=KtpState.PRINT_READY_RECORD,
-        )
-        .order_by()
-        .values("regency_id")
-        .annotate(n=Count("pk"))
-        .values_list("regency_id", "n")
-    )
-    summaries = []
-    for office in offices:
-        balance = balances.get(office.pk, 0)
-        daily = -(used.get(office.pk) or 0) / USE_WINDOW_DAYS
-        waiting = backlog.get(office.region_id, 0)
-        summaries.append(
-            StockSummary(
-                office=office,
-                balance=balance,
-                daily_use=daily,
-                days_left=balance / daily if daily > 0 else None,
-                prr_backlog=waiting,
-                shortfall=max(waiting - balance, 0),
-            )
-        )
-    return summaries
+def _number(n: int) -> str:
+    """A count grouped as the pages show it (1.000 in Indonesian)."""
+    return str(number_format(n, force_grouping=True))
 
 
 @login_required
@@ -159,7 +130,7 @@ def stock_page(request: HttpRequest) -> HttpResponse:
                 receive = forms.ReceiveForm(request.POST, prefix="r")
                 if receive.is_valid():
                     d = receive.cleaned_data
-                    blank_receive(
+                    received = blank_receive(
                         office=office,
                         count=d["count"],
                         batch=d["batch"],
@@ -168,33 +139,78 @@ def stock_page(request: HttpRequest) -> HttpResponse:
                         received_on=d["received_on"],
                         acting_user=user,
                     )
-                    messages.success(request, _("Receipt recorded."))
+                    messages.success(
+                        request,
+                        ngettext(
+                            "%(count)s blank received at %(office)s (batch %(batch)s); "
+                            "%(balance)s in stock now.",
+                            "%(count)s blanks received at %(office)s (batch %(batch)s); "
+                            "%(balance)s in stock now.",
+                            d["count"],
+                        )
+                        % {
+                            "count": _number(d["count"]),
+                            "office": office.region.display_name,
+                            "batch": received.batch,
+                            "balance": _number(received.balance_after),
+                        },
+                    )
                     return redirect(f"{request.path}?kantor={office.code}")
             elif action == "transfer":
                 transfer = forms.TransferForm(request.POST, prefix="t", user=user)
                 if transfer.is_valid():
                     d = transfer.cleaned_data
-                    blank_transfer(
+                    out, into = blank_transfer(
                         from_office=d["from_office"],
                         to_office=d["to_office"],
                         count=d["count"],
                         reason=d["reason"],
                         acting_user=user,
                     )
-                    messages.success(request, _("Transfer recorded."))
+                    messages.success(
+                        request,
+                        ngettext(
+                            "%(count)s blank moved from %(from)s to %(to)s; stock now "
+                            "%(from_balance)s at %(from)s and %(to_balance)s at %(to)s.",
+                            "%(count)s blanks moved from %(from)s to %(to)s; stock now "
+                            "%(from_balance)s at %(from)s and %(to_balance)s at %(to)s.",
+                            d["count"],
+                        )
+                        % {
+                            "count": _number(d["count"]),
+                            "from": d["from_office"].region.display_name,
+                            "to": d["to_office"].region.display_name,
+                            "from_balance": _number(out.balance_after),
+                            "to_balance": _number(into.balance_after),
+                        },
+                    )
                     return redirect(f"{request.path}?kantor={office.code}")
             elif action == "spoil":
                 spoil = forms.SpoilForm(request.POST, prefix="s")
                 if spoil.is_valid():
                     d = spoil.cleaned_data
-                    blank_spoil(
+                    spoiled = blank_spoil(
                         office=office,
                         count=d["count"],
                         reason=d["reason"],
                         card_serial=d["card_serial"],
                         acting_user=user,
                     )
-                    messages.success(request, _("Spoiled blanks recorded."))
+                    messages.success(
+                        request,
+                        ngettext(
+                            "%(count)s spoiled blank recorded at %(office)s; "
+                            "%(balance)s in stock now.",
+                            "%(count)s spoiled blanks recorded at %(office)s; "
+                            "%(balance)s in stock now.",
+                            d["count"],
+                        )
+                        % {
+                            "count": _number(d["count"]),
+                            "office": office.region.display_name,
+                            "balance": _number(spoiled.balance_after),
+                        },
+                    )
                     return redirect(f"{request.path}?kantor={office.code}")
             elif action == "printer":
                 pf = forms.PrinterForm(request.POST)
@@ -214,8 +230,8 @@ def stock_page(request: HttpRequest) -> HttpResponse:
             _error(request, exc)
     today = timezone.localdate()
     regencies = [o for o in _offices_for(user) if o.kind == Office.Kind.REGENCY]
-    summaries = _stock_summaries(regencies, today) if len(regencies) > 1 else []
-    ledger = BlankMovement.objects.filter(office=office).select_related("counterpart__region")[:50]
+    summaries = stock_summaries(regencies, today) if len(regencies) > 1 else []
+    ledger = ledger_lines(office)
     return render(
         request,
         "suket/stock.html",
@@ -223,6 +239,7 @@ def stock_page(request: HttpRequest) -> HttpResponse:
             "nav": "stock",
             "office": office,
             "summary": stock_summary(office, today),
+            "use_window_days": USE_WINDOW_DAYS,
             "summaries": summaries,
             "ledger": ledger,
             "printers": Printer.objects.filter(office=office),
@@ -309,38 +326,207 @@ def print_list_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _elections_for(resident: Resident) -> Any:
-    return Election.objects.filter(regions=resident.regency_id).order_by("-polling_day")
+def _elections_for(resident: Resident, today: date) -> QuerySet[Election]:
+    """The elections of the resident's regency/city: those still issuing Sukets first (the
+    nearest deadline first), then the closed ones, latest first."""
+    issuing = Q(suket_issue_until__gte=today)
+    return (
+        Election.objects.filter(regions=resident.regency_id)
+        .annotate(
+            closed=Case(When(issuing, then=Value(0)), default=Value(1)),
+            open_until=Case(When(issuing, then=F("suket_issue_until")), output_field=DateField()),
+        )
+        .order_by("closed", F("open_until").asc(nulls_last=True), "-polling_day")
+    )
+
+
+# A decision waiting for a supervisor is not shown as refused: it says what it waits for.
+NEEDS_APPROVAL = gettext_lazy("Waiting for a supervisor's approval")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The decision's inputs (``DecisionInputs``) as the page names them.
+BASIS_LABELS = {
+    "ktp_state": gettext_lazy("KTP-el state"),
+    "resident_regency": gettext_lazy("Regency/city"),
+    "election": gettext_lazy("Election"),
+    "election_regencies": gettext_lazy("Regencies/cities holding the election"),
+    "issue_until": gettext_lazy("Suket issued until"),
+    "valid_until": gettext_lazy("Suket valid until"),
+    "today": gettext_lazy("Date of the decision"),
+    "birth_date": gettext_lazy("Date of birth"),
+    "marital_status": gettext_lazy("Marital status"),
+    "polling_day": gettext_lazy("Polling day"),
+    "blanks": gettext_lazy("Blanks in stock"),
+    "printer_working": gettext_lazy("Card printer working"),
+    "duplicate_approved": gettext_lazy("Suket approved for a duplicate record"),
+    "active_suket": gettext_lazy("Valid Suket already issued"),
+}
+
+
+def decision_basis(inputs: dict[str, Any], election: Election) -> list[tuple[str, str]]:
+    """What a decision was based on (its stored inputs), as labels and readable values."""
+    codes = [str(inputs.get("resident_regency", "")), *inputs.get("election_regencies", [])]
+    names = {r.code: r.display_name for r in Region.objects.filter(code__in=codes)}
+    choices = {"ktp_state": KtpState, "marital_status": MaritalStatus}
+
+    def readable(key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        if key in choices:
+            return str(choices[key](value).label) if value in choices[key].values else value
+        if key == "resident_regency":
+            return names.get(value, value)
+        if key == "election_regencies":
+            return ", ".join(names.get(code, code) for code in value)
+        if key == "election":
+            return election.name if value == election.slug else str(value)
+        if key == "blanks":
+            return _number(int(value))
+        if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+            return f"{date.fromisoformat(value):%d-%m-%Y}"
+        return str(value) if value not in ("", None) else "—"
+
+    return [
+        (str(BASIS_LABELS.get(key, key)), readable(key, value)) for key, value in inputs.items()
+    ]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A line of the resident's Suket history: a decision, or a supervisor's approval."""
+
+    at: datetime
+    election: str
+    kind: str  # "decision" or "approval"
+    title: str
+    reason: str
+    by: str
+
+
+def _person(actor: Any, label: str) -> str:
+    """Who acted: the person's full name (``User.__str__`` falls back to the username)."""
+    return str(actor) if actor is not None else actor_name(label)
+
+
+def _history(resident: Resident, limit: int = 20) -> list[HistoryEntry]:
+    """The resident's latest decisions and duplicate-record approvals, newest first."""
+    decisions = SuketDecision.objects.filter(resident=resident).select_related("election", "actor")
+    approvals = DuplicateApproval.objects.filter(resident=resident).select_related(
+        "election", "approved_by"
+    )
+    entries = [
+        HistoryEntry(
+            at=d.decided_at,
+            election=d.election.name,
+            kind="decision",
+            title=(
+                str(NEEDS_APPROVAL)
+                if d.reason == Reason.PERLU_PERSETUJUAN
+                else outcome_label(d.outcome)
+            ),
+            reason=reason_label(d.reason),
+            by=_person(d.actor, d.actor_label),
+        )
+        for d in decisions[:limit]
+    ] + [
+        HistoryEntry(
+            at=a.approved_at,
+            election=a.election.name,
+            kind="approval",
+            title=_("Approved by a supervisor"),
+            reason=a.reason,
+            by=_person(a.approved_by, ""),
+        )
+        for a in approvals
+    ]
+    return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
+
+
+def _upcoming_invitation(resident: Resident, election: Election) -> dict[str, Any] | None:
+    """The resident's invitation to this election's recording that is still to come: day, time
+    and place (the invitation names a voter; the reconciliation matched it to the resident)."""
+    invitation = (
+        Invitation.objects.filter(
+            election=election,
+            voter__verdict__resident=resident,
+            service=Invitation.Service.RECORDING,
+            state__in=LIVE_INVITATION,
+            ends_at__gte=timezone.now(),
+        )
+        .select_related("session__visit", "service_point")
+        .order_by("starts_at")
+        .first()
+    )
+    if invitation is None:
+        return None
+    place, address = invitation_place(invitation)
+    return {
+        "starts_at": timezone.localtime(invitation.starts_at),
+        "ends_at": timezone.localtime(invitation.ends_at),
+        "place": place,
+        "address": address if address != place else "",
+    }
+
+
+def _approval_context(
+    resident: Resident, election: Election | None, sukets: list[Suket], today: date
+) -> dict[str, Any]:
+    """Where a duplicate record's Suket stands for the chosen election: ``pending`` (a stored
+    request waits on the supervisors' list, :func:`approval_requests`: the page says so, and
+    offers the approval to those who may give it), ``unrequested`` (it needs an approval nobody
+    was asked for: the page offers the check that stores the request), or the ``approval``
+    given, with ``issuable`` when the Suket can now be issued."""
+    context: dict[str, Any] = {
+        "pending": False,
+        "unrequested": False,
+        "approval": None,
+        "issuable": False,
+    }
+    if election is None or resident.ktp_state != KtpState.DUPLICATE_RECORD:
+        return context
+    approval = (
+        DuplicateApproval.objects.filter(resident=resident, election=election)
+        .select_related("approved_by")
+        .first()
+    )
+    issuing = election.suket_issue_until >= today
+    issued = any(s.election_id == election.pk and s.revoked_at is None for s in sukets)
+    if approval is not None:
+        return {**context, "approval": approval, "issuable": issuing and not issued}
+    if not issuing or issued:
+        return context
+    requested = approval_requests(Q(resident=resident, election=election), today).exists()
+    return {**context, "pending": requested, "unrequested": not requested}
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
-    """Decide for a resident and election; issue the Suket or print the card from here."""
+    """Decide for a resident and election; issue the Suket, print the card or approve a Suket
+    for a duplicate record from here."""
     user = request.user
     access.require(user, Action.VIEW_RESIDENT)
     resident = access.get_resident_for_user(user, nik)
-    elections = _elections_for(resident)
+    today = timezone.localdate()
+    elections = _elections_for(resident, today)
     if not elections.exists():
         return render(
             request,
             "suket/decision.html",
-            {"nav": "residents", "resident": resident, "no_election": True, "today": None},
+            {"nav": "suket", "resident": resident, "no_election": True, "today": None},
         )
     # The election whose Suket window is still open comes chosen (the nearest one).
-    upcoming = (
-        elections.filter(suket_issue_until__gte=timezone.localdate())
-        .order_by("suket_issue_until")
-        .first()
-    )
+    upcoming = elections.filter(suket_issue_until__gte=today).first()
     form = forms.ElectionForm(
         request.POST or request.GET or None,
         elections=elections,
+        today=today,
         initial={"election": upcoming.pk} if upcoming else None,
     )
+    chosen = form.cleaned_data["election"] if form.is_bound and form.is_valid() else upcoming
     result = None
     if request.method == "POST" and form.is_valid():
         election = form.cleaned_data["election"]
+        here = f"{request.path}?election={election.pk}"
         action = request.POST.get("action")
         recorded = False  # the refused issue below has stored its decision already
         try:
@@ -350,10 +536,11 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
                     messages.success(
                         request, _("Suket %(number)s issued.") % {"number": issued.suket.number}
                     )
-                    return redirect(f"{request.path}?election={election.pk}")
+                    return redirect(here)
                 # Refused: the decision stays on the page with what can be done next (print
                 # here, or a supervisor's approval for a duplicate record).
-                messages.error(request, issued.decision.message)
+                if issued.decision.reason != Reason.PERLU_PERSETUJUAN:
+                    messages.error(request, issued.decision.message)
                 action, recorded = "decide", True
             if action == "print":
                 cf = forms.CardSerialForm(request.POST)
@@ -370,44 +557,62 @@ def decision_page(request: HttpRequest, nik: str) -> HttpResponse:
                     )
                     return redirect("resident_detail", nik=resident.nik)
                 messages.error(request, _("Type the serial number of the blank card."))
-                return redirect(f"{request.path}?election={election.pk}")
+                return redirect(here)
             if action == "approve":
                 af = forms.ApproveForm(request.POST)
-                if af.is_valid():
-                    duplicate_approve(
-                        resident=resident,
-                        election=election,
-                        reason=af.cleaned_data["reason"],
-                        acting_user=user,
+                duplicate_approve(
+                    resident=resident,
+                    election=election,
+                    reason=af.cleaned_data["reason"] if af.is_valid() else "",
+                    acting_user=user,
+                )
+                messages.success(
+                    request,
+                    _(
+                        "Approval recorded: a Suket may now be issued to %(name)s for "
+                        "%(election)s. The operator issues it with “Issue Suket if allowed”."
                     )
-                    messages.success(request, _("Approval recorded."))
-                return redirect(f"{request.path}?election={election.pk}")
+                    % {"name": resident.name, "election": election.name},
+                )
+                return redirect(here)
             result = suket_decide(
                 resident=resident, election=election, acting_user=user, record=not recorded
             )
         except (SuketError, StockError, MoveRefused, PermissionDenied) as exc:
             _error(request, exc)
             if action == "print":
-                return redirect(f"{request.path}?election={election.pk}")
-    past = SuketDecision.objects.filter(resident=resident).select_related("election", "actor")[:20]
-    sukets = Suket.objects.filter(resident=resident).select_related("election")
+                return redirect(here)
+    sukets = list(Suket.objects.filter(resident=resident).select_related("election", "office"))
     return render(
         request,
         "suket/decision.html",
         {
-            "nav": "residents",
+            "nav": "suket",
             "resident": resident,
             "form": form,
+            "chosen": chosen,
             "result": result,
-            "past": past,
+            **_approval_context(resident, chosen, sukets, today),
+            "basis": decision_basis(result.inputs.as_json(), chosen) if result and chosen else [],
+            "invitation": (
+                _upcoming_invitation(resident, chosen)
+                if result and chosen and result.decision.reason == Reason.BELUM_REKAM
+                else None
+            ),
+            "history": _history(resident),
             "sukets": sukets,
             "outcome": Outcome,
             "may_issue": access.can(user, Action.ISSUE_SUKET, resident.regency_id),
             "may_approve": access.can(user, Action.APPROVE, resident.regency_id),
             "may_print": access.can(user, Action.PRINT_CARD, resident.regency_id),
-            "today": timezone.localdate(),
+            "revocable": _revocable(user, sukets),
+            "today": today,
         },
     )
+
+
+# Approval requests the Suket page lists (oldest first); the heading counts them all.
+APPROVAL_REQUESTS_SHOWN = 50
 
 
 @login_required
@@ -420,25 +625,60 @@ def suket_list(request: HttpRequest) -> HttpResponse:
         .defer("pdf", "holder", "qr_text")
     )
     today = timezone.localdate()
-    state = request.GET.get("status")
+    filters = forms.SuketListFilterForm(request.GET or None, user=user)
+    search_error = ""
+    # A choice outside the lists (another regency/city) is reported and left out; the other
+    # filters still apply, and the jurisdiction bounds the rows whatever was asked.
+    filters.is_valid()
+    chosen = getattr(filters, "cleaned_data", {})
+    state = chosen.get("status")
     if state == "aktif":
         rows = rows.filter(revoked_at__isnull=True, valid_until__gte=today)
     elif state == "kedaluwarsa":
         rows = rows.filter(revoked_at__isnull=True, valid_until__lt=today)
     elif state == "dicabut":
         rows = rows.filter(revoked_at__isnull=False)
+    if chosen.get("election") is not None:
+        rows = rows.filter(election=chosen["election"])
+    if chosen.get("regency") is not None:
+        rows = rows.filter(regency=chosen["regency"])
+    if chosen.get("q", "").strip():
+        # The staff search's own reading of a NIK or a name, within the jurisdiction.
+        found = resident_search(user, chosen["q"])
+        search_error = found.error
+        rows = rows.filter(resident__in=found.residents.order_by().values("pk"))
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # Requests waiting for a supervisor: those who may approve see them first.
+    requests = (
+        approval_requests(access.scope_filter(user, "resident__regency"), today)
+        if access.can(user, Action.APPROVE)
+        else SuketDecision.objects.none()
+    )
     return render(
         request,
         "suket/list.html",
         {
             "nav": "suket",
+            "may_approve": access.can(user, Action.APPROVE),
+            "approval_requests": requests[:APPROVAL_REQUESTS_SHOWN],
+            "approval_count": requests.count(),
             "page": page,
-            "status": state,
+            "filters": filters,
+            "search_error": search_error,
             "today": today,
             "may_download": access.can(user, Action.ISSUE_SUKET),
+            "revocable": _revocable(user, page),
         },
     )
+
+
+def _revocable(user: Any, sukets: Any) -> set[int]:
+    """Ids of the unrevoked ``sukets`` (their offices selected) ``user`` may revoke."""
+    return {
+        s.pk
+        for s in sukets
+        if s.revoked_at is None and access.can(user, Action.REVOKE_SUKET, s.office.region_id)
+    }
 
 
 @login_required
@@ -448,6 +688,11 @@ def suket_download(request: HttpRequest, pk: int) -> HttpResponse:
     suket = get_object_or_404(access.sukets_for(user).select_related("resident"), pk=pk)
     # The document carries the holder's full data: for those who issue and hand it over.
     access.require(user, Action.ISSUE_SUKET, suket.resident.regency_id)
+    if suket.is_revoked:
+        # A revoked Suket printed again would be handed out as if it still counted.
+        raise PermissionDenied(
+            f"Suket {suket.number} sudah dicabut; tidak dapat diunduh atau dicetak lagi."
+        )
     try:
         data = suket_pdf(suket)
     except SuketError as exc:
@@ -483,6 +728,40 @@ def suket_send(request: HttpRequest, pk: int) -> HttpResponse:
             % {"channels": order},
         )
     return redirect("suket_decision", nik=suket.resident.nik)
+
+
+@login_required
+@require_POST
+def suket_revoke_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one Suket, with the reason; a refusal of the role or jurisdiction is a 403.
+
+    The issuing office answers for its Sukets (the compliance flags hold them to it), so its
+    staff find a Suket whose holder moved away, as the holder's new office does; the right to
+    revoke stays with the issuing office's jurisdiction."""
+    user = request.user
+    access.require(user, Action.VIEW_RESIDENT)
+    visible = access.sukets_for(user) | access.sukets_issued_by_offices_for(user)
+    suket = get_object_or_404(visible.select_related("office", "resident"), pk=pk)
+    access.require(user, Action.REVOKE_SUKET, suket.office.region_id)
+    form = forms.RevokeForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        suket_revoke(suket=suket, reason=reason, acting_user=user)
+    except SuketError as exc:
+        _error(request, exc)
+    else:
+        messages.success(
+            request,
+            _(
+                "Suket %(number)s revoked (%(reason)s). It is on the revocation list now: its QR "
+                "code no longer verifies, online at once and offline once the verifier is updated."
+            )
+            % {"number": suket.number, "reason": suket.revoked_reason},
+        )
+    if not access.can(user, Action.VIEW_RESIDENT, suket.resident.regency_id):
+        return redirect("suket_list")  # the holder moved out of the user's jurisdiction
+    url = reverse("suket_decision", kwargs={"nik": suket.resident.nik})
+    return redirect(f"{url}#suket-{suket.pk}")
 
 
 # Public verification ---------------------------------------------------------------------

@@ -35,18 +35,23 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from rekam.accounts.access import OUTSIDE_JURISDICTION, Action, can, require
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
+from rekam.lib.csvcell import csv_safe_sql
 from rekam.lib.dates import DateError, parse_date
 from rekam.lib.nik import spreadsheet_number
 from rekam.lib.tabular import REJECTED, WARNING, RowIssue, Table, TabularError, open_table
 from rekam.regions.models import Level, Region
-from rekam.residents.importers import MARITAL_SPELLINGS, SEX_SPELLINGS, spelling_key
+from rekam.residents.importers import (
+    MARITAL_SPELLINGS,
+    SEX_SPELLINGS,
+    default_report_path,
+    spelling_key,
+)
 
 from . import bulk
 from .models import DptImport, Marital, Voter, VoterCheck
@@ -179,6 +184,8 @@ CREATE OR REPLACE MACRO nik_clean_error(t, d, label, is_number) AS CASE
     WHEN regexp_full_match(replace(t, ' ', ''), '[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+')
         THEN label || ' rusak menjadi notasi ilmiah oleh spreadsheet (' || t
         || '); digit terakhir hilang, simpan kolom sebagai teks'
+    WHEN regexp_full_match(d, '[0-9*]*[*][0-9*]*')
+        THEN label || ' disamarkan dalam daftar, berisi * (' || t || ')'
     WHEN NOT regexp_full_match(d, '[0-9]+')
         THEN label || ' berisi karakter selain angka (' || t || ')'
     WHEN length(d) <> 16
@@ -525,11 +532,7 @@ _TEXT_LABELS = {"name": "nama", "birth_place": "tempat lahir", "street": "alamat
 
 
 def _report_paths(report_path: Path | str | None, source: Path) -> tuple[Path, Path]:
-    if report_path:
-        report = Path(report_path)
-    else:
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-        report = Path(settings.IMPORT_REPORT_DIR) / f"dpt-{stamp}-{source.stem}.csv"
+    report = Path(report_path) if report_path else default_report_path("dpt", source)
     return report, report.with_name(f"{report.stem}-perubahan.csv")
 
 
@@ -843,8 +846,14 @@ def _write_reports(con: duckdb.DuckDBPyConnection, result: DptResult) -> None:
         FROM checked WHERE len(errors) = 0 AND len(warnings) > 0
     """
     ordered = f"SELECT line, nik, level, reason FROM ({issues}) ORDER BY line, o"
+    # NIKs and names are the file's own text: cells a spreadsheet would run as a formula are
+    # written as text (the sample shown on the page keeps them as read).
     bulk.write_csv_report(
-        con, query=ordered, header=["baris", "nik", "jenis", "alasan"], path=result.report_path
+        con,
+        query=f"SELECT line, {csv_safe_sql('nik')}, level, {csv_safe_sql('reason')} "
+        f"FROM ({issues}) ORDER BY line, o",
+        header=["baris", "nik", "jenis", "alasan"],
+        path=result.report_path,
     )
     sample = con.execute(f"{ordered} LIMIT {ISSUE_SAMPLE}").fetchall()
     result.issues = [RowIssue(int(r[0]), r[1], r[2], r[3]) for r in sample]
@@ -855,7 +864,8 @@ def _write_reports(con: duckdb.DuckDBPyConnection, result: DptResult) -> None:
     bulk.write_csv_report(
         con,
         query=f"""
-            SELECT {labels}, coalesce(CAST(line AS VARCHAR), ''), nik, name,
+            SELECT {labels}, coalesce(CAST(line AS VARCHAR), ''), {csv_safe_sql("nik")},
+                   {csv_safe_sql("name")},
                    strftime(birth_date, '%d-%m-%Y'), tps, village_id, district_id, regency_id
             FROM changes WHERE change IN ('added', 'removed', 'changed')
             ORDER BY change, regency_id, village_id, tps, name

@@ -7,14 +7,17 @@ the services); views stay thin.
 
 from __future__ import annotations
 
-import io
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
+    FileResponse,
     HttpRequest,
     HttpResponse,
     JsonResponse,
@@ -30,6 +33,8 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.elections.models import Election
 from rekam.regions.models import Region
+from rekam.residents.models import Sex
+from rekam.uploads.services import elections_for
 from rekam.web.background import redirect_then_start
 
 from . import worklists
@@ -100,6 +105,9 @@ def election_page(request: HttpRequest, slug: str) -> HttpResponse:
             "proposed": proposed,
             "classes": VoterClass.choices,
             "may_reconcile": access.can(user, Action.RECONCILE),
+            # With no list yet, the upload page is offered to whoever may import this one.
+            "may_upload": status.last_import is None
+            and elections_for(user).filter(pk=election.pk).exists(),
         },
     )
 
@@ -119,6 +127,7 @@ def _worklist_params(request: HttpRequest) -> dict[str, Any]:
         "klass": klass,
         "first_time": _flag(request.GET.get("pemula")),
         "suket_expiring": _flag(request.GET.get("suket")),
+        "still": request.GET.get("masih") == "1",
     }
 
 
@@ -140,7 +149,7 @@ def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
     show_people = here in {"district", "village"} or params["tps"]
     if show_people and access.can(user, Action.VIEW_RESIDENT):
         voters = worklists.worklist_voters(
-            election, user, within=within, tps=params["tps"], **counts
+            election, user, within=within, tps=params["tps"], still=params["still"], **counts
         )
         page = Paginator(voters, PAGE_SIZE).get_page(request.GET.get("page"))
     crumbs: list[Region] = []
@@ -168,6 +177,7 @@ def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "params": params,
             "within": within or "",
+            "reconciled": worklists.last_reconciled(election, within),
             "classes": VoterClass.choices,
             "query": query.urlencode(),
             "filters": filters.urlencode(),
@@ -201,16 +211,25 @@ def worklist_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
 
 
 @login_required
-def worklist_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
+def worklist_xlsx(request: HttpRequest, slug: str) -> FileResponse:
     _election_obj, voters, stem = _export_voters(request, slug)
-    out = io.BytesIO()
-    worklists.export_xlsx(voters, out)
-    response = HttpResponse(
-        out.getvalue(),
+    # Written to an unnamed file that streams out and is gone once the response is closed: a
+    # province's workbook is not held in memory (the rows hold full NIKs: no name on disk).
+    work = Path(settings.VOTERS_WORK_DIR)
+    work.mkdir(parents=True, exist_ok=True)
+    out = tempfile.TemporaryFile(dir=work)  # noqa: SIM115 (the response closes it)
+    try:
+        worklists.export_xlsx(voters, out)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=f"{stem}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
-    return response
 
 
 @login_required
@@ -295,9 +314,10 @@ def candidate_list(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-decided_at")[:20]
     )
     page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
-    # Each proposal with the voter already on the list as its resident, if any.
+    # Each proposal with the voter already on the list as its resident, if any, and the two
+    # side by side.
     listed = listed_as(list(page))
-    rows = [(candidate, listed.get(candidate.pk)) for candidate in page]
+    rows = [(candidate, listed.get(candidate.pk), _compared(candidate)) for candidate in page]
     return render(
         request,
         "voters/candidates.html",
@@ -310,6 +330,60 @@ def candidate_list(request: HttpRequest, slug: str) -> HttpResponse:
             "may_decide": access.can(user, Action.CONFIRM_MATCH),
         },
     )
+
+
+class Compared(NamedTuple):
+    """One line of a candidate set beside its voter; ``differs`` when the two disagree."""
+
+    field: str
+    label: str
+    voter: str
+    resident: str
+    differs: bool
+
+
+def _same(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two values (in parts, like RT and RW) say the same as a person reads them, case
+    and spacing aside; a part missing on one side is no difference."""
+    return all(
+        not x or not y or " ".join(x.split()).casefold() == " ".join(y.split()).casefold()
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def _compared(candidate: CandidateMatch) -> list[Compared]:
+    """What the person deciding compares, the voter's as KPU listed it and the resident's as
+    the registry holds it (read from the rows the page has already loaded)."""
+    voter, resident = candidate.voter, candidate.resident
+    sexes = dict(Sex.choices)
+    pairs = [
+        (
+            "birth_date",
+            _("Date of birth"),
+            (f"{voter.birth_date:%d-%m-%Y}",),
+            (f"{resident.birth_date:%d-%m-%Y}",),
+        ),
+        ("birth_place", _("Place of birth"), (voter.birth_place,), (resident.birth_place,)),
+        (
+            "sex",
+            _("Sex"),
+            (str(sexes.get(voter.sex, voter.sex)),),
+            (str(sexes.get(resident.sex, resident.sex)),),
+        ),
+        ("kk_number", _("Family card number"), (voter.kk_number,), (resident.kk_number,)),
+        ("street", _("Address"), (voter.street,), (resident.street,)),
+        ("rt_rw", "RT/RW", (voter.rt, voter.rw), (resident.rt, resident.rw)),
+        ("village", _("Village"), (voter.village.name,), (resident.village.name,)),
+    ]
+    return [
+        Compared(field, label, _shown(a), _shown(b), not _same(a, b))
+        for field, label, a, b in pairs
+    ]
+
+
+def _shown(parts: tuple[str, ...]) -> str:
+    """A value as shown ("" when unknown); RT/RW as ``001/002``, a missing part as ``-``."""
+    return "/".join(part or "-" for part in parts) if any(parts) else ""
 
 
 @login_required
@@ -328,16 +402,33 @@ def candidate_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     reason = (request.POST.get("alasan") or "").strip()
     try:
         if decision == "konfirmasi":
-            candidate_confirm(candidate=candidate, acting_user=user, reason=reason)
-            messages.success(request, _("The match was confirmed."))
+            match = candidate_confirm(candidate=candidate, acting_user=user, reason=reason)
+            messages.success(
+                request,
+                _("Match confirmed: voter %(voter)s is %(resident)s (NIK %(nik)s).") % _who(match),
+            )
         elif decision == "tolak":
-            candidate_reject(candidate=candidate, acting_user=user, reason=reason)
-            messages.success(request, _("The match was rejected."))
+            match = candidate_reject(candidate=candidate, acting_user=user, reason=reason)
+            messages.success(
+                request,
+                _("Match rejected: voter %(voter)s is not %(resident)s (NIK %(nik)s).")
+                % _who(match),
+            )
         else:
             messages.error(request, _("Choose confirm or reject."))
     except CandidateError as exc:
         messages.error(request, exc.message)
     return redirect("voters_candidates", slug=slug)
+
+
+def _who(match: CandidateMatch) -> dict[str, str]:
+    """The two people a decision was about, for its message (the NIK masked: a message may
+    travel in a cookie)."""
+    return {
+        "voter": match.voter.name,
+        "resident": match.resident.name,
+        "nik": match.resident.masked_nik,
+    }
 
 
 @login_required
@@ -349,9 +440,12 @@ def import_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     mine = [code for code in batch.regencies if access.can(user, Action.VIEW_RESIDENT, code)]
     if batch.regencies and not mine:
         raise PermissionDenied(access.OUTSIDE_JURISDICTION)
-    scope = access.scope_filter(user, "regency")
-    added = Voter.objects.filter(scope, added_in=batch).select_related("village")
-    removed = Voter.objects.filter(scope, removed_in=batch).select_related("village")
+    # With the election, so that the (election, village, tps) index narrows the scan.
+    voters = Voter.objects.filter(
+        access.scope_filter(user, "regency"), election_id=batch.election_id
+    ).select_related("village")
+    added = voters.filter(added_in=batch)
+    removed = voters.filter(removed_in=batch)
     return render(
         request,
         "voters/import.html",

@@ -15,15 +15,17 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Case, CharField, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from rekam.accounts import access
 from rekam.accounts.access import OUTSIDE_JURISDICTION, Action
 from rekam.elections.models import Election
+from rekam.lib.csvcell import csv_safe
 from rekam.lib.xlsx import write_xlsx
 from rekam.regions.models import Region
 from rekam.residents.states import KtpState
@@ -36,6 +38,7 @@ from .models import (
     VoterClass,
     WorklistCount,
 )
+from .services import class_for_state
 
 LEVELS = ("regency", "district", "village", "tps")
 # A region code's level by its number of parts: 18.71 / 18.71.01 / 18.71.01.1001
@@ -205,6 +208,17 @@ def worklist_total(
     return total
 
 
+def _class_now() -> Case:
+    """A voter's class by their resident's KTP-el state now (NULL when not matched)."""
+    return Case(
+        *[
+            When(verdict__resident__ktp_state=state, then=Value(class_for_state(state)))
+            for state in KtpState.values
+        ],
+        output_field=CharField(),
+    )
+
+
 def worklist_voters(
     election: Election,
     who: Any,
@@ -214,9 +228,16 @@ def worklist_voters(
     klass: str | None = None,
     first_time: bool | None = None,
     suket_expiring: bool | None = None,
+    still: bool = False,
 ) -> QuerySet[Voter]:
     """Voters on the current list inside ``within`` (and TPS ``tps`` of that village) and
-    ``who``'s jurisdiction, with their latest verdict (``voter.verdict``)."""
+    ``who``'s jurisdiction, with their latest verdict (``voter.verdict``).
+
+    Classes and flags are those of the latest reconciliation; ``still`` keeps only the voters
+    whose resident's state now still gives that class (voters matched to no resident have no
+    state to change). Each voter carries ``resident_nik`` and ``state_now``: the matched
+    resident's NIK and KTP-el state now (``None`` when not matched), read in the same query.
+    """
     q = (
         Q(election=election, removed_in__isnull=True)
         & _scope_q(who, Action.VIEW_RESIDENT)
@@ -230,11 +251,30 @@ def worklist_voters(
         q &= Q(verdict__first_time=first_time)
     if suket_expiring is not None:
         q &= Q(verdict__suket_until__isnull=not suket_expiring)
+    voters = Voter.objects.annotate(
+        resident_nik=F("verdict__resident__nik"), state_now=F("verdict__resident__ktp_state")
+    )
+    if still:
+        voters = voters.annotate(class_now=_class_now())
+        q &= Q(verdict__resident__isnull=True) | Q(class_now=F("verdict__klass"))
     return (
-        Voter.objects.filter(q)
+        voters.filter(q)
         .select_related("verdict", "village", "district", "regency")
         .order_by("village_id", "tps", "name_key", "id")
     )
+
+
+def last_reconciled(election: Election, within: str | None) -> ReconciliationRun | None:
+    """The latest finished reconciliation covering the regency/city of ``within`` (any level;
+    the latest of the election when ``None``): when the classes shown there were decided."""
+    runs = ReconciliationRun.objects.filter(
+        election=election, status=ReconciliationRun.Status.DONE
+    ).order_by("-finished_at")
+    if not within or "." not in within:
+        return runs.first()
+    regency = ".".join(within.split(".")[:2])
+    # Runs are few per election; the regencies they covered are a JSON list.
+    return next((run for run in runs[:100] if regency in run.regencies), None)
 
 
 @dataclass
@@ -291,55 +331,79 @@ EXPORT_HEADER = [
     "DESA/KELURAHAN",
     "KECAMATAN",
     "KABUPATEN/KOTA",
-    "KELAS",
-    "STATUS KTP-EL",
+    "KELAS SAAT PENCOCOKAN",
+    "STATUS KTP-EL SAAT PENCOCOKAN",
+    "STATUS KTP-EL SEKARANG",
     "PEMILIH PEMULA",
     "SUKET BERLAKU S.D.",
 ]
+# What each export row reads, in one query (no model per row): the voter's columns up to the
+# regency/city's name are written as they are, the rest become labels.
+_EXPORT_FIELDS = (
+    "nik",
+    "kk_number",
+    "name",
+    "birth_place",
+    "birth_date",
+    "sex",
+    "marital",
+    "street",
+    "rt",
+    "rw",
+    "tps",
+    "village_id",
+    "village__name",
+    "district__name",
+    "regency__name",
+    "verdict__klass",
+    "verdict__ktp_state",
+    "verdict__resident__ktp_state",
+    "verdict__first_time",
+    "verdict__suket_until",
+)
 # XLSX sheets hold at most 1,048,576 rows.
 XLSX_MAX_ROWS = 1_000_000
 
 
-def _state_label(state: str) -> str:
-    return str(KtpState(state).label) if state in KtpState.values else state
-
-
 def export_rows(voters: QuerySet[Voter]) -> Iterator[list[Any]]:
-    """Rows of an export, in :data:`EXPORT_HEADER` order."""
-    v: Voter
-    for v in voters.iterator(chunk_size=5_000):
-        verdict = getattr(v, "verdict", None)
-        yield [
-            v.nik,
-            v.kk_number,
-            v.name,
-            v.birth_place,
-            v.birth_date,
-            v.sex,
-            v.marital,
-            v.street,
-            v.rt,
-            v.rw,
-            v.tps,
-            v.village_id,
-            v.village.name,
-            v.district.name,
-            v.regency.name,
-            verdict.get_klass_display() if verdict else "",
-            _state_label(verdict.ktp_state) if verdict else "",
-            "YA" if verdict and verdict.first_time else "",
-            verdict.suket_until if verdict and verdict.suket_until else "",
-        ]
+    """Rows of an export, in :data:`EXPORT_HEADER` order. Labels are taken in the language
+    active now (the request's), once, not per row."""
+    classes = {code: str(label) for code, label in VoterClass.choices}
+    states = {code: str(label) for code, label in KtpState.choices}
+    rows = voters.values_list(*_EXPORT_FIELDS)
+
+    def generate() -> Iterator[list[Any]]:
+        for *voter, klass, state_then, state_now, first_time, suket_until in rows.iterator(
+            chunk_size=5_000
+        ):
+            yield [
+                *voter,
+                classes.get(klass, klass) if klass else "",
+                states.get(state_then, state_then) if state_then else "",
+                states.get(state_now, state_now) if state_now else "",
+                "YA" if first_time else "",
+                suket_until or "",
+            ]
+
+    return generate()
 
 
 def export_csv_chunks(voters: QuerySet[Voter]) -> Iterator[str]:
-    """The export as CSV text (UTF-8 with a BOM for Excel), in pieces for streaming."""
+    """The export as CSV text (UTF-8 with a BOM for Excel), in pieces for streaming. Text
+    cells are :func:`csv_safe`: names and addresses come from KPU's file."""
+    return _csv_chunks(export_rows(voters))
+
+
+def _csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(EXPORT_HEADER)
-    for n, row in enumerate(export_rows(voters), start=1):
-        writer.writerow([c.strftime("%d-%m-%Y") if hasattr(c, "strftime") else c for c in row])
+    for n, row in enumerate(rows, start=1):
+        # Cells are text or dates (``is``: cheaper than isinstance over millions of cells).
+        writer.writerow(
+            [c.strftime("%d-%m-%Y") if c.__class__ is date else csv_safe(c) for c in row]
+        )
         if n % 2_000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

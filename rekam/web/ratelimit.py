@@ -41,15 +41,20 @@ def _redis(url: str) -> Any:
 TOO_MANY = "Terlalu banyak permintaan dari alamat Anda. Tunggu sebentar, lalu coba lagi."
 
 
-def allow(key: str, *, limit: int, seconds: int) -> bool:
-    """Count one hit on ``key``; ``False`` once it had ``limit`` hits in this window."""
-    if limit <= 0:
-        return True
+def _counter(key: str, seconds: int) -> str:
+    """The cache key counting ``key``'s hits in the current window of ``seconds``."""
     window = int(time.time()) // seconds
     # Keyed hash: keys may carry addresses or NIKs, which should not sit in the cache in clear.
     secret = str(settings.SECRET_KEY).encode()[:64]
     digest = hashlib.blake2b(key.encode(), key=secret, digest_size=12).hexdigest()
-    name = f"rl:{digest}:{window}"
+    return f"rl:{digest}:{window}"
+
+
+def allow(key: str, *, limit: int, seconds: int) -> bool:
+    """Count one hit on ``key``; ``False`` once it had ``limit`` hits in this window."""
+    if limit <= 0:
+        return True
+    name = _counter(key, seconds)
     if settings.REDIS_URL:
         pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
         pipe.incr(name)
@@ -63,13 +68,27 @@ def allow(key: str, *, limit: int, seconds: int) -> bool:
     return count <= limit
 
 
+def exhausted(key: str, *, limit: int, seconds: int) -> bool:
+    """Whether ``key`` already had ``limit`` hits in this window, counting none (for limits
+    that count only failures: the failure is then counted with :func:`allow`)."""
+    if limit <= 0:
+        return False
+    name = _counter(key, seconds)
+    count = _redis(settings.REDIS_URL).get(name) if settings.REDIS_URL else cache.get(name)
+    return int(count or 0) >= limit
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The caller's address: ``REMOTE_ADDR``, or the header a trusted proxy sets."""
+    """The caller's address: ``REMOTE_ADDR``, or the header a trusted proxy sets.
+
+    In a list such as ``X-Forwarded-For`` the last entry is the one the trusted proxy added;
+    the entries before it are whatever the client sent, so they are never believed.
+    """
     header = settings.CLIENT_IP_HEADER
     if header:
         forwarded = str(request.META.get(header, ""))
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            return forwarded.split(",")[-1].strip()
     return str(request.META.get("REMOTE_ADDR", ""))
 
 

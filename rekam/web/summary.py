@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.elections.models import ElectionRegion
+from rekam.regions.models import Region
 from rekam.residents.eligibility import birth_date_limit
 from rekam.residents.models import MaritalStatus
 from rekam.residents.states import KtpState
@@ -73,24 +74,37 @@ def _too_young() -> Q:
 def state_summary(user: Any) -> Summary:
     """One row per regency/city in the user's jurisdiction plus a total: residents by KTP-el
     state, with those not yet required to hold one (today) apart from "Belum rekam"."""
-    young = Q(ktp_state=KtpState.BELUM_REKAM, marital_status=MaritalStatus.SINGLE) & _too_young()
-    grouped = (
-        access.residents_for(user, Action.VIEW_REPORTS)
-        .order_by()  # the default ordering would join the GROUP BY
-        .values("regency_id", "regency__name", "regency__kind", "ktp_state")
-        .annotate(n=Count("pk"), young=Count("pk", filter=young))
+    residents = access.residents_for(user, Action.VIEW_REPORTS).order_by()
+    # Two grouped queries without the regions: joined for their names, the GROUP BY sorted every
+    # resident in a temporary B-tree (0.5 s at 91,000 residents). COUNT(*) per regency and state
+    # is read from the (regency, ktp_state) index alone; only the unrecorded single residents are
+    # read from the table for their age.
+    counts = (
+        residents.values("regency_id", "ktp_state")
+        .annotate(n=Count("*"))
+        .values_list("regency_id", "ktp_state", "n")
+    )
+    young = dict(
+        residents.filter(
+            _too_young(), ktp_state=KtpState.BELUM_REKAM, marital_status=MaritalStatus.SINGLE
+        )
+        .values("regency_id")
+        .annotate(n=Count("*"))
+        .values_list("regency_id", "n")
     )
     rows: dict[str, SummaryRow] = {}
+    for code, state, n in counts:
+        row = rows.setdefault(code, SummaryRow(code=code, name=""))
+        row.counts[state] = n
+    for code, n in young.items():
+        if n:
+            rows[code].counts[KtpState.BELUM_REKAM] -= n
+            rows[code].counts[NOT_YET_REQUIRED] = n
+    for code, name, kind in Region.objects.filter(code__in=list(rows)).values_list(
+        "code", "name", "kind"
+    ):
+        rows[code].name = _short_name(kind, name)
     total = SummaryRow(code="", name="")
-    for item in grouped:
-        code = item["regency_id"]
-        row = rows.get(code)
-        if row is None:
-            name = _short_name(item["regency__kind"], item["regency__name"])
-            row = rows[code] = SummaryRow(code=code, name=name)
-        row.counts[item["ktp_state"]] = item["n"] - item["young"]
-        if item["young"]:
-            row.counts[NOT_YET_REQUIRED] = item["young"]
     for row in rows.values():
         for state, n in row.counts.items():
             total.counts[state] = total.counts.get(state, 0) + n

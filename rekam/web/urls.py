@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
+from rekam.accounts.views import PasswordChangeView
+
 from . import api, views
 from .forms import LoginForm
 from .ratelimit import limit_per_ip
@@ -33,6 +35,7 @@ urlpatterns = [
         name="login",
     ),
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),
+    path("kata-sandi/", PasswordChangeView.as_view(), name="password_change"),
     path("penduduk/", views.resident_search_page, name="resident_search"),
     path("penduduk/<nik:nik>/", views.resident_detail, name="resident_detail"),
     path("penduduk/<nik:nik>/ubah/", views.resident_edit, name="resident_edit"),

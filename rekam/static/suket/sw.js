@@ -36,7 +36,9 @@ self.addEventListener("fetch", (event) => {
           if (res.ok) cache.put(req, res.clone());
           return res;
         })
-        .catch(() => cache.match(req, { ignoreSearch: true }).then((hit) => hit || Response.error()))
+        // The page varies on Accept-Language: without ignoreVary a phone set to Indonesian
+        // finds no cached copy offline.
+        .catch(() => cache.match(req, { ignoreSearch: true, ignoreVary: true }).then((hit) => hit || Response.error()))
     )
   );
 });
