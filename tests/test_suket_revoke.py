@@ -178,3 +178,25 @@ def test_a_revoked_suket_is_no_longer_downloaded_or_printed(personas, client, su
     assert "sudah dicabut" in refused.content.decode()
     page = client.get(f"/suket/penduduk/{suket.resident.nik}/").content.decode()
     assert f"/suket/{suket.pk}/pdf/" not in page
+
+
+def test_revoke_from_the_list_opens_the_revoke_box(personas, client, suket):
+    client.force_login(personas.bdl_supervisor)
+    listed = client.get("/suket/").content.decode()
+    link = f"/suket/penduduk/{suket.resident.nik}/?cabut={suket.pk}#suket-{suket.pk}"
+    assert link in listed
+    opened = client.get(f"/suket/penduduk/{suket.resident.nik}/", {"cabut": suket.pk})
+    assert '<details class="revoke-suket" open>' in opened.content.decode()
+    closed = client.get(f"/suket/penduduk/{suket.resident.nik}/").content.decode()
+    assert '<details class="revoke-suket">' in closed
+
+
+def test_the_stock_book_names_people_by_name(personas, client):
+    from rekam.suket.stock import blank_receive
+
+    personas.bdl_admin.first_name, personas.bdl_admin.last_name = "Rina", "Wulandari"
+    personas.bdl_admin.save()
+    blank_receive(office=personas.bdl_office, count=5, batch="N-1", acting_user=personas.bdl_admin)
+    client.force_login(personas.bdl_admin)
+    page = client.get("/suket/stok/", {"kantor": "18.71"}).content.decode()
+    assert "Rina Wulandari" in page

@@ -533,7 +533,7 @@ def ledger_lines(office: Office, limit: int = 50) -> list[LedgerLine]:
     """
     movements = (
         BlankMovement.objects.filter(office=office)
-        .select_related("counterpart__region")
+        .select_related("counterpart__region", "actor")
         .order_by(*LEDGER_ORDER)[:limit]
     )
     lines: list[LedgerLine] = []
