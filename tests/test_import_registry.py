@@ -94,11 +94,6 @@ def write_csv(
     return path
 
 
-@pytest.fixture(autouse=True)
-def reports_in_tmp(settings, tmp_path):
-    settings.IMPORT_REPORT_DIR = tmp_path / "reports"
-
-
 def rejected(result) -> dict[int, str]:
     return {i.line: i.reason for i in result.issues if i.level == "ditolak"}
 
@@ -461,12 +456,12 @@ def test_a_dry_run_saves_nothing(lampung, tmp_path):
     assert not ImportBatch.objects.exists()
 
 
-def test_the_command_prints_rejected_rows_and_the_report_path(lampung, tmp_path, capsys):
+def test_the_command_prints_rejected_rows_and_the_report_path(lampung, tmp_path, capsys, settings):
     path = write_csv(tmp_path / "r.csv", [row(), budi(tanggal_lahir="31-02-1985")])
     call_command("import_registry", str(path), "--no-progress")
     out = capsys.readouterr().out
     assert "baris 3: ditolak: tanggal lahir tidak ada di kalender (31-02-1985)" in out
-    assert "Laporan: " in out and str(tmp_path / "reports") in out
+    assert "Laporan: " in out and str(settings.IMPORT_REPORT_DIR) in out
 
 
 @pytest.mark.parametrize(

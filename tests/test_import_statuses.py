@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -22,11 +21,6 @@ DATA = Path(__file__).parent / "data"
 WIB = ZoneInfo("Asia/Jakarta")
 SITI = "1871015705900001"
 BUDI = "1871012001850002"
-
-
-@pytest.fixture(autouse=True)
-def reports_in_tmp(settings, tmp_path):
-    settings.IMPORT_REPORT_DIR = tmp_path / "reports"
 
 
 def siti(state: str = KtpState.BIO_CAPTURED, at: datetime | None = None):

@@ -24,11 +24,6 @@ from .factories import make_resident
 from .test_suket_support import make_pilkada, ready_office
 
 
-@pytest.fixture(autouse=True)
-def reports_in_tmp(settings, tmp_path):
-    settings.IMPORT_REPORT_DIR = tmp_path / "reports"
-
-
 @pytest.fixture
 def election(personas):
     ready_office(personas.bdl_office, blanks=0)

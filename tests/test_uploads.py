@@ -29,7 +29,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def files_in_tmp(settings, tmp_path):
     settings.UPLOAD_DIR = tmp_path / "uploads"
-    settings.IMPORT_REPORT_DIR = tmp_path / "reports"
 
 
 def login(client, user):
