@@ -194,7 +194,7 @@ def _prepare() -> Fixture:
             service_point=board, counter=counter, acting_user=operator, at=called_at
         )
         if called is not None and counter <= 3:
-            ticket_close(ticket=called, outcome="recorded", acting_user=operator, at=called_at)
+            ticket_close(ticket=called, outcome="other", acting_user=operator, at=called_at)
             ticket_call_next(
                 service_point=board, counter=counter, acting_user=operator, at=called_at
             )

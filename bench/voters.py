@@ -16,7 +16,12 @@ Timed, in this order:
   DPT to the registry on NIK and counts voters per class;
 - ``rekam import_dpt`` of the DPT and then ``rekam reconcile``, each as a child process,
   end to end (Django start-up included);
-- with ``--rerun``, both commands again (nothing changed: nothing is written).
+- with ``--rerun``, both commands again (nothing changed: nothing is written);
+- on PostgreSQL, the floors: the database work any design that keeps the voter list and the
+  verdicts in the database must do, whatever runs around it. The voters and verdicts the
+  commands stored are copied out (untimed) and loaded back by ``COPY`` into a bare table (no
+  key, no index) and into a table shaped like the live one (its key and index); the registry's
+  NIKs and states are read out by ``COPY``, as the reconciliation must.
 
 Prints each time, the ratio (import + reconcile) / bare join, and the peak memory
 (``ru_maxrss``) of this process (the bare join) and of the largest child (the commands).
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
@@ -300,12 +306,85 @@ def prepare_database(url: str, registry: Path) -> None:
         c.execute("VACUUM ANALYZE")
 
 
+def reuse_database(url: str, n_registry: int) -> bool:
+    """Empty the voter list of an earlier run's database whose registry holds ``n_registry``
+    residents; False (nothing done) when there is no such database."""
+    if url.startswith("sqlite"):
+        return False
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as c:
+            (count,) = c.execute("SELECT count(*) FROM residents_resident").fetchone() or (0,)
+            if count != n_registry:
+                return False
+            c.execute(
+                "TRUNCATE voters_voter, voters_votercheck, voters_worklistcount, "
+                "voters_candidatematch, voters_reconciliationrun, voters_dptimport CASCADE"
+            )
+            c.execute("VACUUM ANALYZE")
+    except psycopg.Error:
+        return False
+    return True
+
+
 def timed(label: str, command: list[str], url: str) -> float:
     started = time.perf_counter()
     subprocess.run(command, env=_env(url), check=True, cwd=PROJECT, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
     print(f"  {label:<28} {seconds:8.1f} s")
     return seconds
+
+
+def _copy_seconds(cursor: Any, statement: str, source: Path) -> float:
+    started = time.perf_counter()
+    with cursor.copy(statement) as copy, source.open("rb") as f:
+        while data := f.read(1 << 20):
+            copy.write(data)
+    return time.perf_counter() - started
+
+
+def floors(url: str, join_s: float) -> float:
+    """Time the database work the stored voter list needs (see the module docstring); prints
+    each as a ratio to the bare join and returns the sum of the live-table floors."""
+    import psycopg
+
+    dump = WORK / "floor-rows.csv"
+    live_total = 0.0
+    with psycopg.connect(url, autocommit=True) as c, c.cursor() as cur:
+        for table in ("voters_voter", "voters_votercheck"):
+            with dump.open("wb") as out, cur.copy(f"COPY {table} TO STDOUT") as copy:
+                for data in copy:
+                    out.write(data)
+            (rows,) = cur.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+            for shape, like in (
+                ("a bare table", ""),
+                ("a table like the live one", " INCLUDING ALL"),
+            ):
+                cur.execute(
+                    f"DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor "
+                    f"(LIKE {table}{like})"
+                )
+                seconds = _copy_seconds(cur, "COPY bench_floor FROM STDIN", dump)
+                cur.execute("DROP TABLE bench_floor")
+                label = f"COPY {rows:,} rows of {table} into {shape}"
+                print(f"  {label:<66} {seconds:6.1f} s = {seconds / join_s:5.2f} x the join")
+                if like:
+                    live_total += seconds
+        dump.unlink()
+        started = time.perf_counter()
+        with cur.copy("COPY (SELECT id, nik, ktp_state FROM residents_resident) TO STDOUT") as copy:
+            for _ in copy:
+                pass
+        seconds = time.perf_counter() - started
+        live_total += seconds
+        label = "COPY the registry's ids, NIKs and states out"
+        print(f"  {label:<66} {seconds:6.1f} s = {seconds / join_s:5.2f} x the join")
+    print(
+        f"  {'floors with the live tables, together':<66} {live_total:6.1f} s = "
+        f"{live_total / join_s:5.2f} x the join"
+    )
+    return live_total
 
 
 def _mb(kilobytes: int) -> str:
@@ -329,6 +408,12 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead")
     parser.add_argument("--rerun", action="store_true", help="also time both commands again")
+    parser.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="PostgreSQL: keep the database of an earlier run when its registry is complete "
+        "(its voter list and reconciliations are emptied), instead of loading it again",
+    )
     args = parser.parse_args(argv)
     if args.sqlite:
         url = f"sqlite:///{WORK / 'voters-bench.sqlite3'}"
@@ -345,7 +430,8 @@ def main(argv: list[str]) -> int:
         f"{time.perf_counter() - started:.0f} s"
     )
     started = time.perf_counter()
-    prepare_database(url, registry)
+    if not (args.reuse_database and reuse_database(url, n_registry)):
+        prepare_database(url, registry)
     database = "SQLite" if args.sqlite else "PostgreSQL"
     print(f"{database} ready (registry loaded) in {time.perf_counter() - started:.0f} s")
     join_s, classes = bare_join(registry, dpt)
@@ -369,6 +455,9 @@ def main(argv: list[str]) -> int:
         f"({join_s:.1f} s) on {database}"
     )
     print(f"peak memory: commands {_mb(children)}, bare join (this process) {_mb(own)}")
+    if not args.sqlite:
+        print("floors (PostgreSQL's share of any design that stores the list):")
+        floors(url, join_s)
     return 0
 
 

@@ -46,6 +46,10 @@ DEMO_SECRET_KEY = "rekam-demo-only-not-secret"
 SECRET_KEY = env_str("SECRET_KEY", DEMO_SECRET_KEY)
 ALLOWED_HOSTS = env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS").split(",") if o]
+# The site's public address ("https://rekam.example.go.id", no trailing slash): what paper
+# documents print for people to type, e.g. the Suket verifier when SUKET_VERIFY_URL is a bare
+# path. The default only suits the embedded demo on this machine; a deployment sets it.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 # Where the embedded database, import reports and other local files live.
 DATA_DIR = Path(env_str("REKAM_DATA_DIR", str(PROJECT_DIR / "var")))
@@ -278,8 +282,9 @@ if _email_backend.endswith("smtp.EmailBackend"):
 # Seals the offices' Ed25519 private keys in the database; set it apart from SECRET_KEY so a
 # rotated SECRET_KEY does not lock the keys away.
 SUKET_KEY_SECRET = env_str("SUKET_KEY_SECRET", SECRET_KEY)
-# Printed under each Suket's QR code: where the public verifier page lives. A deployment sets
-# the absolute address (https://…/verifikasi); ``rekam check --deploy`` refuses a relative one.
+# Printed under each Suket's QR code: where the public verifier page lives. A bare path is
+# printed after PUBLIC_BASE_URL (rekam.suket.services.suket_verify_url); a deployment sets the
+# absolute address (https://…/verifikasi) and ``rekam check --deploy`` refuses a relative one.
 SUKET_VERIFY_URL = env_str("SUKET_VERIFY_URL", "/verifikasi")
 
 # Voter list
@@ -291,6 +296,9 @@ VOTERS_DUCKDB_MEMORY = env_str("VOTERS_DUCKDB_MEMORY", "2GB")
 # immediate backend (Django's default) the run starts once the response has been sent, so the
 # progress page still follows it; a queued backend (django-tasks-db, RQ) runs it in a worker.
 VOTERS_TASK_BACKEND = env_str("VOTERS_TASK_BACKEND", "default")
+# Work started from a page with the in-process task backend runs in a thread of its own
+# (rekam.web.background); 0 runs it in the request's thread after the response.
+BACKGROUND_IN_THREAD = env_bool("BACKGROUND_IN_THREAD", default=True)
 
 # Queue
 # Days ahead a resident may take an online number; minutes before its arrival window a number
@@ -308,9 +316,13 @@ ANTREAN_CONFIRM_ON_COMMIT = env_bool("ANTREAN_CONFIRM_ON_COMMIT", True)
 ANTREAN_PUBLIC_URL = env_str("ANTREAN_PUBLIC_URL")
 # How long proving NIK + date of birth lasts on the online pages.
 ANTREAN_IDENTITY_MINUTES = env_int("ANTREAN_IDENTITY_MINUTES", 30)
-# Public pages' limits (in the cache: Redis with REDIS_URL): requests per address and minute,
-# and identity checks per NIK in 15 minutes (against guessing dates of birth). 0: no limit.
-ANTREAN_RATE_IP_PER_MINUTE = env_int("ANTREAN_RATE_IP_PER_MINUTE", 30)
+# Public pages' limits (in the cache: Redis with REDIS_URL): bookings and cancellations per
+# address and minute, identity checks (NIK + date of birth) per address and minute, counted
+# apart, and wrong dates of birth per NIK in 15 minutes (against guessing). A whole village or
+# a carrier's NAT may share one address, so the per-address limits only stop floods; the
+# per-NIK one stops guessing. 0: no limit.
+ANTREAN_RATE_IP_PER_MINUTE = env_int("ANTREAN_RATE_IP_PER_MINUTE", 300)
+ANTREAN_RATE_IDENTIFY_PER_MINUTE = env_int("ANTREAN_RATE_IDENTIFY_PER_MINUTE", 120)
 ANTREAN_RATE_NIK_PER_15_MINUTES = env_int("ANTREAN_RATE_NIK_PER_15_MINUTES", 5)
 # How often the board and the status page ask for news.
 ANTREAN_BOARD_POLL_MS = env_int("ANTREAN_BOARD_POLL_MS", 2_000)

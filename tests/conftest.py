@@ -45,6 +45,14 @@ def import_reports_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def background_work_at_once(settings):
+    """Work a page starts in the background runs before the test client's response returns,
+    inside the test's transaction, so that a test reads its results at once
+    (tests/test_web_background.py covers the thread)."""
+    settings.BACKGROUND_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
 def steady_rate_window(monkeypatch):
     """Rate limits count in fixed windows: a test that crossed a window's edge would see its
     count start again. The limiter's clock stands still instead; every test still starts with

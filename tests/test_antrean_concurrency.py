@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,7 @@ def _residents(count: int) -> list[Resident]:
     )
 
 
-def _one_session_today(personas: Any) -> Any:
+def _one_session_today(personas: Any, invitation_percent: int = 0) -> Any:
     """A point whose whole day is one session with ``CAPACITY`` seats, open now."""
     point = make_point(
         personas.bdl_office,
@@ -166,6 +166,7 @@ def _one_session_today(personas: Any) -> Any:
         session_minutes=1440,
         waiting_room_limit=CAPACITY,
         holiday_opening=HolidayOpening.OPEN,
+        invitation_percent=invitation_percent,
     )
     (session,) = sessions_ensure(service_point=point, day=timezone.localdate())
     assert session.capacity == CAPACITY
@@ -192,8 +193,13 @@ async def _fire(
         return await asyncio.gather(*(one(*r) for r in requests))
 
 
-def test_parallel_online_and_gate_requests_never_overbook_a_session(personas, serve):
-    point, session = _one_session_today(personas)
+# Half the session kept for invitations nobody holds: the requests take those seats too, one
+# released at a time under the session's lock, and still no more than the capacity.
+@pytest.mark.parametrize("invitation_percent", [0, 50])
+def test_parallel_online_and_gate_requests_never_overbook_a_session(
+    personas, serve, invitation_percent
+):
+    point, session = _one_session_today(personas, invitation_percent)
     people = _residents(220)
     gate = Client()
     gate.force_login(personas.bdl_queue)
@@ -245,10 +251,10 @@ def test_parallel_online_and_gate_requests_never_overbook_a_session(personas, se
     assert len(niks) == len(set(niks)), "a NIK holds two active numbers"
     assert {t[3] for t in tickets} == {session.pk}
     (taken,) = server.rows(
-        "SELECT public_taken + invitation_taken, capacity FROM antrean_session "
-        f"WHERE id = {session.pk}"
+        "SELECT public_taken + invitation_taken, capacity, invitation_capacity "
+        f"FROM antrean_session WHERE id = {session.pk}"
     )
-    assert taken == (CAPACITY, CAPACITY)
+    assert taken == (CAPACITY, CAPACITY, 0)
     # Numbers run without gaps per service: the counter row moved once per ticket.
     by_prefix: dict[str, list[int]] = {}
     for label in labels:
@@ -294,3 +300,27 @@ def test_parallel_counters_never_call_the_same_person(personas, serve):
         f"WHERE service_point_id = {point.pk} AND kind = 'called'"
     )
     assert events == [(20, 20)]
+
+
+def test_one_resident_booking_many_days_at_once_holds_one_number(personas, serve):
+    """A resident who presses "book" for twelve days at once, through the server's processes,
+    gets one upcoming number."""
+    point, _ = _one_session_today(personas)
+    today = timezone.localdate()
+    sessions = [
+        sessions_ensure(service_point=point, day=today + timedelta(days=n))[0] for n in range(1, 13)
+    ]
+    (resident,) = _residents(1)
+    server = serve()
+    cookie = {IDENTITY_COOKIE: identity_cookie_value(resident)}
+    requests = [
+        ("/antrean/ambil/", {"session": str(s.pk), "service": "recording"}, cookie)
+        for s in sessions
+    ]
+    responses = asyncio.run(_fire(server.url, requests, parallel=12))
+    assert 500 not in [r.status_code for r in responses]
+    (active,) = server.rows(
+        "SELECT count(*) FROM antrean_ticket "
+        f"WHERE resident_id = {resident.pk} AND state IN ('booked', 'waiting')"
+    )
+    assert active == (1,)

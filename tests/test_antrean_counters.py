@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
 from rekam.antrean.models import Outcome, Priority, State, TicketEvent
 from rekam.antrean.services import (
@@ -17,6 +18,7 @@ from rekam.antrean.services import (
     ticket_issue_walkin,
     ticket_no_show,
     ticket_recall,
+    ticket_set_nik,
     ticket_transfer,
 )
 from rekam.residents.models import RecordEvent
@@ -27,6 +29,7 @@ from rekam.suket.stock import blank_receive, card_print
 
 from .factories import make_resident
 from .test_antrean_support import WORKDAY, at, make_point, session_at
+from .test_invitations_support import clock_at
 from .test_suket_support import make_pilkada, ready_office
 
 pytestmark = pytest.mark.django_db
@@ -37,11 +40,12 @@ def point(personas):
     return make_point(personas.bdl_office, counters=2)
 
 
-def walk_in(point, personas, hh, mm, *, service=Service.RECORDING, priority=""):
+def walk_in(point, personas, hh, mm, *, service=Service.RECORDING, priority="", nik=""):
     return ticket_issue_walkin(
         service_point=point,
         service=service,
         priority=priority,
+        nik=nik,
         acting_user=personas.bdl_queue,
         at=at(WORKDAY, hh, mm),
     )
@@ -147,9 +151,8 @@ def test_a_no_show_frees_the_counter(point, personas):
 
 
 def test_closing_records_the_outcome(point, personas):
-    walk_in(point, personas, 9, 0)
-    ticket = call(point, personas)
-    assert ticket is not None
+    resident = make_resident()
+    ticket, _ = _close_as_recorded(point, personas, resident)
     ticket_close(
         ticket=ticket,
         outcome=Outcome.RECORDED,
@@ -166,16 +169,18 @@ def test_closing_records_the_outcome(point, personas):
     assert TicketEvent.objects.get(ticket=ticket, kind="closed").detail == "recorded"
 
 
-def _close_as_recorded(point, personas, resident):
+def _close_as_recorded(point, personas, resident, service=Service.RECORDING):
+    """A walk-in without NIK whose NIK the counter notes once called (the gate would send some
+    of these residents to another service)."""
     ticket_issue_walkin(
         service_point=point,
-        service=Service.RECORDING,
-        nik=resident.nik,
+        service=service,
         acting_user=personas.bdl_queue,
         at=at(WORKDAY, 9, 0),
     )
     ticket = call(point, personas)
     assert ticket is not None
+    ticket = ticket_set_nik(ticket=ticket, nik=resident.nik, acting_user=personas.bdl_operator)
     return ticket, lambda: ticket_close(
         ticket=ticket,
         outcome=Outcome.RECORDED,
@@ -224,17 +229,46 @@ def test_a_record_already_past_recording_is_left_as_it_is(point, personas):
     assert not RecordEvent.objects.filter(resident=resident).exists()
 
 
-def test_a_resident_of_another_regency_is_closed_without_a_move(point, personas):
+def _no_nik_at_counter(point, personas):
+    walk_in(point, personas, 9, 0)
+    ticket = call(point, personas)
+    assert ticket is not None
+    return ticket
+
+
+@pytest.mark.parametrize("outcome", [Outcome.RECORDED, Outcome.PRINTED, Outcome.SUKET])
+def test_a_number_without_a_residents_nik_does_not_close_as_served_for_a_record(
+    point, personas, outcome
+):
+    ticket = _no_nik_at_counter(point, personas)
+    close = {"ticket": ticket, "outcome": outcome, "acting_user": personas.bdl_operator}
+    with pytest.raises(QueueRefused, match="belum mencatat NIK penduduk: isi NIK-nya"):
+        ticket_close(**close, at=at(WORKDAY, 9, 41))
+    # A NIK the registry does not know is no better: the record cannot follow.
+    ticket_set_nik(ticket=ticket, nik="1871015705900999", acting_user=personas.bdl_operator)
+    with pytest.raises(QueueRefused, match="tidak ditemukan di data penduduk"):
+        ticket_close(**close, at=at(WORKDAY, 9, 42))
+    ticket.refresh_from_db()
+    assert ticket.state == State.CALLED
+    ticket_close(**{**close, "outcome": Outcome.OTHER}, note="tanpa NIK", at=at(WORKDAY, 9, 43))
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.outcome) == (State.DONE, Outcome.OTHER)
+
+
+def test_a_resident_of_another_regency_does_not_close_as_recorded(point, personas):
     visitor = make_resident("18.01.04.2001")  # Lampung Selatan
     ticket, close = _close_as_recorded(point, personas, visitor)
-    assert "sistem pusat (SIAK)" in close().record
+    with pytest.raises(QueueRefused, match="kabupaten/kota lain") as refused:
+        close()
+    assert visitor.name not in refused.value.message
     visitor.refresh_from_db()
-    assert visitor.ktp_state == KtpState.BELUM_REKAM
+    ticket.refresh_from_db()
+    assert (visitor.ktp_state, ticket.state) == (KtpState.BELUM_REKAM, State.CALLED)
     assert ticket.resident_id == visitor.pk
 
 
-def _close(point, personas, resident, outcome):
-    ticket, _ = _close_as_recorded(point, personas, resident)
+def _close(point, personas, resident, outcome, service=Service.RECORDING):
+    ticket, _ = _close_as_recorded(point, personas, resident, service)
     return ticket, lambda: ticket_close(
         ticket=ticket, outcome=outcome, acting_user=personas.bdl_operator, at=at(WORKDAY, 9, 41)
     )
@@ -242,21 +276,51 @@ def _close(point, personas, resident, outcome):
 
 def test_a_card_must_be_printed_before_the_number_closes_as_printed(point, personas):
     resident = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
-    ticket, close = _close(point, personas, resident, Outcome.PRINTED)
-    with pytest.raises(QueueRefused, match="belum tercatat dicetak"):
+    ticket, close = _close(point, personas, resident, Outcome.PRINTED, Service.PRINTING)
+    with pytest.raises(QueueRefused, match="Cetak lewat halaman Cetak atau Suket"):
         close()
     ticket.refresh_from_db()
     assert ticket.state == State.CALLED
     blank_receive(office=personas.bdl_office, count=1, batch="B")
-    card_print(resident=resident, card_serial="K1", acting_user=personas.bdl_operator)
+    card_print(
+        resident=resident,
+        card_serial="K1",
+        acting_user=personas.bdl_operator,
+        at=at(WORKDAY, 9, 38),
+    )
     close()
     ticket.refresh_from_db()
     assert (ticket.state, ticket.outcome) == (State.DONE, Outcome.PRINTED)
 
 
+def test_a_card_printed_another_day_does_not_close_a_number_as_printed(point, personas):
+    resident = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
+    blank_receive(office=personas.bdl_office, count=1, batch="B")
+    card_print(
+        resident=resident,
+        card_serial="K1",
+        acting_user=personas.bdl_operator,
+        at=at(WORKDAY - timedelta(days=1), 14),
+    )
+    ticket, close = _close(point, personas, resident, Outcome.PRINTED, Service.PRINTING)
+    with pytest.raises(QueueRefused, match="tercatat dicetak hari ini"):
+        close()
+    ticket.refresh_from_db()
+    assert ticket.state == State.CALLED
+
+
+def test_a_print_ready_resident_of_another_regency_does_not_close_as_printed(point, personas):
+    visitor = make_resident("18.01.04.2001", ktp_state=KtpState.PRINT_READY_RECORD)
+    ticket, close = _close(point, personas, visitor, Outcome.PRINTED, Service.PRINTING)
+    with pytest.raises(QueueRefused, match="kantor ini tidak dapat mencetak kartunya"):
+        close()
+    ticket.refresh_from_db()
+    assert ticket.state == State.CALLED and not ticket.outcome
+
+
 def test_a_suket_must_be_issued_before_the_number_closes_with_it(point, personas):
     resident = make_resident(ktp_state=KtpState.SENT_FOR_ENROLLMENT)
-    ticket, close = _close(point, personas, resident, Outcome.SUKET)
+    ticket, close = _close(point, personas, resident, Outcome.SUKET, Service.SUKET)
     with pytest.raises(QueueRefused, match="Belum ada Suket yang berlaku"):
         close()
     ready_office(personas.bdl_office, blanks=0)
@@ -301,3 +365,25 @@ def test_it_refuses_a_queue_officer_at_a_counter(point, personas):
 def test_it_refuses_a_counter_the_point_does_not_have(point, personas):
     with pytest.raises(QueueRefused, match="loket 1-2"):
         call(point, personas, counter=3)
+
+
+def test_the_counter_page_shows_the_called_residents_ktp_el_state(client, point, personas):
+    own = make_resident(name="Warga Kota", ktp_state=KtpState.PRINT_READY_RECORD)
+    visitor = make_resident(
+        "18.01.04.2001", name="Warga Lamsel", ktp_state=KtpState.ADJUDICATE_RECORD
+    )
+    for resident in (own, visitor):
+        walk_in(point, personas, 9, 0, service=Service.OTHER, nik=resident.nik)
+    url = reverse("antrean_counter", args=[point.code, 1])
+    client.force_login(personas.bdl_operator)
+    with clock_at(at(WORKDAY, 9, 5)):
+        client.post(url, {"action": "call"})
+        html = client.get(url).content.decode()
+        assert 'data-testid="ktp-state"' in html and "Siap cetak (PRR)" in html
+        client.post(url, {"action": "close", "outcome": "other"})
+        client.post(url, {"action": "call"})
+        html = client.get(url).content.decode()
+    # Another regency's resident: neither name nor state.
+    assert visitor.nik in html and 'data-testid="ktp-state"' not in html
+    assert "Warga Lamsel" not in html
+    assert str(KtpState.ADJUDICATE_RECORD.label) not in html

@@ -48,12 +48,12 @@ def test_a_morning_adds_up(personas):
         service_point=point, counter=1, acting_user=desk, at=at(WORKDAY, 9, 10)
     )
     assert first is not None
-    ticket_close(ticket=first, outcome="recorded", acting_user=desk, at=at(WORKDAY, 9, 20))
+    ticket_close(ticket=first, outcome="other", acting_user=desk, at=at(WORKDAY, 9, 20))
     second = ticket_call_next(
         service_point=point, counter=1, acting_user=desk, at=at(WORKDAY, 9, 25)
     )
     assert second is not None
-    ticket_close(ticket=second, outcome="recorded", acting_user=desk, at=at(WORKDAY, 9, 55))
+    ticket_close(ticket=second, outcome="other", acting_user=desk, at=at(WORKDAY, 9, 55))
     third = ticket_call_next(
         service_point=point, counter=1, acting_user=desk, at=at(WORKDAY, 9, 56)
     )

@@ -237,6 +237,9 @@ def test_a_walk_in_joins_the_session_running_now(point, personas):
 def test_a_walk_in_is_told_to_come_back_when_the_session_is_full(point, personas):
     for i in range(4):
         book(point, make_resident(name=f"R{i}"))
+    nine = session_at(point, at(WORKDAY, 9))
+    for i in range(2):  # invitees numbered: the share is theirs
+        invitation_seat_book(session=nine, reference=f"inv-{i}", at=EVENING_BEFORE)
     ticket = ticket_issue_walkin(
         service_point=point,
         service=Service.RECORDING,

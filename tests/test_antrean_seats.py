@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from rekam.antrean.figures import day_figures
-from rekam.antrean.models import Session
-from rekam.antrean.services import QueueRefused, ticket_book_online
+from rekam.antrean.models import Session, Ticket
+from rekam.antrean.services import QueueRefused, ticket_book_online, ticket_issue_walkin
 from rekam.invitations.models import Invitation
 from rekam.voters.models import VoterClass
 
@@ -153,3 +153,33 @@ def test_another_regency_cannot_see_the_seats(client, personas, point) -> None:
 def test_points_without_hours_show_no_session(personas) -> None:
     closed = add_point(personas.bdl_office, hours=(time(8, 0), time(8, 5)))
     assert day_figures(closed, AHEAD).seats == []
+
+
+def test_walk_ins_take_only_the_invitation_seats_no_invitee_is_coming_for(
+    personas, point, invited
+) -> None:
+    sessions = list(Session.objects.filter(service_point=point, day=AHEAD).order_by("starts_at"))
+    awaited = next(s for s in sessions if invited[_label(s)] == 3)
+    free = next(s for s in sessions if not invited[_label(s)])
+
+    def walk_ins(session: Session, n: int) -> list[Ticket]:
+        moment = session.starts_at + timedelta(minutes=5)
+        return [
+            ticket_issue_walkin(
+                service_point=point, service="recording", acting_user=personas.bdl_queue, at=moment
+            )
+            for _ in range(n)
+        ]
+
+    # Three invitees are still to come: only the three public seats are the walk-ins'.
+    taken = walk_ins(awaited, 4)
+    assert [t.session_id == awaited.pk for t in taken] == [True, True, True, False]
+    awaited.refresh_from_db()
+    assert (awaited.public_taken, awaited.invitation_capacity) == (3, 3)
+    # Nobody is invited to this one: the whole session is the walk-ins'.
+    assert all(t.session_id == free.pk for t in walk_ins(free, 6))
+    free.refresh_from_db()
+    assert (free.public_taken, free.invitation_capacity) == (6, 0)
+    now = free.starts_at + timedelta(minutes=6)
+    rows = {r.label: r for r in day_figures(point, AHEAD, now=now).seats}
+    assert rows[_label(awaited)].invited == 3 and rows[_label(free)].left == 0

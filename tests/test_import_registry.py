@@ -372,8 +372,10 @@ def test_an_allowed_central_move_on_an_existing_resident_is_made(lampung, tmp_pa
 def test_a_forbidden_state_move_is_reported_and_not_made(lampung, tmp_path):
     registry_import(path=write_csv(tmp_path / "a.csv", [row(status_ktp="PRR")]))
     result = registry_import(path=write_csv(tmp_path / "b.csv", [row(status_ktp="BELUM REKAM")]))
-    assert "PRINT_READY_RECORD ke BELUM_REKAM" in warned(result)[2]
-    assert "tidak diizinkan" in warned(result)[2]
+    assert warned(result)[2] == (
+        "status KTP-el tidak diubah: Perpindahan status dari Siap cetak (PRR) ke Belum rekam "
+        "tidak diizinkan."
+    )
     assert Resident.objects.get(nik=SITI).ktp_state == KtpState.PRINT_READY_RECORD
     assert RecordEvent.objects.count() == 1
 

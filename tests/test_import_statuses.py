@@ -67,7 +67,10 @@ def test_a_move_is_applied_with_an_event_and_the_central_timestamp(lampung, tmp_
 def test_a_forbidden_move_is_reported_and_not_made(lampung, tmp_path):
     r = siti(KtpState.PRINT_READY_RECORD)
     result = statuses_import(path=export(tmp_path, f"{SITI},BELUM_REKAM,04-12-2020 09:00"))
-    assert "PRINT_READY_RECORD ke BELUM_REKAM tidak diizinkan" in reasons(result)[2]
+    assert (
+        reasons(result)[2]
+        == "Perpindahan status dari Siap cetak (PRR) ke Belum rekam tidak diizinkan."
+    )
     r.refresh_from_db()
     assert r.ktp_state == KtpState.PRINT_READY_RECORD
     assert not RecordEvent.objects.exists()
@@ -189,7 +192,7 @@ def test_the_command_prints_issues_and_a_summary(lampung, tmp_path, capsys):
     path = export(tmp_path, f"{SITI},BELUM_REKAM,04-12-2020 09:00")
     call_command("import_statuses", str(path), "--no-progress")
     out = capsys.readouterr().out
-    assert "baris 2: ditolak: PRINT_READY_RECORD ke BELUM_REKAM tidak diizinkan" in out
+    assert "baris 2: ditolak: Perpindahan status dari Siap cetak (PRR) ke Belum rekam" in out
     assert "Laporan:" in out
 
 
@@ -261,3 +264,22 @@ def test_a_run_that_moves_nothing_announces_nothing(lampung, tmp_path):
     with announcements() as sent:
         statuses_import(path=export(tmp_path, f"{SITI},PRR,02-12-2020 09:00"))
     assert sent == []
+
+
+def test_reasons_name_the_states_by_their_labels_not_their_codes(lampung, tmp_path):
+    siti(KtpState.RECEIVED_AT_CENTRAL, at=datetime(2020, 12, 3, tzinfo=WIB))
+    budi(KtpState.BELUM_REKAM)
+    path = export(
+        tmp_path,
+        f"{SITI},SENT_FOR_ENROLLMENT,02-12-2020 09:00",  # older than the state on record
+        f"{BUDI},CARD_PRINTED,02-12-2020 09:00",  # never recorded: never printed
+    )
+    result = statuses_import(path=path)
+    stale, refused = reasons(result, "peringatan")[2], reasons(result)[3]
+    assert stale == (
+        "diabaikan: pembaruan ke Dikirim ke pusat data (02-12-2020 09:00) "
+        "lebih lama dari status saat ini"
+    )
+    assert refused.startswith("Perpindahan status dari Belum rekam ke ")
+    codes = [s.value for s in KtpState]
+    assert not [code for code in codes if code in stale or code in refused]

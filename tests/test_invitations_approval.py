@@ -1,8 +1,10 @@
-"""A plan from the page is a preview until a supervisor approves it; sending then writes the
-invitations and puts their messages in the outbox, and never invites anyone twice."""
+"""A plan from the page is a preview until someone other than its maker (a supervisor or another
+admin) approves it; sending then writes the invitations and puts their messages in the outbox,
+and never invites anyone twice."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -14,6 +16,8 @@ from rekam.accounts.services import user_create
 from rekam.audit.models import AuditEntry
 from rekam.invitations.models import Invitation, PlanRun
 from rekam.invitations.services import (
+    APPROVED_IN_ONE_GO,
+    SELF_APPROVAL_REFUSED,
     PlanRefused,
     plan_run_approve,
     plan_run_create,
@@ -131,12 +135,21 @@ def test_only_an_admin_makes_a_preview(election, personas, who) -> None:
     assert not PlanRun.objects.exists()
 
 
-def test_an_admin_may_approve_their_own_preview(preview, personas) -> None:
-    """The role table gives admins the supervisor's rights, approval among them (as a plan
-    sent at once by an admin is planned and approved by the same person)."""
-    assert plan_run_approve(run=preview, acting_user=personas.bdl_admin).approved_by == (
-        personas.bdl_admin
-    )
+def test_its_maker_may_not_approve_their_own_preview(preview, personas) -> None:
+    """Four eyes: the role table gives admins the supervisor's rights, approval among them,
+    but never over a preview they made themselves."""
+    with pytest.raises(PlanRefused, match=re.escape(SELF_APPROVAL_REFUSED)):
+        plan_run_approve(run=preview, acting_user=personas.bdl_admin)
+    preview.refresh_from_db()
+    assert preview.approved_at is None and preview.status == PlanRun.Status.DONE
+    assert not AuditEntry.objects.filter(action="invitation_plan_approve").exists()
+    assert "persetujuan harus oleh orang lain (supervisor atau admin lain)" in SELF_APPROVAL_REFUSED
+
+
+def test_another_admin_may_approve_it(preview, personas) -> None:
+    approved = plan_run_approve(run=preview, acting_user=personas.province_admin)
+    assert approved.approved_by == personas.province_admin
+    assert AuditEntry.objects.get(action="invitation_plan_approve").reason == ""
 
 
 def test_an_operator_may_not_approve(preview, personas) -> None:
@@ -159,7 +172,13 @@ def test_a_regency_supervisor_may_not_approve_a_plan_for_the_province(election, 
     run = plan_run_execute(run=run, acting_user=personas.province_admin)
     with pytest.raises(PermissionDenied, match=OUTSIDE_JURISDICTION):
         plan_run_approve(run=run, acting_user=personas.bdl_supervisor)
-    assert plan_run_approve(run=run, acting_user=personas.province_admin).approved_at
+    province_supervisor = user_create(
+        username="prov_supervisor",
+        password="uji-rahasia-123",
+        role=Role.SUPERVISOR,
+        office=personas.province_office,
+    )
+    assert plan_run_approve(run=run, acting_user=province_supervisor).approved_at
 
 
 def test_it_is_approved_once(preview, personas) -> None:
@@ -246,7 +265,8 @@ def test_the_command_without_dry_run_approves_as_the_system(election) -> None:
     run = plan_run_execute(run=run, acting_user=None)
     assert run.status == PlanRun.Status.SENT
     assert run.approved_by is None and run.approved_at is not None
-    assert AuditEntry.objects.get(action="invitation_plan_approve").actor_label == "system"
+    approval = AuditEntry.objects.get(action="invitation_plan_approve")
+    assert (approval.actor_label, approval.reason) == ("system", APPROVED_IN_ONE_GO)
     assert Invitation.objects.count() == 6
 
 
@@ -255,6 +275,9 @@ def test_a_plan_sent_at_once_needs_the_right_to_approve_too(election, personas) 
         plan_run_create(election=election, region_code="18.71", acting_user=personas.bdl_operator)
     run = plan_now(election, personas.bdl_admin, POLLING_DAY)
     assert run.approved_by == personas.bdl_admin and run.status == PlanRun.Status.SENT
+    # The one exception to four eyes (made and approved at once), on the record as such.
+    approval = AuditEntry.objects.get(action="invitation_plan_approve", object_id=str(run.pk))
+    assert (approval.actor_label, approval.reason) == ("bdl_admin", APPROVED_IN_ONE_GO)
 
 
 def test_references_start_with_the_run_and_messages_quote_their_random_tail(

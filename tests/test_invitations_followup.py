@@ -41,6 +41,7 @@ from rekam.invitations.invites import (
     resolve_checkin,
 )
 from rekam.invitations.models import FollowUpRun, Invitation
+from rekam.invitations.services import plan_run_create, plan_run_execute
 from rekam.invitations.tasks import follow_up_invitations
 from rekam.invitations.tokens import CHECKIN_GRACE, TokenRefused
 from rekam.notifications.models import Message
@@ -800,3 +801,60 @@ def test_a_mobile_units_visit_keeps_its_seats_for_its_invitees(planned, personas
     invitations_follow_up(election=election, acting_user=personas.bdl_admin)
     session.refresh_from_db()
     assert session.invitation_capacity == before
+
+
+# An invitee numbered at the gate holds one seat: the number (in ``invitation_taken``), not
+# also the invitation, which stays planned until the follow-up settles it.
+
+
+def _checked_in_early(point, personas, clock) -> tuple[Invitation, Session]:
+    """The first invitee checks in five minutes before their session (allowed early)."""
+    came = Invitation.objects.select_related("service_point").order_by("id")[0]
+    session = Session.objects.get(pk=came.session_id)
+    clock["at"] = session.starts_at - timedelta(minutes=5)
+    checkin_invitation(checkin_token(came), service_point=point, acting_user=personas.bdl_queue)
+    session.refresh_from_db()
+    came.refresh_from_db()
+    assert session.invitation_taken == 1 and came.state == Invitation.State.PLANNED
+    return came, session
+
+
+def test_a_checked_in_invitee_leaves_the_last_invitation_seat_free_for_others(
+    planned, personas, clock
+) -> None:
+    _election, point = planned
+    other = Invitation.objects.select_related("election").order_by("id")[1]
+    moved = invitation_reschedule(token=reschedule_token(other), session=free_sessions(other)[0])
+    _came, session = _checked_in_early(point, personas, clock)
+    assert moved.session_id != session.pk
+    # A share of 2: the number of the invitee who came, and one seat free.
+    Session.objects.filter(pk=session.pk).update(invitation_capacity=2)
+    moved = Invitation.objects.select_related("election").get(pk=moved.pk)
+    assert session.pk in {s.pk for s in free_sessions(moved)}
+    again = invitation_reschedule(
+        token=reschedule_token(moved), session=Session.objects.get(pk=session.pk)
+    )
+    assert again.session_id == session.pk
+    # Now the share is held: the invitee who came and the one who moved in, once each.
+    assert session.pk not in {s.pk for s in free_sessions(moved)}
+
+
+def test_a_plan_counts_a_checked_in_invitee_once(planned, personas, clock, settings) -> None:
+    election, point = planned
+    _came, session = _checked_in_early(point, personas, clock)
+    # Only this session keeps invitation seats: 3, one numbered, one invitee still to come.
+    Session.objects.exclude(pk=session.pk).update(invitation_capacity=0)
+    Session.objects.filter(pk=session.pk).update(invitation_capacity=3)
+    add_voters(election, KEDATON, VoterClass.NOT_RECORDED, 2, start=100)
+    settings.INVITATIONS_LEAD_HOURS = 0
+    run = plan_run_create(
+        election=election,
+        region_code="18.71",
+        acting_user=personas.bdl_admin,
+        dry_run=True,
+        start=DAY_BEFORE,
+        no_show_rate=0,
+    )
+    run = plan_run_execute(run=run, acting_user=personas.bdl_admin)
+    plan = run.summary["recording"]["plan"]
+    assert (plan["invitees"], plan["served"]) == (2, 1)

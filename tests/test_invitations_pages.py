@@ -159,6 +159,26 @@ def test_approving_on_the_page_sends_in_the_background(
     assert "bdl_supervisor" in body and "setujui/" not in body
 
 
+def test_its_maker_sees_why_they_may_not_approve_it(
+    client, personas, preview, django_capture_on_commit_callbacks
+) -> None:
+    client.force_login(personas.bdl_admin)
+    body = client.get(f"/undangan/{preview.pk}/").content.decode()
+    assert "setujui/" not in body and 'data-testid="own-plan"' in body
+    assert "Rencana ini Anda buat sendiri" in body
+    # Posted all the same (an old page): refused with the reason, nothing sent.
+    response = _approve(client, preview, personas.bdl_admin, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    body = client.get(f"/undangan/{preview.pk}/").content.decode()
+    assert body.count("persetujuan harus oleh orang lain (supervisor atau admin lain)") == 2
+    preview.refresh_from_db()
+    assert preview.approved_at is None and Invitation.objects.count() == 0
+    # A supervisor of the regency gets the button, and no such notice.
+    client.force_login(personas.bdl_supervisor)
+    body = client.get(f"/undangan/{preview.pk}/").content.decode()
+    assert "setujui/" in body and 'data-testid="own-plan"' not in body
+
+
 def test_an_operator_may_not_approve_on_the_page(
     client, personas, preview, django_capture_on_commit_callbacks
 ) -> None:

@@ -11,8 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from rekam.antrean.models import Session
+from rekam.audit.models import AuditEntry
 from rekam.invitations.models import Invitation, PlanRun
 from rekam.invitations.services import (
+    APPROVED_IN_ONE_GO,
     PlanRefused,
     deadline_of,
     plan_run_approve,
@@ -142,6 +144,19 @@ def test_the_command_without_dry_run_plans_approves_and_sends(scene) -> None:
     assert f"Rencana #{run.pk} disetujui oleh sistem dan dikirim." in out
     assert "Undangan ditulis: 14" in out
     assert Invitation.objects.count() == 15
+
+
+def test_the_command_run_by_an_admin_plans_and_approves_as_that_admin(scene) -> None:
+    """Four eyes holds on the pages; the command without ``--dry-run`` is its one exception,
+    and its approval's audit entry says so."""
+    out = _command(scene, "--start", POLLING_DAY.isoformat(), "--user", "bdl_admin")
+    run = PlanRun.objects.get()
+    assert run.status == PlanRun.Status.SENT
+    assert run.approved_by is not None and run.approved_by.get_username() == "bdl_admin"
+    assert run.created_by == run.approved_by
+    assert f"Rencana #{run.pk} disetujui oleh bdl_admin dan dikirim." in out
+    approval = AuditEntry.objects.get(action="invitation_plan_approve")
+    assert (approval.actor_label, approval.reason) == ("bdl_admin", APPROVED_IN_ONE_GO)
 
 
 def test_the_command_places_the_mobile_units_it_is_given(scene) -> None:

@@ -87,7 +87,11 @@ def test_the_page_warns_when_messages_wait_for_a_worker_that_does_not_run(client
     Message.objects.filter(pk=fresh.pk).update(created_at=earlier, next_attempt_at=earlier)
     page = client.get("/pesan/")
     assert page.context["stuck"] == 1
-    assert "rekam send_messages" in page.text
+    # An operator cannot see to the worker: they are told whom to ask; the admin what to check.
+    assert "rekam send_messages" not in page.text and "admin kantor" in page.text
+    client.logout()
+    page = login(client, personas.bdl_admin).get("/pesan/")
+    assert page.context["stuck"] == 1 and "rekam send_messages" in page.text
 
 
 def test_a_message_outside_the_jurisdiction_is_not_found(client, personas, two_regencies):

@@ -16,9 +16,10 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import pgettext
+from pypdf import PdfReader
 
 from rekam.accounts.models import Role, User
 from rekam.accounts.services import user_create
@@ -31,12 +32,13 @@ from rekam.regions.models import Region
 from rekam.reporting.exports import table_bytes
 from rekam.reporting.figures import dashboard
 from rekam.reporting.flags import FLAG_KINDS, flag_records, flag_regions, flags_for
+from rekam.reporting.report import report_content, report_render
 from rekam.residents.services import record_move, resident_update
 from rekam.residents.states import KtpState, MoveSource
 from rekam.servicepoints.models import HolidayOpening, ServicePoint
 from rekam.servicepoints.services import calendar_day_set
 from rekam.suket.models import BlankMovement, Printer, Suket
-from rekam.suket.services import suket_issue, suket_revoke_for_resident
+from rekam.suket.services import suket_issue, suket_revoke, suket_revoke_for_resident
 from rekam.suket.stock import blank_receive, blank_spoil, printer_set_status
 from rekam.voters.models import VoterClass
 
@@ -387,13 +389,14 @@ def test_a_clear_election_has_every_flag_at_zero_in_a_fixed_order(pilkada, perso
             "suket_prr_with_blanks",
             "suket_late",
             "suket_no_reason",
+            "suket_left_election",
             "closed_polling_day",
             "stock_short",
             "invitation_after_polling_day",
         ]
     )
-    assert [f.count for f in flags] == [0] * 6
-    assert [f.rule for f in flags] == ["R2", "R8", "R6", "R1", "R2", "R4"]
+    assert [f.count for f in flags] == [0] * 7
+    assert [f.rule for f in flags] == ["R2", "R8", "R6", "R8", "R1", "R2", "R4"]
     assert all(f.title and f.explanation.endswith(".") for f in flags)
 
 
@@ -589,6 +592,118 @@ def test_sukets_of_a_regency_removed_from_the_election_are_left_out_as_on_the_da
     assert counts(pilkada, lamsel_admin)["suket_late"] == 0
     total = dashboard(pilkada, personas.province_admin, today=date(2020, 12, 5)).total
     assert total.sukets_issued == 1
+
+
+# suket_left_election (R8)
+
+LEFT = "suket_left_election"
+LAMPUNG_UTARA_VILLAGE = "18.03.01.2002"
+
+
+@pytest.fixture
+def lamsel_removed(pilkada, personas):
+    """A Suket issued in each regency/city; then an admin removes Lampung Selatan from the
+    election. Returns (Bandar Lampung's, Lampung Selatan's)."""
+    kept = issue(pilkada, name="Siti")
+    left = issue(pilkada, village=HAJIMENA, name="Citra")
+    assert counts(pilkada, today=TODAY)[LEFT] == 0
+    pilkada.regions.remove(Region.objects.get(code="18.01"))
+    return kept, left
+
+
+def test_a_valid_suket_of_a_regency_removed_from_the_election_raises_it(
+    pilkada, personas, lamsel_removed, lamsel_admin
+):
+    _kept, left = lamsel_removed
+    # The province and the issuing office see it; Bandar Lampung's, still electing, does not.
+    for user in (None, personas.province_admin, lamsel_admin):
+        assert counts(pilkada, user, today=TODAY)[LEFT] == 1
+        assert column(LEFT, "Nomor Suket", pilkada, user, today=TODAY) == [left.number]
+    # The issuing office's regency/city narrows to it though it holds the election no more.
+    for user in (personas.province_admin, lamsel_admin):
+        assert column(LEFT, "Nomor Suket", pilkada, user, within="18.01", today=TODAY) == [
+            left.number
+        ]
+    assert column(LEFT, "Nomor Suket", pilkada, personas.province_admin, within="18.71") == []
+    header, rows, links = flag_records(pilkada, lamsel_admin, LEFT, today=TODAY)
+    assert rows[0][header.index("Status")] == "berlaku"
+    assert rows[0][header.index("Kantor penerbit")] == personas.lamsel_office.name
+    assert rows[0][header.index("Kabupaten/Kota")] == Region.objects.get(code="18.01").display_name
+    # Each row leads to the page where the office revokes the Suket.
+    assert links == [suket_page(left)]
+    # Back in the election: nothing to act on.
+    pilkada.regions.add(Region.objects.get(code="18.01"))
+    assert counts(pilkada, today=TODAY)[LEFT] == 0
+
+
+def test_a_revoked_or_expired_suket_of_a_removed_regency_does_not_raise_it(
+    pilkada, lamsel_removed, lamsel_admin
+):
+    _kept, left = lamsel_removed
+    assert left.valid_until == date(2020, 12, 31)
+    assert counts(pilkada, today=date(2020, 12, 31))[LEFT] == 1
+    assert counts(pilkada, today=date(2021, 1, 1))[LEFT] == 0
+    suket_revoke(
+        suket=left,
+        reason="Lampung Selatan tidak lagi mengikuti pemilihan",
+        acting_user=lamsel_admin,
+    )
+    for user in (None, lamsel_admin):
+        assert counts(pilkada, user, today=TODAY)[LEFT] == 0
+        assert column(LEFT, "Nomor Suket", pilkada, user, today=TODAY) == []
+
+
+def test_another_regency_does_not_see_the_sukets_of_a_removed_one(
+    pilkada, personas, lamsel_removed
+):
+    for user in (personas.bdl_admin, personas.bdl_queue):
+        assert counts(pilkada, user, today=TODAY)[LEFT] == 0
+        assert column(LEFT, "Nomor Suket", pilkada, user, today=TODAY) == []
+    with pytest.raises(PermissionDenied, match="di luar wilayah kerja"):
+        flag_records(pilkada, personas.bdl_admin, LEFT, within="18.01")
+
+
+def test_a_holder_who_moved_out_of_the_election_raises_it_for_the_issuing_office(
+    pilkada, personas, lamsel_admin
+):
+    suket = issue(pilkada)
+    # The Suket's regency/city follows its holder to Lampung Utara, which holds no election.
+    resident_update(
+        resident=suket.resident,
+        acting_user=personas.province_admin,
+        village=Region.objects.get(code=LAMPUNG_UTARA_VILLAGE),
+    )
+    assert column(LEFT, "Nomor Suket", pilkada, personas.bdl_admin, today=TODAY) == [suket.number]
+    assert counts(pilkada, lamsel_admin, today=TODAY)[LEFT] == 0
+
+
+def test_the_pages_and_the_daily_report_show_the_removed_regency_s_sukets(
+    pilkada, personas, lamsel_removed, lamsel_admin, client
+):
+    _kept, left = lamsel_removed
+    # The pages judge validity on the real today: keep the Suket valid until then.
+    Suket.objects.filter(pk=left.pk).update(valid_until=timezone.localdate())
+    client.force_login(lamsel_admin)
+    listed = client.get(reverse("dashboard_flags", kwargs={"slug": pilkada.slug}))
+    assert {f.kind: f.count for f in listed.context["flags"]}[LEFT] == 1
+    assert f'data-flag="{LEFT}"' in listed.content.decode()
+    detail = client.get(reverse("dashboard_flag", kwargs={"slug": pilkada.slug, "kind": LEFT}))
+    ((cells, link),) = detail.context["rows"]
+    assert cells[0] == left.number and link == suket_page(left)
+    # The page behind the link is open to the office that must revoke it.
+    assert client.get(link).status_code == 200
+    export = reverse(
+        "dashboard_flag_export", kwargs={"slug": pilkada.slug, "kind": LEFT, "fmt": "csv"}
+    )
+    read = list(csv.reader(io.StringIO(client.get(export).content.decode("utf-8-sig"))))
+    assert [row[0] for row in read[1:]] == [left.number]
+    # The province's daily report counts it like every other flag.
+    content = report_content(pilkada, within="", day=TODAY)
+    flag = next(f for f in content.flags if f.kind == LEFT)
+    assert flag.count == 1
+    pdf, _pages = report_render(pilkada, within="", day=TODAY)
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert flag.title in " ".join(" ".join(page.extract_text().split()) for page in pages)
 
 
 def test_the_flag_list_looks_up_regions_offices_and_names_once(both_regions, personas, client):

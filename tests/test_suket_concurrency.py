@@ -181,3 +181,41 @@ def test_two_counters_issuing_for_the_same_resident_make_one_suket(personas, par
     assert not errors, errors
     assert sorted(results) == [False, False, True]
     assert in_thread(Suket.objects.count) == 1
+
+
+def test_overlapping_ranges_received_at_the_same_moment_are_received_once(personas, parallel_db):
+    # Every pair of these ranges overlaps; half are received at the city, half at Lampung
+    # Selatan: serial numbers are unique across offices, so only one may be received.
+    offices = [personas.bdl_office, personas.lamsel_office]
+    parallel_db()
+
+    def work(c: int) -> str:
+        first = 180100001 + 10 * c
+        try:
+            blank_receive(
+                office=offices[c % 2],
+                count=100,
+                batch=f"DUK-2020-{c:02d}",
+                serial_from=str(first),
+                serial_to=str(first + 99),
+            )
+        except StockError as exc:
+            assert "bertumpang tindih" in exc.message, exc.message
+            return "refused"
+        return "received"
+
+    results, errors = run_clients(work)
+    assert not errors, errors
+    assert sorted(results) == ["received"] + ["refused"] * (CLIENTS - 1)
+
+    def receipts() -> list[tuple[str, int]]:
+        return list(
+            BlankMovement.objects.filter(kind=BlankMovement.Kind.RECEIPT).values_list(
+                "serial_from", "balance_after"
+            )
+        )
+
+    assert len(in_thread(receipts)) == 1
+    stocks = BlankStock.objects.filter(office__in=offices)
+    balances = in_thread(lambda: sorted(stocks.values_list("balance", flat=True)))
+    assert balances[-1] == 100 and sum(balances) == 100

@@ -37,6 +37,8 @@ def test_the_suket_pdf_is_queued_for_its_holder_once(suket, personas, tmp_path):
     assert (first.template, first.resident_id) == ("suket_issued", suket.resident_id)
     assert (tmp_path / "suket" / f"{suket.uid}.pdf").read_bytes() == bytes(suket.pdf)
     assert first.data["suket_number"] == suket.number
+    # An address the holder can open, not the bare "/verifikasi" path.
+    assert first.data["verify_url"].startswith("http")
 
 
 def test_a_revoked_suket_is_not_sent(suket):

@@ -120,6 +120,21 @@ def test_the_pdf_is_an_a4_certificate_with_the_required_parts(pilkada):
         assert part in text, part
 
 
+def test_the_pdf_prints_an_address_anyone_can_type_to_check_it(pilkada, settings):
+    # The default verifier address is a bare path: printed after the site's public address.
+    settings.SUKET_VERIFY_URL = "/verifikasi"
+    settings.PUBLIC_BASE_URL = "https://rekam.lampungprov.go.id/"
+    content = page_content(suket_pdf(_issue(pilkada)))
+    assert "(https://rekam.lampungprov.go.id/verifikasi) Tj" in content
+    assert "(/verifikasi) Tj" not in content
+
+
+def test_an_absolute_verifier_address_is_printed_as_it_is(pilkada, settings):
+    settings.SUKET_VERIFY_URL = "https://cek.example.go.id/suket"
+    settings.PUBLIC_BASE_URL = "https://rekam.lampungprov.go.id"
+    assert "https://cek.example.go.id/suket" in page_text(suket_pdf(_issue(pilkada)))
+
+
 def test_the_qr_on_the_page_reads_back_as_the_signed_text(pilkada):
     suket = _issue(pilkada)
     assert qr_from_pdf(suket_pdf(suket)) == [suket.qr_text]

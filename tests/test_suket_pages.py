@@ -43,6 +43,46 @@ def test_an_operator_cannot_record_a_receipt_through_the_page(personas, client):
     assert stock_balance(personas.bdl_office) == 2
 
 
+def test_a_receipt_overlapping_a_received_range_is_refused_on_the_page(personas, client):
+    blank_receive(
+        office=personas.lamsel_office,
+        count=50,
+        batch="DUK-2020-07",
+        serial_from="180100007",
+        serial_to="180100056",
+    )
+    client.force_login(personas.bdl_admin)
+    with translation.override("id"):
+        page = client.post(
+            "/suket/stok/",
+            {
+                "action": "receive",
+                "kantor": "18.71",
+                "r-count": "10",
+                "r-batch": "DUK-2020-08",
+                "r-serial_from": "180100050",
+                "r-serial_to": "180100059",
+            },
+        )
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert (
+        "Nomor seri 180100050 s.d. 180100059 bertumpang tindih dengan blangko yang sudah "
+        f"dicatat diterima di {personas.lamsel_office.name}"
+    ) in html
+    assert "(kiriman DUK-2020-07, nomor seri 180100007 s.d. 180100056)" in html
+    # The form keeps what was typed, to be corrected.
+    assert 'value="180100050"' in html and 'value="DUK-2020-08"' in html
+    assert stock_balance(personas.bdl_office) == 0
+
+
+def test_the_receipt_form_says_a_range_is_received_once(personas, client):
+    client.force_login(personas.bdl_admin)
+    html = client.get("/suket/stok/").content.decode()
+    assert "rentang yang bertumpang tindih dengan yang sudah diterima ditolak" in html
+    assert 'aria-describedby="id_r-serial_to_helptext"' in html
+
+
 def test_the_print_list_prints_a_card(personas, client, pilkada):
     r = make_resident(ktp_state=KtpState.PRINT_READY_RECORD)
     client.force_login(personas.bdl_operator)
@@ -354,3 +394,12 @@ def test_the_public_check_refuses_too_many_requests_from_one_address(client, set
         client.get("/verifikasi/periksa", {"qr": "RK1:x"}, REMOTE_ADDR="10.1.1.2").status_code
         == 200
     )
+
+
+def test_a_serial_with_other_than_letters_digits_and_dashes_is_refused_by_the_form():
+    from rekam.suket.forms import ReceiveForm
+
+    form = ReceiveForm(data={"count": "5", "batch": "B1", "serial_from": "1²", "serial_to": "9"})
+    assert not form.is_valid() and "serial_from" in form.errors
+    ok = ReceiveForm(data={"count": "5", "batch": "B1", "serial_from": "A-01", "serial_to": "A-05"})
+    assert ok.is_valid(), ok.errors

@@ -31,6 +31,7 @@ from rekam.suket.stock import (
     print_list,
     printer_set_status,
     serial_in_range,
+    serial_ranges_overlap,
     stock_balance,
     stock_summary,
 )
@@ -526,3 +527,149 @@ def test_the_same_batch_is_not_received_twice_at_an_office(personas):
     assert stock_balance(personas.bdl_office) == 100
     # Another office may hold part of the same shipment.
     blank_receive(office=personas.lamsel_office, count=50, batch="DUK-2026-01")
+
+
+# Serial numbers of blank cards are unique nationally: a range is received once
+
+
+def test_a_range_overlapping_one_received_at_the_same_office_is_refused_naming_it(personas):
+    receive_range(personas.bdl_office, "180100007", "180100056", 50)
+    with pytest.raises(StockError) as refused:
+        blank_receive(
+            office=personas.bdl_office,
+            count=20,
+            batch="DUK-2020-09",
+            serial_from="180100050",
+            serial_to="180100069",
+            received_on=date(2020, 11, 20),
+        )
+    earlier = BlankMovement.objects.get(batch="DUK-2020-07")
+    assert refused.value.message == (
+        "Nomor seri 180100050 s.d. 180100069 bertumpang tindih dengan blangko yang sudah "
+        f"dicatat diterima di {personas.bdl_office.name} pada "
+        f"{earlier.received_on:%d-%m-%Y} (kiriman DUK-2020-07, nomor seri 180100007 s.d. "
+        "180100056). Satu nomor seri hanya ada pada satu blangko di seluruh Indonesia: periksa "
+        "nomor seri pada dokumen pengiriman."
+    )
+    assert stock_balance(personas.bdl_office) == 50
+    assert BlankMovement.objects.filter(kind=BlankMovement.Kind.RECEIPT).count() == 1
+
+
+def test_a_range_overlapping_one_received_at_another_office_is_refused(personas):
+    blank_receive(
+        office=personas.lamsel_office,
+        count=50,
+        batch="DUK-2020-07",
+        serial_from="180100007",
+        serial_to="180100056",
+        received_on=date(2020, 11, 2),
+    )
+    with pytest.raises(StockError, match="bertumpang tindih") as refused:
+        receive_range(personas.bdl_office, "180100001", "180100007", 7)  # shares its first
+    assert f"diterima di {personas.lamsel_office.name} pada 02-11-2020" in refused.value.message
+    assert stock_balance(personas.bdl_office) == 0
+
+
+def test_a_range_received_in_another_province_is_refused_too(personas):
+    outside_region = Region.objects.create(code="19", level=Level.PROVINCE, name="Luar")
+    outside = Office.objects.create(
+        code="19", kind=Office.Kind.PROVINCE, name="Dinas Luar", region=outside_region
+    )
+    receive_range(outside, "190000001", "190000010", 10)
+    with pytest.raises(StockError, match="diterima di Dinas Luar"):
+        receive_range(personas.bdl_office, "190000010", "190000019", 10)
+
+
+def test_the_range_after_a_received_one_is_accepted(personas):
+    receive_range(personas.bdl_office, "180100007", "180100056", 50)
+    # End + 1, at the same office and at another.
+    blank_receive(
+        office=personas.bdl_office,
+        count=10,
+        batch="DUK-2020-08",
+        serial_from="180100057",
+        serial_to="180100066",
+    )
+    receive_range(personas.lamsel_office, "180100001", "180100006", 6)
+    assert stock_balance(personas.bdl_office) == 60
+    assert stock_balance(personas.lamsel_office) == 6
+
+
+def test_the_same_range_under_another_batch_is_refused(personas):
+    receive_range(personas.bdl_office, "180100007", "180100056", 50)
+    with pytest.raises(StockError, match="bertumpang tindih"):
+        blank_receive(
+            office=personas.lamsel_office,
+            count=50,
+            batch="DUK-2020-99",
+            serial_from="180100007",
+            serial_to="180100056",
+        )
+    assert stock_balance(personas.lamsel_office) == 0
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "count"),
+    [
+        ("180100001", "180100100", 100),  # contains the range received
+        ("180100010", "180100020", 11),  # lies inside it
+    ],
+)
+def test_a_range_containing_or_inside_a_received_one_is_refused(personas, first, last, count):
+    receive_range(personas.bdl_office, "180100007", "180100056", 50)
+    with pytest.raises(StockError, match="bertumpang tindih"):
+        blank_receive(
+            office=personas.lamsel_office,
+            count=count,
+            batch="DUK-2020-10",
+            serial_from=first,
+            serial_to=last,
+        )
+
+
+def test_a_refusal_counts_the_other_receipts_the_range_overlaps(personas):
+    receive_range(personas.bdl_office, "0001", "0010", 10)
+    blank_receive(
+        office=personas.bdl_office, count=10, batch="B2", serial_from="0011", serial_to="0020"
+    )
+    blank_receive(
+        office=personas.bdl_office, count=10, batch="B3", serial_from="0021", serial_to="0030"
+    )
+    with pytest.raises(StockError) as refused:
+        receive_range(personas.lamsel_office, "0005", "0024", 20)
+    message = refused.value.message
+    # The earliest is named; the others are counted.
+    assert "(kiriman DUK-2020-07, nomor seri 0001 s.d. 0010) dan 2 penerimaan lainnya." in message
+
+
+def test_receipts_without_a_serial_range_are_not_compared(personas):
+    blank_receive(office=personas.bdl_office, count=10, batch="B1")
+    receive_range(personas.bdl_office, "0001", "0010", 10)
+    blank_receive(office=personas.bdl_office, count=10, batch="B2")
+    assert stock_balance(personas.bdl_office) == 30
+
+
+def test_a_text_range_given_last_first_is_refused(personas):
+    with pytest.raises(StockError, match="tidak boleh lebih besar"):
+        blank_receive(
+            office=personas.bdl_office, count=3, batch="B", serial_from="A0500", serial_to="A0001"
+        )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        (("180100007", "180100056"), ("180100056", "180100060"), True),  # share the last
+        (("180100007", "180100056"), ("180100057", "180100060"), False),  # end + 1
+        (("180100007", "180100056"), ("180100001", "180100006"), False),  # start - 1
+        (("0001001", "0001100"), ("1050", "1200"), True),  # digits: compared as numbers
+        (("998", "1005"), ("0999", "0999"), True),
+        (("9", "12"), ("10", "10"), True),  # not as text ("9" > "10")
+        (("A0001", "A0500"), ("a0400", "A0600"), True),  # otherwise as text of one length
+        (("A0001", "A0500"), ("A0501", "A0600"), False),
+        (("A0001", "A0500"), ("A100", "A200"), False),  # other lengths: other serials
+    ],
+)
+def test_two_serial_ranges_overlap_as_numbers_or_as_text(a, b, overlap):
+    assert serial_ranges_overlap(*a, *b) is overlap
+    assert serial_ranges_overlap(*b, *a) is overlap

@@ -14,13 +14,15 @@ from django.utils import timezone
 from rekam.accounts.models import Role
 from rekam.accounts.services import user_create
 from rekam.audit.models import AuditEntry
+from rekam.residents import importers
 from rekam.residents.models import Resident
+from rekam.uploads import services as upload_services
 from rekam.uploads.models import Upload
 from rekam.uploads.services import UploadRefused, upload_run, upload_start
 from rekam.voters.models import Voter
 
 from .conftest import PASSWORD
-from .test_import_registry import BUDI, SITI, budi, row, write_csv
+from .test_import_registry import BUDI, HEADER, SITI, budi, row, write_csv
 from .test_voters_support import HAJIMENA, make_election, nik_for, voter_row, write_dpt
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +252,136 @@ def test_a_regency_admins_dpt_upload_keeps_the_files_regency_column(client, pers
     upload = Upload.objects.get()
     assert upload.counts["accepted"] == 0 and "wilayah kerja" in upload.issues[0][3]
     assert not Voter.objects.exists()
+
+
+# --- messy files (review of an admin loading them) -------------------------------------------
+
+LAMSEL_VILLAGE = "18.01.04.2001"
+
+
+def in_english(client):
+    client.cookies["django_language"] = "en"
+
+
+def test_an_unreadable_upload_fails_naming_the_line_not_a_system_error(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    mac = tmp_path / "mac.csv"
+    header, siti = ",".join(HEADER), ",".join(row(nama="Françoise"))
+    mac.write_bytes(f"{header}\n{','.join(budi())}\n{siti}\n".encode("mac_roman"))
+    post_file(client, mac, "registry")
+    upload = Upload.objects.get()
+    assert upload.status == Upload.Status.FAILED and upload.stage == ""
+    assert upload.error == (
+        "Berkas tidak dapat diimpor: baris 3 berisi karakter yang tidak terbaca (bukan UTF-8 "
+        "atau Windows-1252); simpan ulang berkas sebagai CSV UTF-8"
+    )
+    status = client.get(reverse("upload_status", args=[upload.pk])).json()
+    assert status["stage"] == "" and status["finished"]
+
+
+def test_another_regencys_file_is_named_and_summed_up_as_nothing_accepted(
+    client, personas, tmp_path
+):
+    login(client, personas.bdl_admin)
+    rows = [
+        row("1801045705900001", kode_desa=LAMSEL_VILLAGE),
+        budi("1801042001850002", kode_desa=LAMSEL_VILLAGE),
+    ]
+    post_file(client, write_csv(tmp_path / "lamsel.csv", rows), "registry")
+    upload = Upload.objects.get()
+    assert upload.status == Upload.Status.DONE
+    assert {reason for *_, reason in upload.issues} == {
+        "Kabupaten Lampung Selatan di luar wilayah kerja kantor Anda"
+    }
+    assert upload.counts["outside_jurisdiction"] == 2
+    in_english(client)
+    page = client.get(reverse("upload", args=[upload.pk])).content.decode()
+    outcome = "No row was accepted: every row is outside your jurisdiction."
+    assert 'data-testid="upload-outcome"' in page and outcome in page
+    assert outcome in client.get(reverse("uploads")).content.decode()
+
+
+def test_rejected_rows_come_first_and_the_totals_are_said(client, personas, tmp_path, monkeypatch):
+    monkeypatch.setattr(upload_services, "ISSUES_SHOWN", 2)
+    login(client, personas.bdl_admin)
+    warned = [
+        row(f"18710157059000{n:02d}", telepon="123")  # a phone number that is not one
+        for n in range(1, 4)
+    ]
+    rows = [*warned, budi(tanggal_lahir="31-02-1985")]  # line 5: rejected
+    post_file(client, write_csv(tmp_path / "p.csv", rows), "registry")
+    upload = Upload.objects.get()
+    assert [(line, level) for line, _, level, _ in upload.issues] == [
+        (5, "ditolak"),
+        (2, "peringatan"),
+    ]
+    in_english(client)
+    page = client.get(reverse("upload", args=[upload.pk])).content.decode()
+    assert "Rejected rows in all: 1; warnings in all: 3." in page
+    assert "Shown here: rejected rows first (1), then warnings (1), each by line." in page
+    assert reverse("upload_report", args=[upload.pk, "laporan"]) in page
+
+
+def test_a_header_only_upload_says_the_file_holds_no_rows(client, personas, tmp_path):
+    login(client, personas.bdl_admin)
+    post_file(client, write_csv(tmp_path / "kosong.csv", []), "registry")
+    upload = Upload.objects.get()
+    assert upload.status == Upload.Status.DONE and upload.counts["rows_read"] == 0
+    in_english(client)
+    page = client.get(reverse("upload", args=[upload.pk])).content.decode()
+    assert "The file holds no data rows." in page
+    assert "Every row was accepted without a warning." not in page
+
+
+def test_a_stage_is_named_in_the_readers_language_and_gone_once_finished(client, personas):
+    login(client, personas.bdl_admin)
+    file = SimpleUploadedFile("p.csv", b"NIK\n")
+    upload = upload_start(kind="registry", file=file, acting_user=personas.bdl_admin)
+    in_english(client)
+    status_url = reverse("upload_status", args=[upload.pk])
+    for stored, shown in [
+        (upload_services.STAGE_READING, "Reading and checking the rows"),
+        (upload_services.STAGE_APPLYING, "Applying the states"),
+        ("menyimpan", "Saving"),  # the DPT import's own stage
+    ]:
+        Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.RUNNING, stage=stored)
+        assert client.get(status_url).json()["stage"] == shown
+        assert (
+            f'data-field="stage">{shown}<' in client.get(reverse("upload", args=[upload.pk])).text
+        )
+    # A stage left over once the import has finished is not repeated after its status.
+    for status in (Upload.Status.DONE, Upload.Status.FAILED):
+        Upload.objects.filter(pk=upload.pk).update(status=status, stage="selesai")
+        assert client.get(status_url).json()["stage"] == ""
+        assert 'data-field="stage"><' in client.get(reverse("upload", args=[upload.pk])).text
+
+
+def test_a_dpt_upload_names_the_regencies_of_its_file(client, personas, tmp_path):
+    election = make_election()
+    login(client, personas.bdl_admin)
+    post_file(
+        client, write_dpt(tmp_path / "dpt.csv", [voter_row(SITI)]), "dpt", election=election.pk
+    )
+    upload = Upload.objects.get()
+    page = client.get(reverse("upload", args=[upload.pk])).content.decode()
+    assert "<dd>Kota Bandar Lampung</dd>" in page
+
+
+def test_a_registry_upload_moves_its_progress_while_a_chunk_is_read(
+    client, personas, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(importers, "PROGRESS_ROWS", 1)
+    monkeypatch.setattr(upload_services, "PROGRESS_EVERY", 0)
+    told: list[int] = []
+    rows_of = upload_services._Progress.rows
+
+    def spy(self, done, total):
+        told.append(done)
+        rows_of(self, done, total)
+
+    monkeypatch.setattr(upload_services._Progress, "rows", spy)
+    login(client, personas.bdl_admin)
+    rows = [row(f"18710157059000{n:02d}") for n in range(1, 5)]
+    post_file(client, write_csv(tmp_path / "p.csv", rows), "registry")
+    assert told == [1, 2, 3, 4, 4]
+    assert Upload.objects.get().percent == 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import openpyxl
@@ -267,3 +268,76 @@ def test_an_election_without_a_list_links_to_the_upload_page(client, lampung, pe
     login(client, personas.bdl_admin)
     text = client.get(page).content.decode()
     assert upload not in text and "import_dpt" not in text
+
+
+def test_with_still_in_class_the_list_says_its_count_beside_the_reconciliations(
+    client, moved, personas
+):
+    """The counts table is the reconciliation's; the list, narrowed to those still in their
+    class, says how many it holds now and how many the table counts."""
+    election, _recorded = moved
+    login(client, personas.bdl_operator)
+    url = reverse("voters_worklist", args=[election.slug])
+    params = {"kode": KEDATON, "kelas": VoterClass.NOT_RECORDED, "masih": "1"}
+    response = client.get(url, params)
+    assert response.context["total"].voters == 2  # the table: at the reconciliation
+    assert response.context["page"].paginator.count == 1  # the list: still not recorded now
+    assert response.context["reconciled_count"] == 2
+    text = response.content.decode()
+    assert 'data-testid="counts-then"' in text
+    [heading] = re.findall(r'data-testid="still-count">([^<]*)<', text)
+    assert re.findall(r"\d+", heading) == ["1", "2"]
+    # One TPS: the table's count is the TPS's, not the village's.
+    one_tps = client.get(url, {**params, "tps": "001"})
+    assert one_tps.context["reconciled_count"] == 2
+    other_tps = client.get(url, {**params, "tps": "009"})
+    assert other_tps.context["reconciled_count"] == 0
+    # Without the filter, neither note.
+    plain = client.get(url, {"kode": KEDATON}).content.decode()
+    assert 'data-testid="counts-then"' not in plain and 'data-testid="still-count"' not in plain
+
+
+def attachment_name(response) -> str:
+    [name] = re.findall(r'filename="([^"]+)"', response["Content-Disposition"])
+    return name
+
+
+def test_the_export_file_name_holds_every_filter(client, moved, personas):
+    election, _recorded = moved
+    login(client, personas.bdl_operator)
+    csv_url = reverse("voters_export_csv", args=[election.slug])
+    xlsx_url = reverse("voters_export_xlsx", args=[election.slug])
+    stem = f"dpt-{election.slug}-18.71"
+    assert attachment_name(client.get(csv_url, {"kode": "18.71"})) == f"{stem}.csv"
+    first_time = client.get(csv_url, {"kode": "18.71", "pemula": "1", "masih": "1"})
+    assert attachment_name(first_time) == f"{stem}-pemula-masih.csv"
+    everything = client.get(
+        xlsx_url,
+        {
+            "kode": KEDATON,
+            "tps": "1",
+            "kelas": VoterClass.NOT_RECORDED,
+            "pemula": "0",
+            "suket": "1",
+            "masih": "1",
+        },
+    )
+    assert attachment_name(everything) == (
+        f"dpt-{election.slug}-{KEDATON}-tps001-not_recorded-bukan-pemula-suket-habis-masih.xlsx"
+    )
+    no_expiring = client.get(csv_url, {"suket": "0"})
+    assert attachment_name(no_expiring) == f"{stem}-tanpa-suket-habis.csv"
+
+
+def test_the_xlsx_export_comes_first_and_the_csv_warns_excel_users(client, moved, personas):
+    election, _recorded = moved
+    login(client, personas.bdl_operator)
+    text = client.get(reverse("voters_worklist", args=[election.slug]), {"kode": KEDATON})
+    page = text.content.decode()
+    xlsx = re.search(r'<a class="([^"]*)" href="[^"]*" data-testid="export-xlsx"', page)
+    csv_link = re.search(r'data-testid="export-csv" aria-describedby="csv-note"', page)
+    assert xlsx is not None and csv_link is not None
+    assert "button-primary" in xlsx.group(1).split()
+    assert xlsx.start() < csv_link.start()
+    [note] = re.findall(r'<small id="csv-note"[^>]*>([^<]+)</small>', page)
+    assert "Excel" in note and "NIK" in note and "XLSX" in note

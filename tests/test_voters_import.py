@@ -62,6 +62,17 @@ def test_it_imports_a_kpu_csv_with_title_rows(tmp_path, election):
     assert siti.kk_number == "1871011203150001"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_it_imports_an_excel_unicode_text_export(tmp_path, election, encoding):
+    """Excel's "Unicode Text" is UTF-16 (with a byte order mark, or without), tab-separated."""
+    utf8 = write_dpt(tmp_path / "dpt8.csv", [voter_row(SITI), budi()], delimiter="\t")
+    path = tmp_path / "dpt16.txt"
+    path.write_bytes(utf8.read_text(encoding="utf-8").encode(encoding))
+    result = dpt_import(path=path, election=election)
+    assert (result.rows_read, result.accepted, result.rejected) == (2, 2, 0)
+    assert Voter.objects.get(nik=SITI).name == voter_row(SITI)[3]
+
+
 def test_it_trims_cells_as_typed_in_a_spreadsheet(tmp_path, election):
     row = voter_row(f" '{SITI} ", name="  Siti   Aminah ", tps=" 7 ", sex=" p ", RT=" RT 03 ")
     result = dpt_import(path=write_dpt(tmp_path / "dpt.csv", [row]), election=election)

@@ -327,10 +327,29 @@ def test_the_candidate_page_sets_voter_and_resident_side_by_side(
     assert sides["birth_place"] == ("Bandar Lampung", "Metro", True)
     assert sides["sex"][2] is False and sides["birth_date"][:2] == ("03-03-1991",) * 2
     assert sides["village"] == ("Kedaton", "Kedaton", False)
+    masked, real = candidate.voter.nik, candidate.resident.nik
+    assert sides["nik"] == (masked, real, True)
     page = response.content.decode()
-    assert "<mark>Metro</mark>" in page and page.count('data-testid="differs"') == 2
-    # The KPU-masked NIK is said to be masked, not mistyped.
-    assert "NIK disamarkan dalam daftar, berisi *" in page
+    assert "<mark>Metro</mark>" in page and page.count('data-testid="differs"') == 3
+    assert f'<mark class="nik">{real}</mark>' in page
+    # The KPU-masked NIK is said to be masked, not mistyped, and shown once.
+    assert "NIK disamarkan dalam daftar, berisi *" in page and page.count(masked) == 1
+
+
+def test_the_candidate_page_marks_a_mistyped_nik(client, election, personas, tmp_path):
+    real = resident(
+        nik_for(KEDATON, date(1991, 3, 3), "P", 7), name="Wati", birth_date=date(1991, 3, 3)
+    )
+    typo = real.nik[:-1] + str((int(real.nik[-1]) + 1) % 10)
+    row = voter_row(typo, name="Wati", birth="03-03-1991", sex="P", tps="005")
+    dpt_import(path=write_dpt(tmp_path / "typo.csv", [row]), election=election)
+    reconcile(election=election, regencies=["18.71"])
+    login(client, personas.bdl_supervisor)
+    response = client.get(reverse("voters_candidates", args=[election.slug]))
+    [(_shown, _listed, compared)] = response.context["rows"]
+    nik = next(row for row in compared if row.field == "nik")
+    assert (nik.voter, nik.resident, nik.differs) == (typo, real.nik, True)
+    assert f'<mark class="nik">{typo}</mark>' in response.content.decode()
 
 
 def test_the_candidate_page_reads_a_page_of_candidates_in_the_same_queries(

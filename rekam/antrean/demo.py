@@ -268,9 +268,12 @@ def _counter_minute(
 def _served(ticket: Ticket, outcome: str, operator: User, at: datetime) -> str:
     """What the counter did, done through the services a counter uses: the card printed on a
     blank from the print list, the Suket issued where the rules allow. A number closes with
-    what is on record (the close checks it), or as other service."""
+    what is on record (the close checks it), or as other service: a number with no registered
+    resident's NIK has nobody's record to note."""
     resident = ticket.resident
-    if resident is None or outcome not in (Outcome.PRINTED, Outcome.SUKET):
+    if resident is None:
+        return Outcome.OTHER
+    if outcome not in (Outcome.PRINTED, Outcome.SUKET):
         return outcome
     if outcome == Outcome.PRINTED:
         if resident.ktp_state == KtpState.PRINT_READY_RECORD:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,21 +19,7 @@ from rekam.servicepoints.models import ServicePoint
 
 from . import clock
 from .models import Channel, Session, State, Ticket, TicketEvent
-from .services import sessions_planned
-
-# The invitations app depends on the queue, not the other way round: once ready it installs how
-# many of its invitations (planned or attended) each session holds, ``{session id: count}``.
-InvitedCounter = Callable[[list[int]], dict[int, int]]
-_invited_counter: list[InvitedCounter] = []
-
-
-def invited_counter_set(counter: InvitedCounter | None) -> None:
-    """Install the count of invitations per session (the Invitations app does, when ready)."""
-    _invited_counter[:] = [counter] if counter is not None else []
-
-
-def _invited(session_ids: list[int]) -> dict[int, int]:
-    return _invited_counter[0](session_ids) if _invited_counter and session_ids else {}
+from .services import invitees_to_come, sessions_planned, share_unused
 
 
 def p90(values: list[float]) -> float | None:
@@ -145,15 +131,17 @@ def _figures(
 @dataclass(frozen=True)
 class Seats:
     """A session's seats by channel. Invitations keep their share; online numbers and walk-ins
-    share the rest; an invitee who comes takes any seat left. The ``left_*`` figures are what
-    each channel may still take (none once the session is closed), so ``capacity`` is never
-    shown exceeded: booked, taken and left add up to it."""
+    share the rest; an invitee who comes takes any seat left. On the session's day, once no
+    plan may invite into it any more, the share's seats no invitation will use are left for
+    online numbers and walk-ins too, as the gate gives them (``services.public_rooms``). The
+    ``left_*`` figures are what each channel may still take (none once the session is closed):
+    invitations, online numbers, walk-ins and what is left add up to ``capacity``."""
 
     label: str
     capacity: int
     invitation_share: int
     public_share: int  # online numbers and walk-ins together, as the session row counts them
-    invited: int  # invitations booked into it, planned or attended
+    invited: int  # invitation seats held: invitees numbered at the gate and those still to come
     online: int  # online numbers taken (not given back)
     walk_in: int  # numbers handed out at the gate (not given back)
     left_invitations: int
@@ -165,27 +153,28 @@ class Seats:
         return self.left_invitations + self.left_public
 
 
-def _seats(label: str, session: Session, tickets: list[_Timed], invited: int) -> Seats:
+def _seats(
+    label: str, session: Session, tickets: list[_Timed], to_come: int, now: datetime
+) -> Seats:
     live = [t.ticket for t in tickets if t.ticket.state != State.CANCELLED]
     online = sum(1 for t in live if t.channel == Channel.ONLINE)
     walk_in = sum(1 for t in live if t.channel == Channel.GATE)
-    arrived = sum(1 for t in live if t.channel == Channel.INVITATION)
-    # Invitees who have not come yet hold a seat each; those who came hold the one they took.
-    coming = max(0, invited - arrived)
-    held = arrived + coming
-    public = online + walk_in
-    share = session.invitation_capacity
-    open_ = not session.closed
+    numbered = sum(1 for t in live if t.channel == Channel.INVITATION)
+    invited = numbered + to_come
+    # The gate's own figure: the public room and the share no invitation will use.
+    left_public = 0 if session.closed else session.public_room + share_unused(session, to_come, now)
+    used = invited + online + walk_in
     return Seats(
         label=label,
         capacity=session.capacity,
-        invitation_share=share,
-        public_share=session.capacity - share,
+        invitation_share=session.invitation_capacity,
+        public_share=session.capacity - session.invitation_capacity,
         invited=invited,
         online=online,
         walk_in=walk_in,
-        left_invitations=max(0, share - held) if open_ else 0,
-        left_public=max(0, session.capacity - public - max(share, held)) if open_ else 0,
+        # The rest of the share, kept for the invitations a plan or a reschedule may still bring.
+        left_invitations=0 if session.closed else max(0, session.capacity - used - left_public),
+        left_public=left_public,
         closed=session.closed,
     )
 
@@ -250,7 +239,7 @@ def day_figures(point: ServicePoint, day: date, now: datetime | None = None) -> 
     by_session: dict[int, list[_Timed]] = defaultdict(list)
     for t in timed:
         by_session[t.ticket.session_id].append(t)
-    invited = _invited([s.pk for s in sessions if s.pk])
+    to_come = invitees_to_come([s.pk for s in sessions if s.pk])
     rows = [
         _figures(
             _label(s),
@@ -272,5 +261,5 @@ def day_figures(point: ServicePoint, day: date, now: datetime | None = None) -> 
         end=None,
         spans_from=timed,
     )
-    seats = [_seats(_label(s), s, by_session[s.pk], invited.get(s.pk, 0)) for s in sessions]
+    seats = [_seats(_label(s), s, by_session[s.pk], to_come.get(s.pk, 0), now) for s in sessions]
     return DayFigures(point, day, rows, total, seats, _seats_total(seats), made)

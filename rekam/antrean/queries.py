@@ -146,7 +146,13 @@ class SessionRow:
     session: Session
     past: bool
     current: bool
+    room: int  # what walk-ins and online numbers may still take (``services.public_rooms``)
 
 
-def sessions_today(sessions: list[Session], now: datetime) -> list[SessionRow]:
-    return [SessionRow(s, s.ends_at <= now, s.starts_at <= now < s.ends_at) for s in sessions]
+def sessions_today(
+    sessions: list[Session], now: datetime, rooms: dict[int, int]
+) -> list[SessionRow]:
+    return [
+        SessionRow(s, s.ends_at <= now, s.starts_at <= now < s.ends_at, rooms.get(s.pk, 0))
+        for s in sessions
+    ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -34,16 +35,17 @@ from django.db import (
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, F, IntegerField, ProtectedError, Value, When
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
 
-from rekam.accounts.access import Action, can, require
+from rekam.accounts.access import Action, can, in_scope, require
 from rekam.audit.services import audit_record
 from rekam.lib.nik import NikError, mask_nik, parse_nik
 from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
-from rekam.residents.services import MoveRefused, record_move
+from rekam.residents.services import MoveRefused, record_move, recording_refusal
 from rekam.residents.states import RECORDABLE_STATES, KtpState
 from rekam.servicepoints.models import SERVICE_PREFIX, MobileVisit, Service, ServicePoint
+from rekam.suket.models import CardPrint
 from rekam.suket.services import resident_has_valid_suket
 
 from . import clock
@@ -321,6 +323,84 @@ def _numbers_of_closed_day(point: ServicePoint, day: date, reason: str) -> None:
         message_send_many(outgoing)
 
 
+# Invitation seats nobody will use
+
+
+def invitees_to_come(session_ids: list[int]) -> dict[int, int]:
+    """Live invitations with no number yet, per session id (the Invitations app counts them;
+    imported when asked, as that app builds on the queue)."""
+    if not session_ids or not apps.is_installed("rekam.invitations"):
+        return {}
+    from rekam.invitations.services import invitations_to_come
+
+    return invitations_to_come(session_ids)
+
+
+def _share_opens(session: Session, now: datetime) -> bool:
+    """Whether online numbers and walk-ins may take the invitation seats of ``session`` that no
+    invitation will use: on its own day, once no plan may invite into it any more (plans stay
+    ``INVITATIONS_LEAD_HOURS`` ahead, so the rest of the share would stay empty while people
+    are sent away). A mobile unit's visit keeps its share: its invitees come to the visit's
+    place, which a number does not name."""
+    return (
+        not session.closed
+        and session.visit_id is None
+        and session.ends_at > now
+        and session.day == timezone.localdate(now)
+        and session.starts_at <= now + timedelta(hours=settings.INVITATIONS_LEAD_HOURS)
+    )
+
+
+def share_unused(session: Session, to_come: int, now: datetime) -> int:
+    """The invitation seats of ``session`` online numbers and walk-ins may take now: its share
+    less the invitees numbered and the ``to_come`` still expected (none unless
+    :func:`_share_opens`)."""
+    if not _share_opens(session, now):
+        return 0
+    return max(0, session.invitation_capacity - session.invitation_taken - to_come)
+
+
+def public_rooms(sessions: Sequence[Session], now: datetime) -> dict[int, int]:
+    """What online numbers and walk-ins may still take in each session now (by id): its public
+    room and its invitation seats no invitation will use (:func:`share_unused`). One query."""
+    coming = invitees_to_come([s.pk for s in sessions if s.pk and _share_opens(s, now)])
+    return {
+        s.pk: s.public_room + share_unused(s, coming.get(s.pk, 0), now) for s in sessions if s.pk
+    }
+
+
+def _share_release(spec: _Issue, acting_user: Any) -> bool:
+    """Hand one invitation seat of ``spec``'s session that no invitation will use to the public
+    channels (the share shrinks by one), in the caller's transaction. The session row is locked
+    first, so an invitee checking in meanwhile is counted before, or finds the seat taken and
+    takes any seat left, as invitees do; the capacity itself is kept by the seat's statement."""
+
+    def full_but_unused(session: Session, to_come: int) -> bool:
+        return session.public_room <= 0 and share_unused(session, to_come, spec.at) > 0
+
+    # Read first without the lock: a refusal for a session truly full waits for nobody.
+    seen = Session.objects.filter(pk=spec.session_id).first()
+    if seen is None or not full_but_unused(seen, 0):
+        return False
+    session = Session.objects.select_for_update().get(pk=spec.session_id)
+    if not full_but_unused(session, invitees_to_come([session.pk]).get(session.pk, 0)):
+        return False
+    old = session.invitation_capacity
+    released = Session.objects.filter(pk=session.pk, invitation_capacity=old).update(
+        invitation_capacity=old - 1
+    )
+    if released:
+        audit_record(
+            acting_user=acting_user,
+            action="session.invitation_seat_release",
+            obj=session,
+            changes={"invitation_capacity": [old, old - 1]},
+            reason=f"kursi undangan yang tidak terpakai, untuk nomor {spec.channel}",
+            actor_label="" if acting_user is not None else "antrean",
+        )
+    return bool(released)
+
+
 # Taking a seat and a number
 
 SERVICES = frozenset(Service.values)
@@ -421,6 +501,9 @@ class _Issue:
     issued_by_id: int | None = None
     estimated_floor: datetime | None = None  # no earlier than this (a walk-in's projection)
     last_day: date | None = None  # the session may be no later (the online booking horizon)
+    # With ``last_day`` (online): refused while the resident holds an active online number of
+    # the same service on this day or later (one upcoming number per service).
+    first_day: date | None = None
     confirm_due: bool = False
     whatsapp_consent_source: str = ""
 
@@ -444,7 +527,15 @@ def _one_statement_sql(service: str, *, invitation: bool, horizon: bool, residen
         if resident
         else ""
     )
-    day_check = " AND s.day <= %(last_day)s" if horizon else ""
+    day_check = (
+        " AND s.day <= %(last_day)s"
+        f" AND NOT EXISTS (SELECT 1 FROM {Ticket._meta.db_table} AS held"
+        " WHERE held.resident_id = %(resident)s AND held.service = %(service)s"
+        " AND held.channel = %(channel)s AND held.day >= %(first_day)s"
+        f" AND held.state IN ({', '.join(repr(str(s)) for s in ACTIVE_STATES)}))"
+        if horizon
+        else ""
+    )
     taken = "invitation_taken" if invitation else "public_taken"
     column = _SEQ_COLUMN[Service(service)]
     return f"""
@@ -486,6 +577,7 @@ _PARAM_TYPES = {
     "session": "bigint",
     "at": "timestamptz",
     "last_day": "date",
+    "first_day": "date",
     "resident": "bigint",
     "service": "text",
     "prefix": "text",
@@ -581,6 +673,7 @@ def _issue_in_one_statement(db: BaseDatabaseWrapper, spec: _Issue, code: str) ->
         "session": spec.session_id,
         "at": spec.at,
         "last_day": spec.last_day,
+        "first_day": spec.first_day,
         "resident": spec.resident_id,
         "service": service.value,
         "prefix": f"{SERVICE_PREFIX[service]}-",
@@ -658,6 +751,7 @@ def _issue_in_steps(spec: _Issue, code: str) -> Ticket | None:
             or not point.is_active
             or spec.service not in point.services
             or (spec.last_day is not None and session.day > spec.last_day)
+            or (spec.first_day is not None and _held_online(spec) is not None)
         ):
             return None
         nik = spec.nik
@@ -695,9 +789,25 @@ def _issue_in_steps(spec: _Issue, code: str) -> Ticket | None:
         )
 
 
-def _issue(spec: _Issue) -> Ticket | None:
+def _issue(spec: _Issue, acting_user: Any = None) -> Ticket | None:
     """Seat, number and ticket, all or nothing; ``None`` when the session cannot take it (full,
-    past, not offering the service...). The ticket itself records its issue: no event row."""
+    past, not offering the service...). The ticket itself records its issue: no event row.
+
+    A public number that finds no public seat takes an invitation seat no invitation will use
+    (:func:`_share_release`, audited as ``acting_user``), in one transaction with its issue."""
+    ticket = _issue_seat(spec)
+    if ticket is not None or spec.invitation:
+        return ticket
+    with transaction.atomic():
+        if not _share_release(spec, acting_user):
+            return None
+        ticket = _issue_seat(spec)
+        if ticket is None:
+            transaction.set_rollback(True)  # the seat stays the invitations'
+        return ticket
+
+
+def _issue_seat(spec: _Issue) -> Ticket | None:
     if spec.service not in SERVICES:
         return None
     code = _new_code()
@@ -792,13 +902,79 @@ def _already_refusal(ticket: Ticket, viewer: Any = None) -> QueueRefused:
 
 
 def _duplicate(spec: _Issue, viewer: Any = None) -> QueueRefused | None:
-    """The refusal when ``spec``'s NIK already holds a number that day (to ``viewer``)."""
+    """The refusal when ``spec``'s NIK already holds a number that day (to ``viewer``); to a
+    resident booking online, with the day and place of the number and how to change it."""
     nik = spec.nik
     if nik is None and spec.resident_id is not None:
         nik = Resident.objects.filter(pk=spec.resident_id).values_list("nik", flat=True).first()
     day = Session.objects.filter(pk=spec.session_id).values_list("day", flat=True).first()
     existing = _active_ticket(nik or "", day) if day else None
-    return _already_refusal(existing, viewer) if existing is not None else None
+    if existing is None:
+        return None
+    if spec.channel == Channel.ONLINE:
+        return _held_refusal(existing, same_day=True)
+    return _already_refusal(existing, viewer)
+
+
+def when_text(ticket: Ticket) -> str:
+    """A number's day and arrival window as a resident reads them, in Indonesian:
+    "Kamis, 3 Desember 2020 pukul 09.00–10.00"."""
+    with translation.override("id"):
+        day = dateformat.format(ticket.day, "l, j F Y")
+    return f"{day} pukul {_hm(ticket.window_start)}–{_hm(ticket.window_end)}"
+
+
+def online_number_held(*, resident_id: int, service: str, from_day: date) -> Ticket | None:
+    """The active online number of ``service`` the resident holds for ``from_day`` or later:
+    one at most may be (the booking statement checks the same in SQL)."""
+    return (
+        Ticket.objects.filter(
+            resident_id=resident_id,
+            service=service,
+            channel=Channel.ONLINE,
+            state__in=ACTIVE_STATES,
+            day__gte=from_day,
+        )
+        .select_related("service_point")
+        .order_by("day")
+        .first()
+    )
+
+
+def _held_online(spec: _Issue) -> Ticket | None:
+    if spec.first_day is None or spec.resident_id is None:
+        return None
+    return online_number_held(
+        resident_id=spec.resident_id, service=spec.service, from_day=spec.first_day
+    )
+
+
+def _held_refusal(held: Ticket, *, same_day: bool = False) -> QueueRefused:
+    """Why a resident may not take another online number while holding ``held``, and how to
+    change it: a booked online number moves to the session they pick; any other is given back
+    first (cancelled on its page with its code, or by the officer at the gate)."""
+    service = Service(held.service).label if held.service in Service.values else held.service
+    rule = (
+        "Satu NIK hanya boleh memegang satu nomor aktif per hari."
+        if same_day
+        else f"Satu penduduk hanya boleh memegang satu nomor antrean daring {service} yang "
+        "belum dilayani."
+    )
+    if held.channel == Channel.ONLINE and held.state == State.BOOKED:
+        how = (
+            "Untuk mengganti hari, jam atau tempat: pilih sesi baru di halaman ini, lalu tekan "
+            "“Pindahkan nomor saya ke sini”. Untuk melepasnya: batalkan nomor itu."
+        )
+    else:
+        how = (
+            "Untuk mengganti: batalkan dulu nomor itu (dengan kode 12 karakter di pesan "
+            "konfirmasi, atau minta petugas di pintu masuk tempat layanannya)."
+        )
+    return QueueRefused(
+        f"Anda sudah memiliki nomor antrean aktif {held.label} ({service}) pada "
+        f"{when_text(held)} di {held.service_point.name}. {rule} {how}",
+        code="duplicate" if same_day else "held",
+    )
 
 
 def _check_service(point: ServicePoint, service: str) -> None:
@@ -816,6 +992,7 @@ def ticket_book_online(
     at: datetime | None = None,
     base_url: str = "",
     whatsapp: bool = False,
+    replaces: Ticket | None = None,
 ) -> Ticket:
     """A resident (who proved NIK and date of birth) books a number in a session with room.
 
@@ -824,8 +1001,14 @@ def ticket_book_online(
     way the ticket stays marked until its message is in the outbox. ``whatsapp``: the booker
     asked for this number's messages on WhatsApp; the yes is kept on the ticket for them alone
     (a NIK and a birth date do not prove the resident, whose own consent stays as it was).
+
+    A resident holds at most one upcoming online number per service: another is refused with
+    the one they hold, unless it ``replaces`` that number (one of theirs, booked online, not yet
+    checked in), which is then given back in the same transaction: the move happens whole or
+    not at all.
     """
     now = at or clock.now()
+    today = timezone.localdate(now)
     spec = _Issue(
         session_id=session_id,
         service=service,
@@ -833,10 +1016,34 @@ def ticket_book_online(
         state=State.BOOKED,
         at=now,
         resident_id=resident_id,
-        last_day=timezone.localdate(now) + timedelta(days=settings.ANTREAN_BOOKING_DAYS),
+        last_day=today + timedelta(days=settings.ANTREAN_BOOKING_DAYS),
+        first_day=today,
         confirm_due=True,
         whatsapp_consent_source=ONLINE_WHATSAPP_SOURCE if whatsapp else "",
     )
+    if replaces is None:
+        ticket = _book_online(spec)
+    else:
+        if (
+            replaces.resident_id != resident_id
+            or replaces.channel != Channel.ONLINE
+            or replaces.state != State.BOOKED
+        ):
+            raise QueueRefused(
+                f"Nomor {replaces.label} tidak dapat dipindahkan lagi: hanya nomor daring Anda "
+                "yang belum masuk antrean di pintu masuk yang dapat dipindahkan.",
+                code="not_movable",
+            )
+        with transaction.atomic():
+            ticket_cancel(ticket=replaces, at=now, reason="dipindahkan pemegang nomor")
+            ticket = _book_online(spec)  # a refusal rolls the cancellation back
+    if settings.ANTREAN_CONFIRM_ON_COMMIT:
+        transaction.on_commit(functools.partial(_confirm_quietly, ticket.pk, base_url))
+    return ticket
+
+
+def _book_online(spec: _Issue) -> Ticket:
+    """The online number of ``spec``, or the refusal saying why not."""
     try:
         ticket = _issue(spec)
     except IntegrityError:
@@ -845,9 +1052,8 @@ def ticket_book_online(
             raise refusal from None
         raise
     if ticket is None:
-        raise _why_not(spec)
-    if settings.ANTREAN_CONFIRM_ON_COMMIT:
-        transaction.on_commit(functools.partial(_confirm_quietly, ticket.pk, base_url))
+        held = _held_online(spec)
+        raise _held_refusal(held) if held is not None else _why_not(spec)
     return ticket
 
 
@@ -864,6 +1070,8 @@ _CONFIRMATION_FIELDS = (
     "label",
     "day",
     "estimated_at",
+    "window_start",
+    "window_end",
     "public_code",
     "service_point__name",
     "resident__name",
@@ -875,7 +1083,9 @@ _CONFIRMATION_FIELDS = (
 
 
 def _confirmation(ticket: Ticket, base_url: str) -> Outgoing | None:
-    """The WhatsApp (else SMS) message confirming an online number, if it has a resident."""
+    """The WhatsApp (else SMS) message confirming an online number, if it has a resident: the
+    arrival window, the 12-character code that cancels or moves it, and its page's address
+    (``ANTREAN_PUBLIC_URL``, else ``base_url``, the address the resident booked on)."""
     resident = ticket.resident
     if resident is None:
         return None
@@ -884,9 +1094,12 @@ def _confirmation(ticket: Ticket, base_url: str) -> Outgoing | None:
         "ticket": ticket.label,
         "place": ticket.service_point.name,
         "day": ticket.day,
+        "window": f"{_hm(ticket.window_start)}–{_hm(ticket.window_end)}",
+        "code": ticket.public_code,
         "estimated_at": ticket.estimated_at,
     }
-    base = (base_url or settings.ANTREAN_PUBLIC_URL).rstrip("/")
+    # The configured public address first: a request may have come in by an internal name.
+    base = (settings.ANTREAN_PUBLIC_URL or base_url).rstrip("/")
     if base:
         data["status_url"] = base + reverse("antrean_status", args=[ticket.public_code])
     return Outgoing(
@@ -997,6 +1210,63 @@ def _walk_in_options(point: ServicePoint, now: datetime) -> tuple[list[WalkInPla
     return plans, closing
 
 
+def record_work_here(point: ServicePoint, regency_code: str) -> bool:
+    """Whether ``point`` records, prints and issues Sukets for residents registered in
+    ``regency_code``: only its own office's region does (the gate, the online page and the
+    counter ask this one question)."""
+    return in_scope(str(point.office.region_id), str(regency_code))
+
+
+def elsewhere_refusal(service: str) -> str:
+    """The reason a resident registered in another regency/city gets no ``service`` here; it
+    says nothing of their record."""
+    return (
+        f"Pemilik NIK ini terdaftar di kabupaten/kota lain: layanan {Service(service).label} "
+        "diberikan oleh Disdukcapil tempat ia terdaftar; di sini hanya layanan lain."
+    )
+
+
+def _walk_in_refusal(
+    resident: Resident, service: str, point: ServicePoint, acting_user: Any, now: datetime
+) -> QueueRefused | None:
+    """Why ``resident``'s record does not allow a walk-in number for ``service``, naming the
+    services it does allow, or ``None``: the online booking's own rules (``services_for_state``
+    with the Suket rules' ``suket_offer``, so a print-ready resident is sent to printing while
+    the office has blanks; :func:`recording_refusal`). The KTP-el state is named only to staff
+    who may see the resident."""
+    from .offers import services_for_state, suket_offer  # the Suket rules build on the queue
+
+    if service == Service.OTHER:
+        return None
+    if not record_work_here(point, resident.regency_id):
+        # Nothing of another regency's resident's record is read or told here.
+        return QueueRefused(elsewhere_refusal(service), code="service_region")
+
+    def allowed(with_suket: bool) -> set[str]:
+        suket = with_suket and suket_offer(resident, now) is not None
+        return services_for_state(resident.ktp_state, suket=suket)
+
+    if service not in allowed(service == Service.SUKET):
+        fitting = allowed(Service.SUKET in point.services)
+        offered = [s for s in point.services if s in fitting and s != Service.OTHER]
+        hint = f" Pilih {', '.join(str(Service(s).label) for s in offered)}." if offered else ""
+        state = (
+            f" ({KtpState(resident.ktp_state).label})"
+            if can(acting_user, Action.VIEW_RESIDENT, resident.regency_id)
+            else ""  # a gate officer of the point's office who may not see residents
+        )
+        return QueueRefused(
+            f"Layanan {Service(service).label} tidak sesuai status KTP-el pemilik NIK ini"
+            f"{state}.{hint}",
+            code="service_state",
+        )
+    if service == Service.RECORDING:
+        too_young = recording_refusal(resident, timezone.localdate(now))
+        if too_young:
+            return QueueRefused(too_young, code="too_young")
+    return None
+
+
 def ticket_issue_walkin(
     *,
     service_point: ServicePoint,
@@ -1011,7 +1281,9 @@ def ticket_issue_walkin(
     It goes to the session running now when it has room (the ticket is checked in: the person
     is here). Otherwise to the next session with room, and the ticket says when to come back
     (state ``booked`` until they scan it at the gate again). When the projected call passes
-    closing time, no walk-in number is given for today.
+    closing time, no walk-in number is given for today. A registered resident's NIK is held
+    to what their KTP-el record allows (:func:`_walk_in_refusal`). Invitation seats no
+    invitation will use are open to walk-ins (:func:`public_rooms`).
     """
     require(acting_user, GATE_ACTION, service_point.office.region_id)
     now = at or clock.now()
@@ -1024,17 +1296,23 @@ def ticket_issue_walkin(
             nik = parse_nik(nik).nik
         except NikError as exc:
             raise QueueRefused(f"NIK tidak sah: {exc.message}.", code="nik") from None
-        resident_id = Resident.objects.filter(nik=nik).values_list("pk", flat=True).first()
+        resident = Resident.objects.filter(nik=nik).first()
         existing = _active_ticket(nik, timezone.localdate(now))
         if existing is not None:
             raise _already_refusal(existing, acting_user)
+        if resident is not None:
+            refusal = _walk_in_refusal(resident, service, service_point, acting_user, now)
+            if refusal is not None:
+                raise refusal
+            resident_id = resident.pk
     plans, closing = _walk_in_options(service_point, now)
     current = plans[0].session
+    rooms = public_rooms([plan.session for plan in plans], now)
     for plan in plans:
         session = plan.session
         if plan.estimated_at >= closing:
             break
-        if session.public_room <= 0:
+        if rooms.get(session.pk, 0) <= 0:
             continue
         spec = _Issue(
             session_id=session.pk,
@@ -1049,7 +1327,7 @@ def ticket_issue_walkin(
             estimated_floor=plan.estimated_at,
         )
         try:
-            ticket = _issue(spec)
+            ticket = _issue(spec, acting_user)
         except IntegrityError:
             refusal = _duplicate(spec, acting_user)
             if refusal is not None:
@@ -1111,6 +1389,18 @@ def invitation_seat_book(
     return ticket
 
 
+def _too_early(window_start: datetime, window_end: datetime, now: datetime) -> str:
+    """The arrival window and when to come back, when ``now`` is before check-in opens
+    (``ANTREAN_EARLY_MINUTES`` before the window), else ""."""
+    earliest = window_start - timedelta(minutes=settings.ANTREAN_EARLY_MINUTES)
+    if now >= earliest:
+        return ""
+    return (
+        f"{_hm(window_start)}-{_hm(window_end)}. Silakan kembali pukul {_hm(earliest)} agar "
+        "ruang tunggu tidak penuh."
+    )
+
+
 def ticket_check_in(
     *, ticket: Ticket, service_point: ServicePoint, acting_user: Any, at: datetime | None = None
 ) -> Ticket:
@@ -1138,13 +1428,10 @@ def ticket_check_in(
             f"Nomor {ticket.label} sudah tidak berlaku ({State(ticket.state).label}).",
             code="inactive",
         )
-    earliest = ticket.window_start - timedelta(minutes=settings.ANTREAN_EARLY_MINUTES)
-    if now < earliest:
+    early = _too_early(ticket.window_start, ticket.window_end, now)
+    if early:
         raise QueueRefused(
-            f"Terlalu awal: jadwal kedatangan nomor {ticket.label} pukul "
-            f"{_hm(ticket.window_start)}-{_hm(ticket.window_end)}. Silakan kembali pukul "
-            f"{_hm(earliest)} agar ruang tunggu tidak penuh.",
-            code="early",
+            f"Terlalu awal: jadwal kedatangan nomor {ticket.label} pukul {early}", code="early"
         )
     with transaction.atomic():
         updated = Ticket.objects.filter(pk=ticket.pk, state=State.BOOKED).update(
@@ -1237,6 +1524,10 @@ def checkin_invitation(
             ).first()
         if session is None:
             raise QueueRefused("Sesi undangan ini tidak ada di jadwal tempat layanan.")
+        # Too early takes no seat: the invitee comes back and gets their number then.
+        early = _too_early(session.starts_at, session.ends_at, at or clock.now())
+        if early:
+            raise QueueRefused(f"Terlalu awal: jadwal undangan ini pukul {early}", code="early")
         ticket = invitation_seat_book(
             session=session,
             reference=claim.reference,
@@ -1423,18 +1714,12 @@ class Closed:
 
 
 def _record_at_counter(ticket: Ticket, acting_user: Any, at: datetime) -> str:
-    """The office's recording move for the resident on a number closed as recorded: not yet
-    recorded, or enrolment failed, to biometrics captured. Returns what became of the record;
-    a move the rules refuse refuses the close (:class:`QueueRefused`, with the reason)."""
+    """The office's recording move for the resident on a number closed as recorded (checked by
+    :func:`_check_outcome`): not yet recorded, or enrolment failed, to biometrics captured.
+    Returns what became of the record; a move the rules refuse refuses the close
+    (:class:`QueueRefused`, with the reason)."""
     resident = ticket.resident
-    if resident is None:
-        return "Nomor ini tanpa NIK penduduk terdaftar: status KTP-el tidak diubah."
-    if not can(acting_user, Action.RECORD_BIOMETRICS, resident.regency_id):
-        # Recorded outside their regency/city: SIAK reports the new state to their office.
-        return (
-            "Penduduk ini terdaftar di kabupaten/kota lain: statusnya diperbarui oleh "
-            "sistem pusat (SIAK)."
-        )
+    assert resident is not None  # _check_outcome refused the close without one
     state = resident.ktp_state
     if state not in RECORDABLE_STATES:
         return f"Status KTP-el sudah {KtpState(state).label}: tidak diubah."
@@ -1452,24 +1737,69 @@ def _record_at_counter(ticket: Ticket, acting_user: Any, at: datetime) -> str:
     return f"Status KTP-el: {KtpState(KtpState.BIO_CAPTURED).label}."
 
 
-def _check_outcome(ticket: Ticket, outcome: str, acting_user: Any, at: datetime) -> None:
-    """A card printed or a Suket issued must be on record before the number closes with it:
-    the print list consumes a blank, the Suket page issues the certificate. Residents outside
-    the office's jurisdiction, and numbers without a registered resident, are not checked."""
+# The outcomes that claim work on a resident's record, and that work as refusals name it.
+_OUTCOME_WORK = {
+    Outcome.RECORDED: "mencatat perekamannya",
+    Outcome.PRINTED: "mencetak kartunya",
+    Outcome.SUKET: "menerbitkan Suket-nya",
+}
+
+
+def _outcome_resident(ticket: Ticket, outcome: str, acting_user: Any) -> Resident:
+    """The registered resident a recorded, printed or Suket outcome is about, within the
+    office's jurisdiction (the point's office, and the operator's own), or the refusal."""
     resident = ticket.resident
-    if outcome not in (Outcome.PRINTED, Outcome.SUKET) or resident is None:
-        return
-    if not can(acting_user, Action.VIEW_RESIDENT, resident.regency_id):
-        return
-    state = KtpState(resident.ktp_state)
-    if outcome == Outcome.PRINTED and state != KtpState.CARD_PRINTED:
+    work = _OUTCOME_WORK[Outcome(outcome)]
+    if resident is None:
+        if ticket.nik:
+            raise QueueRefused(
+                f"NIK {ticket.nik} tidak ditemukan di data penduduk: periksa NIK-nya (Perbaiki "
+                f"NIK) sebelum {work}, atau tutup dengan hasil Lainnya dan tulis catatannya.",
+                code="outcome_nik",
+            )
         raise QueueRefused(
-            f"KTP-el {resident.name} belum tercatat dicetak (status {state.label}). Catat "
-            "pencetakannya di halaman Cetak atau Suket (satu blangko dipakai), lalu tutup "
-            "nomor ini.",
-            code="outcome",
+            f"Nomor {ticket.label} belum mencatat NIK penduduk: isi NIK-nya (Catat NIK) "
+            f"sebelum {work}.",
+            code="outcome_nik",
         )
-    if outcome == Outcome.SUKET and not resident_has_valid_suket(resident, timezone.localdate(at)):
+    if not record_work_here(ticket.service_point, resident.regency_id) or not can(
+        acting_user, Action.VIEW_RESIDENT, resident.regency_id
+    ):
+        raise QueueRefused(
+            "Pemilik NIK ini terdaftar di kabupaten/kota lain: kantor ini tidak dapat "
+            f"{work}. Tutup dengan hasil Lainnya dan tulis catatannya; "
+            "layanannya diberikan oleh Disdukcapil tempat ia terdaftar.",
+            code="outcome_region",
+        )
+    return resident
+
+
+def _check_outcome(ticket: Ticket, outcome: str, acting_user: Any, at: datetime) -> None:
+    """What a number closes with must have happened: recorded needs a registered resident of
+    the office's jurisdiction (whose record then moves); a card printed needs the card on the
+    print list, printed for this resident at this office on the day (a blank consumed); a
+    Suket needs a Suket in force. Refused with what to do first."""
+    if outcome not in _OUTCOME_WORK:
+        return
+    resident = _outcome_resident(ticket, outcome, acting_user)
+    day = timezone.localdate(at)
+    if outcome == Outcome.PRINTED:
+        office = ticket.service_point.office
+        start = local_datetime(day, time.min)
+        printed = CardPrint.objects.filter(
+            resident=resident,
+            office=office,
+            printed_at__gte=start,
+            printed_at__lt=start + timedelta(days=1),
+        )
+        if not printed.exists():
+            raise QueueRefused(
+                f"Belum ada KTP-el {resident.name} yang tercatat dicetak hari ini di "
+                f"{office.name}. Cetak lewat halaman Cetak atau Suket (nomor seri blangko "
+                "dicatat, satu blangko dipakai), lalu tutup nomor ini.",
+                code="outcome",
+            )
+    if outcome == Outcome.SUKET and not resident_has_valid_suket(resident, day):
         raise QueueRefused(
             f"Belum ada Suket yang berlaku untuk {resident.name}. Terbitkan lewat halaman "
             "Cetak atau Suket, lalu tutup nomor ini.",

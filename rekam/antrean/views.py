@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -34,9 +35,10 @@ from rekam.accounts import access
 from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.lib.dates import DateError, parse_date
+from rekam.lib.geo import haversine_km
 from rekam.lib.nik import mask_nik
 from rekam.lib.qr import qr_png
-from rekam.residents.eligibility import must_hold_ktp
+from rekam.residents.eligibility import ktp_duty_day, must_hold_ktp
 from rekam.residents.models import Resident
 from rekam.residents.services import recording_refusal
 from rekam.residents.states import RECORDABLE_STATES, RECORDED_STATES, KtpState
@@ -46,7 +48,8 @@ from rekam.web import ratelimit
 from . import clock, forms
 from .calendar import day_plans, plans_many
 from .figures import day_figures
-from .models import ACTIVE_STATES, Outcome, Priority, Session, State, Ticket
+from .models import ACTIVE_STATES, Channel, Outcome, Priority, Session, State, Ticket
+from .offers import SuketOffer, services_for_state, suket_offer
 from .queries import LAST_CALLS, board_data, occupancy, sessions_today, ticket_status
 from .services import (
     COUNTER_ACTION,
@@ -58,7 +61,10 @@ from .services import (
     active_ticket_of,
     checkin_invitation,
     current_at_counter,
+    online_number_held,
     point_in_jurisdiction,
+    public_rooms,
+    record_work_here,
     sessions_ensure,
     ticket_book_online,
     ticket_call_next,
@@ -85,19 +91,40 @@ BOOKED_SALT = "rekam.antrean.booked"
 BOOKED_KEPT = 20  # the latest ones; one number a day over the booking window fits
 
 
-def _too_many(request: HttpRequest, seconds: int = 60) -> HttpResponse:
-    """The refusal of one attempt too many; ``seconds`` is the limit's window."""
-    minutes = max(1, seconds // 60)
-    response = render(request, "antrean/too_many.html", {"minutes": minutes}, status=429)
-    response["Retry-After"] = str(seconds)
+NIK_GUESS_SECONDS = 900
+
+
+def _too_many(request: HttpRequest, *, seconds: int, reason: str, **values: Any) -> HttpResponse:
+    """The refusal of one attempt too many, saying why: ``reason`` with ``values`` and
+    ``%(time)s``, the moment the limit's window of ``seconds`` ends (when to try again)."""
+    until = ratelimit.window_end(seconds)
+    at = timezone.localtime(datetime.fromtimestamp(until, tz=UTC))
+    context = {"reason": reason % {**values, "time": f"{at:%H.%M}"}}
+    response = render(request, "antrean/too_many.html", context, status=429)
+    response["Retry-After"] = str(max(1, ratelimit.seconds_left(seconds)))
     return response
 
 
-def _ip_allowed(request: HttpRequest) -> bool:
-    return ratelimit.allow(
-        f"ip:{ratelimit.client_ip(request)}",
-        limit=settings.ANTREAN_RATE_IP_PER_MINUTE,
+def _ip_allowed(request: HttpRequest, *, identify: bool = False) -> bool:
+    """Count one request against the address's per-minute limit: identity checks apart from
+    bookings and cancellations, so that neither crowds the other out behind a shared address
+    (a carrier's NAT, a village official booking for several people)."""
+    scope, limit = (
+        ("ip-identify", settings.ANTREAN_RATE_IDENTIFY_PER_MINUTE)
+        if identify
+        else ("ip", settings.ANTREAN_RATE_IP_PER_MINUTE)
+    )
+    return ratelimit.allow(f"{scope}:{ratelimit.client_ip(request)}", limit=limit, seconds=60)
+
+
+def _too_many_from_address(request: HttpRequest) -> HttpResponse:
+    return _too_many(
+        request,
         seconds=60,
+        reason=gettext(
+            "Too many requests came from your internet address within one minute (many phones "
+            "may share it). Please try again at %(time)s."
+        ),
     )
 
 
@@ -196,6 +223,13 @@ def _identified(request: HttpRequest) -> Resident | None:
     return None if resident_id is None else Resident.objects.filter(pk=resident_id).first()
 
 
+def when(ticket: Ticket) -> str:
+    """A number's day and arrival window in the page's language: "Kamis, 3 Desember 2020,
+    09.00–10.00"."""
+    start, end = timezone.localtime(ticket.window_start), timezone.localtime(ticket.window_end)
+    return f"{date_format(ticket.day, 'l, j F Y')}, {start:%H.%M}–{end:%H.%M}"
+
+
 def short_name(name: str) -> str:
     """The first name and initials: enough to greet, little to leak."""
     parts = name.split()
@@ -212,15 +246,26 @@ def start(request: HttpRequest) -> HttpResponse:
     form = forms.IdentifyForm(request.POST or None)
     error = ""
     if request.method == "POST":
-        if not _ip_allowed(request):
-            return _too_many(request)
+        if not _ip_allowed(request, identify=True):
+            return _too_many_from_address(request)
         if form.is_valid():
             nik = form.cleaned_data["nik"]
             # Only wrong birth dates count against a NIK: counting every proof would let
             # anyone who knows a NIK lock its owner out.
-            guesses = {"limit": settings.ANTREAN_RATE_NIK_PER_15_MINUTES, "seconds": 900}
+            limit = settings.ANTREAN_RATE_NIK_PER_15_MINUTES
+            guesses = {"limit": limit, "seconds": NIK_GUESS_SECONDS}
             if ratelimit.exhausted(f"nik:{nik}", **guesses):
-                return _too_many(request, 900)
+                return _too_many(
+                    request,
+                    seconds=NIK_GUESS_SECONDS,
+                    reason=gettext(
+                        "The date of birth was wrong %(count)s times for this NIK. To protect "
+                        "it, this NIK cannot be checked again until %(time)s. If you are sure "
+                        "of your date of birth, your data in the population register may "
+                        "differ: ask the Disdukcapil office."
+                    ),
+                    count=limit,
+                )
             resident = Resident.objects.filter(
                 nik=nik, birth_date=form.cleaned_data["birth_date"]
             ).first()
@@ -250,28 +295,129 @@ def first_recording_day(resident: Resident, days: list[date]) -> date | None:
     return next((day for day in days if not recording_refusal(resident, day)), None)
 
 
-def services_for_state(state: str) -> set[str]:
-    """The services a resident whose KTP-el record is in ``state`` may book: recording until
-    biometrics are captured (or again after a failure), printing once print ready, a Suket
-    while recorded without a card (the counter decides by the rules), and the other services
-    always."""
-    wanted = {Service.OTHER.value}
-    if state in RECORDABLE_STATES:
-        wanted.add(Service.RECORDING)
-    if state == KtpState.PRINT_READY_RECORD:
-        wanted.add(Service.PRINTING)
-    if state in RECORDED_STATES and state != KtpState.CARD_PRINTED:
-        wanted.add(Service.SUKET)
-    return wanted
+@dataclass(frozen=True)
+class Advice:
+    """What a KTP-el state means to the resident, what happens next (with the usual wait where
+    the domain knows one) and what they should do."""
+
+    meaning: Any
+    next: Any
+    todo: Any
 
 
-STATE_ADVICE: dict[str, Any] = {
-    KtpState.BELUM_REKAM: _("Come to record your biometrics (photo, fingerprints, irises)."),
-    KtpState.ENROLL_FAILURE: _("Your recording could not be used: come to record again."),
-    KtpState.SEARCH_FAILURE: _("Your recording could not be used: come to record again."),
-    KtpState.PRINT_READY_RECORD: _("Your card is ready to print: come to have it printed."),
-    KtpState.CARD_PRINTED: _("Your card has been printed."),
+_RECORD_AGAIN = Advice(
+    _(
+        "The national data centre could not use your recording: your fingerprints, irises or "
+        "photo were unreadable or incomplete."
+    ),
+    _(
+        "No card can be made from it. Your biometrics must be recorded again; it is free and "
+        "takes about 10 minutes at the counter."
+    ),
+    _("Come to record again: take a number for KTP-el recording below."),
+)
+_NOTHING_TO_DO = _("Nothing for now: you do not need to come. Check this page again later.")
+
+STATE_ADVICE: dict[str, Advice] = {
+    KtpState.BELUM_REKAM: Advice(
+        _(
+            "You have not recorded your biometrics (photo, fingerprints, irises and signature) "
+            "for the KTP-el yet."
+        ),
+        _(
+            "After recording, your data is sent to the national data centre to be checked; "
+            "then your card can be printed."
+        ),
+        _("Come to record: take a number for KTP-el recording below. Bring your family card (KK)."),
+    ),
+    KtpState.BIO_CAPTURED: Advice(
+        _("Your biometrics have been recorded at a service point."),
+        _(
+            "Your recording is sent to the national data centre and checked there. From "
+            "recording to a card ready to print usually takes from a day to several weeks, "
+            "sometimes months."
+        ),
+        _NOTHING_TO_DO,
+    ),
+    KtpState.SENT_FOR_ENROLLMENT: Advice(
+        _("Your recording has been sent to the national data centre."),
+        _(
+            "It must arrive there before it is checked; this alone can take from 1 to 20 days "
+            "or more."
+        ),
+        _NOTHING_TO_DO,
+    ),
+    KtpState.RECEIVED_AT_CENTRAL: Advice(
+        _(
+            "Your recording has reached the national data centre. It is being compared with the "
+            "fingerprints, irises and faces of everyone in Indonesia, so that each person has "
+            "only one KTP-el (deduplication, \u201cpenunggalan\u201d)."
+        ),
+        _(
+            "When the check passes, your card is ready to print. This can take from a few days "
+            "to several months."
+        ),
+        _NOTHING_TO_DO,
+    ),
+    KtpState.ENROLL_FAILURE: _RECORD_AGAIN,
+    KtpState.SEARCH_FAILURE: _RECORD_AGAIN,
+    KtpState.ADJUDICATE_RECORD: Advice(
+        _(
+            "Your recording looks like another person's. An expert at the national data centre "
+            "must decide whether it is you alone (adjudication)."
+        ),
+        _("If the expert decides it is you alone, your card becomes ready to print."),
+        _("Nothing for now: you do not need to come unless the Disdukcapil office asks you to."),
+    ),
+    KtpState.DUPLICATE_RECORD: Advice(
+        _("You have been found recorded twice (a duplicate record, for example under two NIKs)."),
+        _(
+            "No card can be printed until the Disdukcapil office has resolved the duplicate with "
+            "the national data centre."
+        ),
+        _(
+            "Contact or visit the Disdukcapil office of your regency/city, with your family "
+            "card (KK), so that it can be resolved."
+        ),
+    ),
+    KtpState.PRINT_READY_RECORD: Advice(
+        _(
+            "Your data has passed every check: your KTP-el is ready to print (PRR, print ready "
+            "record)."
+        ),
+        _("The card is printed at a service point while you wait: a few minutes per card."),
+        _("Come to have it printed: take a number for card printing below."),
+    ),
+    KtpState.CARD_PRINTED: Advice(
+        _("Your KTP-el card has been printed."),
+        "",
+        _(
+            "If you have not received it yet, ask the Disdukcapil office that printed it when "
+            "and where to collect it."
+        ),
+    ),
 }
+
+
+def _suket_note(offer: SuketOffer | None) -> str:
+    if offer is None:
+        return ""
+    election = offer.election
+    note = gettext(
+        "Until your card is ready, you may ask for a Suket: a certificate from Disdukcapil that "
+        "you have recorded your KTP-el. If you are on the voter list (DPT), you can vote with "
+        "it on %(polling_day)s instead of the KTP-el; it is issued until %(issue_until)s and "
+        "valid until %(valid_until)s. Take a number for Suket below."
+    ) % {
+        "polling_day": date_format(election.polling_day, "j F Y"),
+        "issue_until": date_format(election.suket_issue_until, "j F Y"),
+        "valid_until": date_format(election.suket_valid_until, "j F Y"),
+    }
+    if offer.needs_approval:
+        note += " " + gettext(
+            "Because you were recorded twice, a supervisor at the office must approve the Suket."
+        )
+    return note
 
 
 # The regency/city office first, then its UPT, kecamatan offices and mobile units.
@@ -282,43 +428,114 @@ KIND_ORDER = Case(
 )
 
 
-def _points_for_resident(resident: Resident, everywhere: bool) -> list[ServicePoint]:
-    qs = ServicePoint.objects.filter(is_active=True).select_related("office")
+@dataclass(frozen=True)
+class PointChoice:
+    point: ServicePoint
+    km: float | None  # from the resident's village centroid; None when either is unknown
+    own_kecamatan: bool
+
+
+def _where(point: ServicePoint) -> tuple[float, float] | None:
+    """Where a point stands: its own coordinates, else its village's centroid."""
+    for spot in (point, point.village):
+        if spot is not None and spot.lat is not None and spot.lon is not None:
+            return spot.lat, spot.lon
+    return None
+
+
+def _points_for_resident(resident: Resident, everywhere: bool) -> list[PointChoice]:
+    """The active points a resident may choose, nearest first: those in their own kecamatan,
+    then by distance from their village's centroid; mobile units, which travel to their
+    visits, last. Only their regency/city's, unless ``everywhere``."""
+    qs = ServicePoint.objects.filter(is_active=True).select_related("office", "village")
     if not everywhere:
         qs = qs.filter(office__region_id=resident.regency_id)
-    return list(qs.order_by("office__code", KIND_ORDER, "name"))
+    village = resident.village
+    home = (
+        (village.lat, village.lon) if village.lat is not None and village.lon is not None else None
+    )
+    kecamatan = str(resident.village_id)[:8]
+    kinds = {kind: n for n, kind in enumerate(ServicePoint.Kind.values)}
+    choices = []
+    for point in qs:
+        spot = _where(point)
+        mobile = point.kind == ServicePoint.Kind.MOBILE
+        choices.append(
+            PointChoice(
+                point,
+                haversine_km(*home, *spot) if home and spot and not mobile else None,
+                not mobile and str(point.village_id or "")[:8] == kecamatan,
+            )
+        )
+    choices.sort(
+        key=lambda c: (
+            c.point.kind == ServicePoint.Kind.MOBILE,
+            not c.own_kecamatan,
+            c.km is None,
+            c.km or 0.0,
+            kinds.get(c.point.kind, 9),
+            c.point.name,
+        )
+    )
+    return choices
+
+
+def _default_point(
+    choices: list[PointChoice], resident: Resident, wanted: set[str], asked: str
+) -> ServicePoint | None:
+    """The nearest point of the resident's regency/city offering the service asked for (else
+    one the record calls for), else the nearest of theirs, else the nearest."""
+    useful = {asked} if asked in wanted else (wanted - {Service.OTHER.value} or wanted)
+    own = [c.point for c in choices if c.point.office.region_id == resident.regency_id]
+    fitting = (p for p in own if useful & set(p.services))
+    return next(fitting, None) or next(iter(own), None) or next((c.point for c in choices), None)
+
+
+def _rooms(sessions: list[Session], now: datetime) -> list[int]:
+    rooms = public_rooms(sessions, now) if sessions else {}
+    return [rooms.get(s.pk, 0) for s in sessions]
 
 
 def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any]:
     now = clock.now()
     today = timezone.localdate(now)
     everywhere = request.GET.get("semua") == "1"
-    points = _points_for_resident(resident, everywhere)
-    by_code = {p.code: p for p in points}
-    own = [p for p in points if p.office.region_id == resident.regency_id]
-    # With every regency's points listed, the resident's own office still comes first.
-    point = by_code.get(request.GET.get("tempat", "")) or next(iter(own or points), None)
-    wanted_now = services_for_state(resident.ktp_state)
+    choices = _points_for_resident(resident, everywhere)
+    by_code = {c.point.code: c.point for c in choices}
+    # Not yet required to hold a KTP-el: one answer, addressed to the resident, and recording
+    # offered only from the day the duty begins when that day is within the booking window.
+    young = resident.ktp_state in RECORDABLE_STATES and bool(recording_refusal(resident, today))
+    offer = suket_offer(resident, now) if resident.ktp_state in RECORDED_STATES else None
+    wanted_now = services_for_state(resident.ktp_state, suket=offer is not None)
+    asked = request.GET.get("layanan", "")
+    point = by_code.get(request.GET.get("tempat", "")) or _default_point(
+        choices, resident, wanted_now, asked
+    )
     services = [s for s in (point.services if point else []) if s in wanted_now]
+    if point and not record_work_here(point, str(resident.regency_id)):
+        # Another regency/city's point serves the resident for other matters only (the
+        # counter closes record work only for its own residents). The busy booking path does
+        # not read the point to check it again: a hand-made post gets a number the counter
+        # closes as "other".
+        services = [s for s in services if s == Service.OTHER]
     plans = (
         [p for p in day_plans(point, today, settings.ANTREAN_BOOKING_DAYS + 1) if p.is_open]
         if point
         else []
     )
-    # Nobody records before the KTP-el duty (or the polling day that brings it) is near: a
-    # resident who comes of age within the booking window may book recording from that day.
-    too_young = recording_refusal(resident, today) if Service.RECORDING in services else ""
-    from_day = first_recording_day(resident, [p.day for p in plans]) if too_young else today
+    from_day = first_recording_day(resident, [p.day for p in plans]) if young else today
     if from_day is None:
         services = [s for s in services if s != Service.RECORDING]
-    service = request.GET.get("layanan", "")
-    if service not in services:
-        service = services[0] if services else ""
+    service = asked if asked in services else (services[0] if services else "")
+    recording_from = ""
     if service == Service.RECORDING and from_day is not None and from_day > today:
         plans = [p for p in plans if p.day >= from_day]
-        too_young = gettext("You may take a recording number for %(day)s or later.") % {
+        recording_from = gettext("You may take a recording number for %(day)s or later.") % {
             "day": f"{from_day:%d-%m-%Y}"
         }
+    if service == Service.SUKET and offer is not None:
+        # A Suket is issued only within its election's window.
+        plans = [p for p in plans if p.day <= offer.election.suket_issue_until]
     chosen: date | None = None
     wanted = request.GET.get("tanggal", "")
     for plan in plans:
@@ -340,24 +557,45 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
     )
     # A number booked elsewhere is listed without its page: its address holds its code.
     booked_here = set(_booked_here(request))
+    held = (
+        online_number_held(resident_id=resident.pk, service=service, from_day=today)
+        if service
+        else None
+    )
+    not_required = (
+        gettext(
+            "You are not yet required to hold a KTP-el: you will be from %(day)s, when you turn "
+            "17 (or earlier if you marry)."
+        )
+        % {"day": date_format(ktp_duty_day(resident.birth_date), "j F Y")}
+        if young
+        else ""
+    )
     return {
         "resident": resident,
         "greeting": short_name(resident.name),
         "masked_nik": mask_nik(resident.nik),
         "ktp_state": KtpState(resident.ktp_state).label,
-        "state_advice": STATE_ADVICE.get(resident.ktp_state, ""),
-        "points": points,
+        "not_required": not_required,
+        "state_advice": None if young else STATE_ADVICE.get(resident.ktp_state),
+        "suket_note": _suket_note(offer),
+        "point_choices": choices,
         "point": point,
         "everywhere": everywhere,
         "services": [(s, Service(s).label) for s in services],
-        "recording_refusal": too_young,
+        "recording_refusal": recording_from,
         "service": service,
         "plans": plans,
         "day": chosen,
-        "sessions": sessions,
+        # Each with the seats an online number may take now (the gate's count: on the day,
+        # also the invitation seats no invitee will use).
+        "sessions": [(s, room) for s, room in zip(sessions, _rooms(sessions, now), strict=True)],
         "mine": mine,
         "booked_here": booked_here,
         "mine_elsewhere": any(t.pk not in booked_here for t in mine),
+        # The number that a new choice moves (booked online, not yet at the gate).
+        "held": held if held is not None and held.state == State.BOOKED else None,
+        "held_here": held is not None and held.pk in booked_here,
     }
 
 
@@ -379,7 +617,7 @@ def take(request: HttpRequest) -> HttpResponse:
     nothing before the booking itself: the cookie names the resident and what their record
     allows, the statement that takes the seat checks the session."""
     if not _ip_allowed(request):
-        return _too_many(request)
+        return _too_many_from_address(request)
     identity = _identity(request)
     if identity is None:
         return redirect("antrean_start")
@@ -390,6 +628,9 @@ def take(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Pilih layanan dan sesi.")
         return _back_to_schedule(request)
     refusal = _booking_refusal(identity, service, int(session_text))
+    replaces: Ticket | None = None
+    if not refusal and request.POST.get("ganti"):
+        replaces, refusal = _number_to_move(request, resident_id)
     if refusal:
         messages.error(request, refusal)
         return _back_to_schedule(request)
@@ -402,18 +643,53 @@ def take(request: HttpRequest) -> HttpResponse:
             # For this number's messages only: whoever knows a NIK knows its birth date, so
             # the box may not change the registry's consent.
             whatsapp=bool(request.POST.get("whatsapp")),
+            replaces=replaces,
         )
     except QueueRefused as exc:
         messages.error(request, exc.message)
         return _back_to_schedule(request)
+    if replaces is not None:
+        messages.success(
+            request,
+            gettext("Your number %(old)s for %(when)s is given back; this is your new number.")
+            % {"old": replaces.label, "when": when(replaces)},
+        )
     response = _see_other(reverse("antrean_status", args=[ticket.public_code]))
     _remember_booked(request, response, ticket)
     return response
 
 
+def _number_to_move(request: HttpRequest, resident_id: int) -> tuple[Ticket | None, str]:
+    """The number the booking moves (``ganti``: its id), if its holder may give it back from
+    here, as they may cancel it (:func:`_may_cancel`: booked in this browser, or its code
+    typed); else the reason."""
+    text = request.POST.get("ganti", "")
+    held = (
+        Ticket.objects.filter(pk=int(text), resident_id=resident_id)
+        .select_related("service_point")
+        .first()
+        if text.isdecimal() and text.isascii()
+        else None
+    )
+    if held is None or held.state != State.BOOKED:
+        return None, gettext(
+            "The number to move is no longer active, or it has already been checked in at the "
+            "gate; see your numbers on this page."
+        )
+    if not _may_cancel(request, held, request.POST.get("kode", "")):
+        return None, gettext(
+            "Number %(label)s was not booked in this browser: to move it, type its 12-character "
+            "code (under its QR code and in its confirmation message)."
+        ) % {"label": held.label}
+    return held, ""
+
+
 def _booking_refusal(identity: Identity, service: str, session_id: int) -> str:
     """Why the identified resident may not book ``service`` (the page offers only the others),
-    or "". An adult's booking reads nothing: the signed identity holds the facts."""
+    or "". An adult's booking reads nothing: the signed identity holds the facts (a Suket is
+    checked against the Suket rules, :func:`suket_offer`)."""
+    if service == Service.SUKET:
+        return _suket_booking_refusal(identity, session_id)
     if service not in services_for_state(identity.ktp_state):
         state = KtpState(identity.ktp_state).label
         return f"Layanan ini tidak sesuai status KTP-el Anda ({state}); pilih layanan lain."
@@ -429,6 +705,27 @@ def _booking_refusal(identity: Identity, service: str, session_id: int) -> str:
     if resident is None or session is None:
         return ""  # the booking itself says what is wrong
     return recording_refusal(resident, timezone.localdate(session.starts_at))
+
+
+def _suket_booking_refusal(identity: Identity, session_id: int) -> str:
+    """Why the resident may not book a Suket number in ``session_id``, or ""."""
+    resident = Resident.objects.filter(pk=identity.resident_id).first()
+    if resident is None:
+        return ""  # the booking itself says what is wrong
+    offer = suket_offer(resident, clock.now())
+    if offer is None:
+        return gettext(
+            "A Suket is not available to you now: it is issued only to residents who have "
+            "recorded their KTP-el and have no card yet, in a regency/city holding an election, "
+            "until the election's Suket deadline. Choose another service."
+        )
+    day = Session.objects.filter(pk=session_id).values_list("day", flat=True).first()
+    until = offer.election.suket_issue_until
+    if day is not None and day > until:
+        return gettext("A Suket is issued until %(day)s: choose an earlier day.") % {
+            "day": date_format(until, "j F Y")
+        }
+    return ""
 
 
 def _back_to_schedule(request: HttpRequest) -> HttpResponse:
@@ -546,7 +843,7 @@ def ticket_qr(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest, code: str) -> HttpResponse:
     if not _ip_allowed(request):
-        return _too_many(request)
+        return _too_many_from_address(request)
     ticket = _ticket_by_code(code)
     return _cancel_as_holder(request, ticket, reverse("antrean_status", args=[ticket.public_code]))
 
@@ -556,7 +853,7 @@ def cancel_typed(request: HttpRequest) -> HttpResponse:
     """The schedule's form: one's own number booked elsewhere (at the gate, in another
     browser), cancelled by typing its code."""
     if not _ip_allowed(request):
-        return _too_many(request)
+        return _too_many_from_address(request)
     resident_id = _identified_id(request)
     if resident_id is None:
         return redirect("antrean_start")
@@ -587,7 +884,11 @@ def _cancel_as_holder(request: HttpRequest, ticket: Ticket, back: str) -> HttpRe
     except QueueRefused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Nomor {ticket.label} dibatalkan.")
+        messages.success(
+            request,
+            gettext("Number %(label)s for %(when)s at %(place)s is cancelled.")
+            % {"label": ticket.label, "when": when(ticket), "place": ticket.service_point.name},
+        )
     return redirect(back)
 
 
@@ -717,10 +1018,18 @@ def _gate_context(point: ServicePoint, now: Any) -> dict[str, Any]:
         "point": point,
         "services": [(s, Service(s).label) for s in point.services],
         "priorities": [(k, v) for k, v in Priority.choices if k],
-        "sessions": sessions_today(sessions, now),
+        "sessions": sessions_today(sessions, now, public_rooms(sessions, now)),
         "room": occupancy(point, now),
         "plan": day_plans(point, today, 1)[0],
     }
+
+
+def scanned_code(text: str) -> str:
+    """What the gate's field received, as the check-in reads it: a code typed from a letter,
+    a message or a number's page without the spaces and dashes that group its characters
+    ("3F71 733B" is "3F71733B"); a scanned QR text as it came."""
+    compact = "".join(text.replace("-", " ").split())
+    return compact if compact.isascii() and compact.isalnum() else text.strip()
 
 
 @login_required
@@ -767,7 +1076,7 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
                 scan = forms.ScanForm(request.POST)
                 if not scan.is_valid():
                     raise QueueRefused("Pindai atau ketik kode QR.")
-                text = scan.cleaned_data["code"]
+                text = scanned_code(scan.cleaned_data["code"])
                 found = ticket_from_qr(text)
                 if found is not None:
                     ticket = ticket_check_in(ticket=found, service_point=point, acting_user=user)
@@ -777,7 +1086,9 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
                     request,
                     f"{ticket.label} masuk antrean. Silakan masuk ke ruang tunggu.",
                 )
-                return redirect(f"{here}?tiket={ticket.public_code}")
+                # An invitee's number is new to them: their slip is printed as a walk-in's.
+                fresh = "&cetak=1" if ticket.channel == Channel.INVITATION else ""
+                return redirect(f"{here}?tiket={ticket.public_code}{fresh}")
         except QueueRefused as exc:
             messages.error(request, exc.message)
             # Shown again with what was typed, so a slip of one digit is not typed all over.
@@ -791,6 +1102,13 @@ def gate(request: HttpRequest, code: str) -> HttpResponse:
                 )
                 if held is not None and point_in_jurisdiction(user, held.service_point):
                     context["held"] = held
+                    # Booked for here and today (online, without the phone): checked in by its
+                    # code, as its QR would be, with the same early and late rules.
+                    context["held_checks_in"] = (
+                        held.service_point_id == point.pk
+                        and held.state == State.BOOKED
+                        and held.day == timezone.localdate(clock.now())
+                    )
             return render(request, "antrean/gate.html", context, status=400)
         return redirect(here)
     now = clock.now()

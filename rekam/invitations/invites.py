@@ -32,6 +32,7 @@ from rekam.antrean.models import INSIDE_STATES, Session, State, Ticket
 from rekam.antrean.services import InvitationClaim, QueueRefused, sessions_ensure_many
 from rekam.audit.services import audit_record, audit_record_many
 from rekam.elections.models import Election
+from rekam.lib.geo import haversine_km
 from rekam.lib.pdf import date_id
 from rekam.notifications.services import Outgoing, message_send_many
 from rekam.residents.models import Resident
@@ -40,10 +41,15 @@ from rekam.voters.models import Voter, VoterCheck
 
 from . import tokens
 from .models import Invitation, PlanRun
-from .planner import haversine_km
-from .services import DONE_STATES, deadline_of, earliest_session_start, plan_jurisdiction
+from .services import (
+    DONE_STATES,
+    LIVE,
+    deadline_of,
+    earliest_session_start,
+    invitations_to_come,
+    plan_jurisdiction,
+)
 
-LIVE = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
 _OFFERS: dict[str, str] = {
     Invitation.Service.RECORDING: "offers_recording",
     Invitation.Service.PRINTING: "offers_printing",
@@ -253,17 +259,13 @@ def resolve_checkin(text: str) -> InvitationClaim:
 
 
 def _room(sessions: list[Session]) -> dict[int, int]:
-    """Invitation seats still free in each session (none in a closed one)."""
-    live = dict(
-        Invitation.objects.filter(session__in=sessions, state__in=LIVE)
-        .values("session_id")
-        .annotate(n=Count("id"))
-        .values_list("session_id", "n")
-    )
+    """Invitation seats still free in each session (none in a closed one): its share less the
+    numbers invitees took at the gate and the invitees still to come (each counted once)."""
+    coming = invitations_to_come([s.pk for s in sessions])
     return {
         s.pk: 0
         if s.closed
-        else max(0, s.invitation_capacity - s.invitation_taken - live.get(s.pk, 0))
+        else max(0, s.invitation_capacity - s.invitation_taken - coming.get(s.pk, 0))
         for s in sessions
     }
 
@@ -879,15 +881,11 @@ def _release_started(election: Election, region_code: str, now: datetime) -> int
         visit__isnull=True,
         invitation_capacity__gt=F("invitation_taken"),
     )
+    under_way = list(sessions)
+    coming = invitations_to_come([s.pk for s in under_way])
     released = 0
-    for session in sessions:
-        ticketed = Ticket.objects.filter(session=session).exclude(invitation_ref="")
-        coming = (
-            Invitation.objects.filter(session=session, state__in=LIVE)
-            .exclude(reference__in=ticketed.values("invitation_ref"))
-            .count()
-        )
-        held = session.invitation_taken + coming
+    for session in under_way:
+        held = session.invitation_taken + coming.get(session.pk, 0)
         if held < session.invitation_capacity:
             # Conditional: a check-in or another run in between leaves the session as it is.
             released += (session.invitation_capacity - held) * Session.objects.filter(

@@ -2,12 +2,13 @@
 
 A :class:`PlanRun` is one planning of an election for a region (a regency/city, or the whole
 province): its settings, progress and the comparison against the by-hand baseline. A plan made
-on the planning page is a preview (``dry_run``) until a supervisor approves it; sending then
-plans again against the seats and invitations of that moment, writes the invitations and puts
-their messages in the outbox, and the run is no longer a dry run. Each
-:class:`Invitation` asks one voter to one queue session; its check-in and reschedule tokens are
-signed and name the invitation's ``reference``, and each may be used once. A
-:class:`FollowUpRun` is one follow-up started from the follow-up page, run in the background.
+on the planning page is a preview (``dry_run``) until someone other than its maker (a supervisor
+or another admin) approves it; sending then plans again against the seats and invitations of
+that moment, writes the invitations and puts their messages in the outbox, and the run is no
+longer a dry run. Each :class:`Invitation` asks one voter to one queue session; its check-in
+and reschedule tokens are signed and name the invitation's ``reference``, and each may be used
+once. A :class:`FollowUpRun` is one follow-up started from the follow-up page, run in the
+background.
 """
 
 from __future__ import annotations

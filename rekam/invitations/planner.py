@@ -37,16 +37,10 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver import pywraplp
 
-EARTH_KM = 6371.0088
+from rekam.lib.geo import EARTH_KM, haversine_km
+
 # Costs are metres; a unit of unserved demand costs more than any trip on Earth.
 _UNSERVED_BASE = 100_000_000
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 @dataclass(frozen=True)

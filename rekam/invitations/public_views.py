@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from rekam.antrean.models import Session
 from rekam.antrean.views import short_name
+from rekam.lib.geo import haversine_km
 from rekam.lib.nik import mask_nik
 from rekam.lib.qr import qr_png
 from rekam.web import ratelimit
@@ -47,7 +48,6 @@ from .invites import (
     typed_code,
 )
 from .models import Invitation
-from .planner import haversine_km
 
 # Places offered a day, nearest to the invitee's village first.
 PLACES_A_DAY = 3

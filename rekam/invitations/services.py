@@ -3,16 +3,19 @@
 Two lists are planned one after the other into the same sessions' invitation seats: voters who
 have not recorded (to a point that records), then voters whose card is print ready (to a point
 that prints). A session's seats for a plan are its invitations' share less the invitations
-already written to it, and a voter who already holds an invitation for the list is not planned
-again, so planning again never books a seat twice nor invites anyone twice.
+already written to it (an invitee numbered at the gate counted once), and a voter who already
+holds an invitation for the list is not planned again, so planning again never books a seat
+twice nor invites anyone twice.
 
 A plan is made in three steps: a preview (nothing written, the comparison shown), approval by a
-supervisor, and sending (plan again with the approved mobile-unit visits against the seats of
-that moment, write the visits and invitations, put the messages in the outbox). The command
-without ``--dry-run`` does the three at once, acting as the system or as ``--user``. The first
-day may not be before today nor after polling day, and both the preview and the sending use
-only sessions starting ``INVITATIONS_LEAD_HOURS`` after their own moment (the queue's clock):
-an approval days late never invites anyone to a session that is over.
+supervisor or another admin (never the preview's maker: four eyes), and sending (plan again with
+the approved mobile-unit visits against the seats of that moment, write the visits and
+invitations, put the messages in the outbox). The command without ``--dry-run`` does the three
+at once, acting as the system or as ``--user``: the one exception to four eyes (whoever runs
+commands at the server acts outside the pages' rules anyway), and its approval's audit entry
+says so. The first day may not be before today nor after polling day, and both the preview and
+the sending use only sessions starting ``INVITATIONS_LEAD_HOURS`` after their own moment (the
+queue's clock): an approval days late never invites anyone to a session that is over.
 
 Mobile units (jemput bola) serve the first list: a MIP chooses how many days each regency's
 units spend in which villages (:func:`planner.place_mobile_units`), the days are given to the
@@ -34,7 +37,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from rekam.accounts import access
@@ -42,7 +45,7 @@ from rekam.accounts.access import Action
 from rekam.accounts.models import Office
 from rekam.antrean import clock
 from rekam.antrean.calendar import holiday_name
-from rekam.antrean.models import Session
+from rekam.antrean.models import Session, Ticket
 from rekam.antrean.services import local_datetime, sessions_ensure_many
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
@@ -102,8 +105,29 @@ DONE_STATES: dict[str, frozenset[str]] = {
 }
 
 
+# An invitation still standing: its invitee may come, or came.
+LIVE = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
+
+
 class PlanRefused(ValueError):
     """Why a plan cannot be approved or sent now, in Indonesian."""
+
+
+# Four eyes: admins hold every supervisor right, approval among them, so the rule is the
+# preview's maker, not a role.
+SELF_APPROVAL_REFUSED = (
+    "Rencana ini Anda buat sendiri; persetujuan harus oleh orang lain (supervisor atau admin lain)."
+)
+# The audit reason of a plan approved as it is made (the command without ``--dry-run``).
+APPROVED_IN_ONE_GO = (
+    "Direncanakan, disetujui dan dikirim sekaligus tanpa pratinjau (perintah "
+    "rekam plan_invitations tanpa --dry-run): tanpa persetujuan orang kedua."
+)
+
+
+def made_by(run: PlanRun, user: Any) -> bool:
+    """Whether ``user`` made ``run``: the maker of a preview may not approve it."""
+    return run.created_by_id is not None and run.created_by_id == getattr(user, "pk", None)
 
 
 def earliest_session_start(now: datetime | None = None) -> datetime:
@@ -306,18 +330,29 @@ def _sessions(
     return out
 
 
-def invitations_booked(session_ids: list[int]) -> dict[int, int]:
-    """Invitations planned or attended in each of the sessions, by session id."""
-    live = (Invitation.State.PLANNED, Invitation.State.ATTENDED)
-    booked: dict[int, int] = {}
+def invitations_to_come(session_ids: list[int]) -> dict[int, int]:
+    """Live invitations in each of the sessions whose invitee has no number yet, by session id:
+    the seats they hold besides the session's ``invitation_taken``. Checking in at the gate
+    takes the invitee's number from the invitations' share (``invitation_taken`` + 1) while the
+    invitation stays planned until the follow-up settles it, so counting it here too would hold
+    two seats for one person. A number given back freed its seat for good: the gate refuses
+    its invitation from then on."""
+    numbered = Ticket.objects.filter(invitation_ref=OuterRef("reference")).exclude(
+        invitation_ref=""  # lets the lookup use the partial unique index of invitation numbers
+    )
+    return _live_per_session(Invitation.objects.filter(~Exists(numbered)), session_ids)
+
+
+def _live_per_session(invitations: QuerySet[Invitation], session_ids: list[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
     for lo in range(0, len(session_ids), _BATCH):
         rows = (
-            Invitation.objects.filter(session_id__in=session_ids[lo : lo + _BATCH], state__in=live)
+            invitations.filter(session_id__in=session_ids[lo : lo + _BATCH], state__in=LIVE)
             .values("session_id")
             .annotate(n=Count("id"))
         )
-        booked.update({r["session_id"]: r["n"] for r in rows})
-    return booked
+        counts.update({r["session_id"]: r["n"] for r in rows})
+    return counts
 
 
 def deadline_of(election: Election) -> datetime:
@@ -370,7 +405,8 @@ def _plan_list(
         if code in centroids
     ]
     by_point = _sessions(service_points, start, election.polling_day, ensured, earliest)
-    booked = invitations_booked([s.pk for ss in by_point.values() for s in ss])
+    # Invitees already numbered at the gate are in ``invitation_taken``: counted once.
+    coming = invitations_to_come([s.pk for ss in by_point.values() for s in ss])
     points = []
     for sp in service_points:
         place = _point_place(sp, centroids)
@@ -385,7 +421,7 @@ def _plan_list(
                     0,
                     s.invitation_capacity
                     - s.invitation_taken
-                    - booked.get(s.pk, 0)
+                    - coming.get(s.pk, 0)
                     - taken.get(s.pk, 0),
                 ),
             )
@@ -843,8 +879,9 @@ def plan_run_create(
 ) -> PlanRun:
     """A queued planning of ``election`` for ``region_code`` ("" for the province), with
     ``mobile_units`` units per regency serving ``mobile_per_day`` people a day (0: none).
-    Admins plan: a dry run is a preview waiting for a supervisor's approval; otherwise the run
-    plans, approves and sends in one go, so its maker must be allowed to approve too."""
+    Admins plan: a dry run is a preview waiting for the approval of someone else (a supervisor
+    or another admin); otherwise the run plans, approves and sends in one go, so its maker must
+    be allowed to approve too (the command's exception to four eyes, audited as such)."""
     if mobile_units < 0 or (mobile_units and mobile_per_day < 1):
         raise ValueError("mobile units and their people a day must be positive")
     check_region(region_code, election)
@@ -1017,12 +1054,12 @@ def plan_run_execute(
 ) -> PlanRun:
     """Plan both lists and compare with the by-hand baseline. A dry run stops there (a preview
     waiting for approval); otherwise the run is approved by ``acting_user`` (the system when
-    ``None``) and sent at once."""
+    ``None``) and sent at once, its approval recorded as made without a second person."""
     step = _stepper(run, progress)
     run.status = PlanRun.Status.RUNNING
     run.save(update_fields=["status"])
     if not run.dry_run:
-        _approved(run, acting_user)
+        _approved(run, acting_user, reason=APPROVED_IN_ONE_GO)
         run.status = PlanRun.Status.SENDING
         run.save(update_fields=["status"])
         return _send(run, acting_user, step)
@@ -1059,7 +1096,7 @@ def _finished(
     return run
 
 
-def _approved(run: PlanRun, acting_user: Any) -> None:
+def _approved(run: PlanRun, acting_user: Any, *, reason: str = "") -> None:
     run.approved_by = acting_user if getattr(acting_user, "pk", None) else None
     run.approved_at = timezone.now()
     run.save(update_fields=["approved_by", "approved_at"])
@@ -1068,6 +1105,7 @@ def _approved(run: PlanRun, acting_user: Any) -> None:
         action="invitation_plan_approve",
         obj=run,
         changes={"approved_at": [None, run.approved_at.isoformat()]},
+        reason=reason,
     )
 
 
@@ -1093,10 +1131,11 @@ def _sent_since(run: PlanRun) -> PlanRun | None:
 
 
 def plan_run_approve(*, run: PlanRun, acting_user: Any, public_url: str | None = None) -> PlanRun:
-    """A supervisor or admin of the plan's region approves a finished preview: it is queued to
-    be sent (:func:`plan_run_send`, a background task on the planning page), its messages
-    linking to ``public_url`` (default ``INVITATIONS_PUBLIC_URL``). A preview made before
-    another plan for the same voters was sent is out of date and refused."""
+    """A supervisor or admin of the plan's region other than the preview's maker (four eyes)
+    approves a finished preview: it is queued to be sent (:func:`plan_run_send`, a background
+    task on the planning page), its messages linking to ``public_url`` (default
+    ``INVITATIONS_PUBLIC_URL``). A preview made before another plan for the same voters was
+    sent is out of date and refused."""
     access.require(acting_user, Action.APPROVE, plan_jurisdiction(run.election, run.region_code))
     with transaction.atomic():
         locked = PlanRun.objects.select_for_update().get(pk=run.pk)
@@ -1104,6 +1143,8 @@ def plan_run_approve(*, run: PlanRun, acting_user: Any, public_url: str | None =
             raise PlanRefused("Rencana undangan ini sudah disetujui.")
         if not locked.dry_run or locked.status != PlanRun.Status.DONE:
             raise PlanRefused("Hanya pratinjau yang sudah selesai dapat disetujui.")
+        if made_by(locked, acting_user):
+            raise PlanRefused(SELF_APPROVAL_REFUSED)
         if not plan_invitees(locked.summary):
             raise PlanRefused("Pratinjau ini tidak mengundang siapa pun: tidak ada yang disetujui.")
         if (newer := _sent_since(locked)) is not None:

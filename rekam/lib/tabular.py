@@ -1,7 +1,9 @@
 """Reading the tables offices exchange (CSV and XLSX) as a stream of rows.
 
 Files arrive from many hands: title rows above the header, headers in any case and spelling,
-``,`` ``;`` or tab as delimiter, UTF-8 with or without BOM or Windows-1252. :func:`open_table`
+``,`` ``;`` or tab as delimiter, UTF-8 with or without BOM, Windows-1252 or UTF-16 (Excel's
+"Unicode Text"). A file that is none of these, or not text at all, is refused with the line of
+its first unreadable character. :func:`open_table`
 finds the header row, maps the headers to the caller's canonical column names and yields
 ``(line, values)`` where ``line`` is the line (CSV) or row (XLSX) number a person sees in an
 editor or spreadsheet. XLSX cells keep their type (numbers stay numbers) so that callers can
@@ -118,28 +120,102 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _scan(path: Path) -> tuple[str, str, int]:
-    """sha256, text encoding (UTF-8 if the whole file decodes as such) and newline count."""
+@dataclass
+class _Scan:
+    sha256: str
+    newlines: int
+    # The text encoding, or why the file cannot be read as text (for CSV only).
+    encoding: str = ""
+    refusal: str = ""
+
+
+# Bytes Windows-1252 leaves undefined: a file holding one is in neither encoding we read.
+_NOT_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+# How much of the start of a file tells text from binary.
+_SNIFF = 8192
+
+
+def _utf16_without_bom(head: bytes) -> str:
+    """``utf-16-le``/``-be`` when every other byte of ``head`` is zero (text in the Latin
+    range written as UTF-16 without a byte order mark), else ``""``."""
+    if len(head) < 16:
+        return ""
+    even, odd = head[0::2], head[1::2]
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) > 0.9 * len(zeros) and others.count(0) < 0.1 * len(others):
+            return encoding
+    return ""
+
+
+def _text_encoding(head: bytes) -> str:
+    """The encoding a file's first bytes name (a UTF-16 byte order mark), or ``""``."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # the codec reads the mark and drops it
+    return _utf16_without_bom(head)
+
+
+def _binary_refusal(head: bytes) -> str:
+    """Why a file is refused as not text (a zero byte near its start), or ``""``."""
+    if b"\x00" not in head:
+        return ""
+    if head.startswith(b"PK\x03\x04"):  # a zip file, as an XLSX is
+        return (
+            "bukan berkas CSV/XLSX (isinya berkas ZIP; jika ini XLSX, beri nama berakhiran .xlsx)"
+        )
+    return "bukan berkas CSV/XLSX (isinya bukan teks)"
+
+
+def unreadable_line_message(line: int) -> str:
+    return (
+        f"baris {line} berisi karakter yang tidak terbaca (bukan UTF-8 atau Windows-1252); "
+        "simpan ulang berkas sebagai CSV UTF-8"
+    )
+
+
+def _scan(path: Path) -> _Scan:
+    """sha256, newline count and the text encoding: UTF-16 when the file says so, UTF-8 if
+    the whole file decodes as such, else Windows-1252 (what Excel writes on Indonesian PCs) if
+    it holds none of the bytes that encoding leaves undefined; else the refusal to give."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
     newlines = 0
+    not_cp1252 = 0  # line of the first byte Windows-1252 cannot decode (0: none)
     with path.open("rb") as f:
-        while chunk := f.read(_SCAN_CHUNK):
+        head = f.read(_SNIFF)
+        encoding = _text_encoding(head)
+        refusal = "" if encoding else _binary_refusal(head)
+        # Text whose encoding is still to be told (not UTF-16, not binary).
+        sniff = not encoding and not refusal
+        utf8 = sniff
+        chunk = head + f.read(_SCAN_CHUNK - len(head)) if head else b""
+        while chunk:
             digest.update(chunk)
+            if sniff and not not_cp1252:
+                found = [i for b in _NOT_CP1252 if (i := chunk.find(b)) >= 0]
+                if found:
+                    not_cp1252 = newlines + chunk.count(b"\n", 0, min(found)) + 1
             newlines += chunk.count(b"\n")
             if utf8:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
+            chunk = f.read(_SCAN_CHUNK)
         if utf8:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8 = False
-    # utf-8-sig drops a BOM when present; Windows-1252 is what Excel writes on Indonesian PCs.
-    return digest.hexdigest(), "utf-8-sig" if utf8 else "cp1252", newlines
+    scan = _Scan(sha256=digest.hexdigest(), newlines=newlines, encoding=encoding)
+    if encoding or refusal:
+        scan.refusal = refusal
+    elif utf8:
+        scan.encoding = "utf-8-sig"  # drops a BOM when present
+    elif not_cp1252:
+        scan.refusal = unreadable_line_message(not_cp1252)
+    else:
+        scan.encoding = "cp1252"
+    return scan
 
 
 def _match_header(
@@ -194,14 +270,20 @@ def _find_header(
     return None, best
 
 
+def column_label(name: str, columns: Mapping[str, Sequence[str]]) -> str:
+    """A column as people write its header: the first accepted spelling, in capitals
+    (``TANGGAL_LAHIR`` for ``birth_date``)."""
+    spellings = columns.get(name) or (name,)
+    return spellings[0].upper()
+
+
 def _missing_message(
     required: Sequence[str], found: Mapping[str, int], columns: Mapping[str, Sequence[str]]
 ) -> str:
-    missing = [r for r in required if r not in found]
-    names = ", ".join("/".join(dict.fromkeys([r, *columns.get(r, ())][:3])) for r in missing)
+    missing = [column_label(r, columns) for r in required if r not in found]
     return (
         f"baris judul kolom tidak ditemukan dalam {HEADER_SEARCH_ROWS} baris pertama; "
-        f"kolom wajib yang tidak ada: {names}"
+        f"kolom wajib yang tidak ada: {', '.join(missing)}"
     )
 
 
@@ -220,12 +302,17 @@ def _csv_records(
                 last = reader.line_num
         except csv.Error as exc:
             raise TabularError(f"berkas CSV rusak mulai baris {last + 1}: {exc}") from exc
+        except UnicodeDecodeError as exc:  # a UTF-16 file cut short, or changed since its scan
+            raise TabularError(unreadable_line_message(last + 1)) from exc
 
     return records(), f
 
 
 def _open_csv(path: Path, columns: Mapping[str, Sequence[str]], required: Sequence[str]) -> Table:
-    sha, encoding, newlines = _scan(path)
+    scan = _scan(path)
+    if scan.refusal:
+        raise TabularError(scan.refusal)
+    encoding = scan.encoding
     lookup = _lookup(columns)
     # Try each delimiter; the one whose header row maps the most columns wins.
     best: tuple[_Header, str] | None = None
@@ -257,8 +344,8 @@ def _open_csv(path: Path, columns: Mapping[str, Sequence[str]], required: Sequen
         headers=[str(c).strip() for c in header.cells],
         columns=header.columns,
         unknown_headers=header.unknown,
-        sha256=sha,
-        size_hint=max(newlines - header.line, 0),
+        sha256=scan.sha256,
+        size_hint=max(scan.newlines - header.line, 0),
         encoding=encoding,
         delimiter=delimiter,
         _rows=records,
@@ -270,7 +357,7 @@ def _open_xlsx(path: Path, columns: Mapping[str, Sequence[str]], required: Seque
     import openpyxl  # only XLSX imports pay for loading it
     from openpyxl.utils.exceptions import InvalidFileException
 
-    sha, _, _ = _scan(path)
+    sha = _scan(path).sha256
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except zipfile.BadZipFile as exc:  # an XLSX is a zip file: this is something else
@@ -316,7 +403,8 @@ def open_table(
     """Open a CSV or XLSX file and find its header row.
 
     ``columns`` maps each canonical column name to the header spellings accepted for it
-    (compared after :func:`fold_header`; the canonical name itself is always accepted).
+    (compared after :func:`fold_header`; the canonical name itself is always accepted); the
+    first spelling names the column to people (:func:`column_label`).
     ``required`` columns must all be in the header row. Raises :class:`TabularError`.
     """
     path = Path(path)
@@ -332,6 +420,31 @@ def open_table(
 
 REJECTED = "ditolak"
 WARNING = "peringatan"
+
+# Why an import that ran kept no row (see :func:`nothing_accepted`), as commands print it.
+NO_DATA_ROWS = "empty"
+ALL_OUTSIDE_JURISDICTION = "outside"
+ALL_REJECTED = "rejected"
+NOTHING_ACCEPTED = {
+    NO_DATA_ROWS: "Berkas tidak berisi baris data.",
+    ALL_OUTSIDE_JURISDICTION: (
+        "Tidak ada baris yang diterima: semua baris di luar wilayah kerja Anda."
+    ),
+    ALL_REJECTED: "Tidak ada baris yang diterima: semua baris ditolak.",
+}
+
+
+def nothing_accepted(*, rows_read: int, accepted: int, outside_jurisdiction: int = 0) -> str:
+    """Why an import kept no row: one of the keys of :data:`NOTHING_ACCEPTED`, or ``""`` when
+    it kept some. A file of another regency/city is rejected row by row (every row reported),
+    and then read as a whole."""
+    if rows_read == 0:
+        return NO_DATA_ROWS
+    if accepted > 0:
+        return ""
+    if outside_jurisdiction >= rows_read:
+        return ALL_OUTSIDE_JURISDICTION
+    return ALL_REJECTED
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ def message_list(request: HttpRequest) -> HttpResponse:
             "regencies": regencies,
             "stuck": stuck,
             "stuck_minutes": STUCK_AFTER_MINUTES,
+            # Only an office's admin can see to the sending worker; others are told whom to ask.
+            "may_fix_sending": access.can(request.user, Action.MANAGE_OFFICE),
             "filters": {
                 "state": state,
                 "channel": channel,

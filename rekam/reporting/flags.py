@@ -145,12 +145,17 @@ class FlagView:
     today: date
 
     @cached_property
+    def _holding(self) -> list[str]:
+        """Every regency/city holding the election, by code, whoever looks."""
+        codes = self.election.regions.order_by("code").values_list("code", flat=True)
+        return [str(c) for c in codes]
+
+    @cached_property
     def electing(self) -> list[str]:
         """Regencies/cities holding the election inside the user's jurisdiction, by code
         (what ``within`` may narrow to)."""
         scope = "" if self.user is None else access.region_scope(self.user)
-        codes = self.election.regions.order_by("code").values_list("code", flat=True)
-        return [str(c) for c in codes if access.in_scope(scope, str(c))]
+        return [c for c in self._holding if access.in_scope(scope, c)]
 
     @cached_property
     def regencies(self) -> list[str]:
@@ -183,19 +188,36 @@ class FlagView:
         so a Suket stays with it when its holder moves elsewhere (filtered without joining the
         registry, so the flags' per-Suket tests run on the view's Sukets only). As on the
         dashboard, only the regencies/cities holding the election count: the Sukets of one
-        removed from it are left out."""
+        removed from it are left out here, and those still valid are flagged through
+        :meth:`sukets_left_out`."""
         return self._sukets.all()
 
     @cached_property
-    def _sukets(self) -> QuerySet[Suket]:
+    def _issued_in_jurisdiction(self) -> QuerySet[Suket]:
+        """This election's Sukets issued by any office in the user's jurisdiction."""
         sukets = (
             Suket.objects.all()
             if self.user is None
             else access.sukets_issued_by_offices_for(self.user, Action.VIEW_REPORTS)
         )
+        return sukets.filter(election=self.election)
+
+    @cached_property
+    def _sukets(self) -> QuerySet[Suket]:
         # The offices' ids, not a join: an office's Sukets are then read by the office's index.
         offices = [pk for _region, pk, _code, _name in self._offices]
-        return sukets.filter(election=self.election, office_id__in=offices)
+        return self._issued_in_jurisdiction.filter(office_id__in=offices)
+
+    def sukets_left_out(self) -> QuerySet[Suket]:
+        """This election's Sukets in force and still valid whose holders' regency/city no
+        longer holds the election (removed from its regions since): what :meth:`sukets` and
+        the dashboard leave out. Seen by the issuing office, which must revoke them, and the
+        province; ``within`` narrows to the issuing office's regency/city, which need not hold
+        the election any more."""
+        found = self._issued_in_jurisdiction.filter(
+            _IN_FORCE, valid_until__gte=self.today, regency__isnull=False
+        ).exclude(regency_id__in=self._holding)
+        return found.filter(office__region_id=self.within) if self.within else found
 
     def regions(self) -> list[tuple[str, str]]:
         """(code, name) of the regencies/cities the user may narrow to."""
@@ -486,6 +508,23 @@ def _suket_no_reason(view: FlagView) -> FlagTable:
     )
 
 
+def _suket_left_election(view: FlagView) -> FlagTable:
+    return _suket_table(
+        view,
+        "suket_left_election",
+        _("Suket for an election the holder's regency/city does not take part in"),
+        "R8",
+        _(
+            "These Sukets are still valid, but their holder's regency/city does not take part in "
+            "the election: it was removed from the election, or the holder moved there. The "
+            "issuing office checks each one: it revokes a Suket whose regency/city no longer "
+            "holds the election, giving that reason; a holder who moved but is still on this "
+            "election's voter list keeps theirs."
+        ),
+        view.sukets_left_out(),
+    )
+
+
 # Offices: lists of a few rows per regency/city, computed once per table
 
 
@@ -738,6 +777,7 @@ _TABLES: dict[str, Callable[[FlagView], FlagTable]] = {
     "suket_prr_with_blanks": _suket_prr_with_blanks,
     "suket_late": _suket_late,
     "suket_no_reason": _suket_no_reason,
+    "suket_left_election": _suket_left_election,
     "closed_polling_day": _closed_polling_day,
     "stock_short": _stock_short,
     "invitation_after_polling_day": _invitation_after_polling_day,

@@ -24,6 +24,7 @@ from rekam.lib.dates import DateError, parse_datetime
 from rekam.lib.nik import NikError, clean_nik
 from rekam.lib.progress import progress_bar
 from rekam.lib.tabular import REJECTED, WARNING, RowIssue, open_table
+from rekam.regions.models import Region
 
 from .models import RecordEvent, Resident
 from .services import MoveRefused, check_move
@@ -101,6 +102,8 @@ class ApplyResult:
     unchanged: int = 0
     stale: int = 0
     rejected: int = 0
+    # Of the rejected: residents of a regency/city outside the acting user's jurisdiction.
+    outside_jurisdiction: int = 0
     issues: list[RowIssue] = field(default_factory=list)
 
     def summary(self) -> list[str]:
@@ -125,6 +128,21 @@ def future_reason(at: datetime) -> str:
         f"waktu status di masa depan ({timezone.localtime(at):%d-%m-%Y %H:%M}); "
         "periksa jam komputer atau sistem yang membuat berkas"
     )
+
+
+def outside_jurisdiction(regency_code: str | None) -> str:
+    """Why an import refuses a row of a regency/city outside the user's jurisdiction, naming
+    the regency/city (a whole file of another regency then says which one it is)."""
+    names = Region.objects.filter(code=regency_code or "").values_list("official_name", "name")
+    found = names.first()
+    if found is None:
+        return OUTSIDE_JURISDICTION
+    return f"{found[0] or found[1]} di luar wilayah kerja kantor Anda"
+
+
+def state_label(state: str) -> str:
+    """A KtpState as people read it in a reason (the code stays in the record's columns)."""
+    return str(S(state).label) if state in S.values else state
 
 
 def _fetch(niks: list[str]) -> dict[str, tuple[int, str, datetime | None, str]]:
@@ -162,12 +180,12 @@ def apply_updates(
         by_nik.setdefault(update.nik, []).append(update)
     label = system.name[:120]
     user_id = getattr(acting_user, "pk", None)
-    allowed: dict[str, bool] = {}
+    refusals: dict[str, str] = {}  # regency -> why its rows are refused ("": they are not)
     niks = list(by_nik)
     with progress_bar(total=len(niks), unit=" NIK", enabled=progress) as bar:
         for start in range(0, len(niks), _CHUNK):
             chunk = niks[start : start + _CHUNK]
-            _apply_chunk(chunk, by_nik, result, acting_user, user_id, label, allowed)
+            _apply_chunk(chunk, by_nik, result, acting_user, user_id, label, refusals)
             bar.update(len(chunk))
             if on_progress is not None:
                 on_progress(start + len(chunk), len(niks))
@@ -182,7 +200,7 @@ def _apply_chunk(
     acting_user: Any,
     user_id: int | None,
     label: str,
-    allowed: dict[str, bool],
+    refusals: dict[str, str],
 ) -> None:
     def issue(u: StatusUpdate, level: str, reason: str) -> None:
         result.issues.append(RowIssue(u.line or 0, u.nik, level, reason))
@@ -211,13 +229,17 @@ def _apply_chunk(
                 continue
             pk, state, state_at, regency = found
             if acting_user is not None:
-                ok = allowed.get(regency)
-                if ok is None:
-                    ok = allowed[regency] = can(acting_user, Action.IMPORT_STATUSES, regency)
-                if not ok:
+                refusal = refusals.get(regency)
+                if refusal is None:
+                    # Never the stored resident's regency/city by name: a file of bare NIKs
+                    # would otherwise tell where another regency's residents live.
+                    ok = can(acting_user, Action.IMPORT_STATUSES, regency)
+                    refusal = refusals[regency] = "" if ok else OUTSIDE_JURISDICTION
+                if refusal:
                     for u in updates:
                         result.rejected += 1
-                        issue(u, REJECTED, OUTSIDE_JURISDICTION)
+                        result.outside_jurisdiction += 1
+                        issue(u, REJECTED, refusal)
                     continue
             start_state = state
             for u in updates:
@@ -231,7 +253,8 @@ def _apply_chunk(
                     check_move(state, u.state, MoveSource.CENTRAL)
                 except MoveRefused as exc:
                     result.rejected += 1
-                    issue(u, REJECTED, f"{state} ke {u.state} tidak diizinkan: {exc.message}")
+                    # The refusal names both states by their labels.
+                    issue(u, REJECTED, exc.message)
                     continue
                 events.append(
                     RecordEvent(
@@ -287,8 +310,8 @@ def _sort_older(
             issue(
                 u,
                 WARNING,
-                f"diabaikan: pembaruan {u.state} ({timezone.localtime(u.at):%d-%m-%Y %H:%M}) "
-                "lebih lama dari status saat ini",
+                f"diabaikan: pembaruan ke {state_label(u.state)} "
+                f"({timezone.localtime(u.at):%d-%m-%Y %H:%M}) lebih lama dari status saat ini",
             )
 
 
@@ -296,9 +319,10 @@ def _sort_older(
 
 STATUS_COLUMNS: dict[str, tuple[str, ...]] = {
     "nik": ("nik", "no_nik", "nomor_nik"),
+    # The first spelling names the column to people (rekam.lib.tabular.column_label).
     "state": (
-        "state",
         "status",
+        "state",
         "status_ktp",
         "status_ktp_el",
         "status_rekam",
@@ -307,8 +331,8 @@ STATUS_COLUMNS: dict[str, tuple[str, ...]] = {
         "record_status",
     ),
     "at": (
-        "timestamp",
         "tanggal",
+        "timestamp",
         "waktu",
         "tanggal_status",
         "tgl_status",

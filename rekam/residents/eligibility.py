@@ -27,6 +27,15 @@ def must_hold_ktp(*, birth_date: date, marital_status: str, on: date) -> bool:
     return age_on(birth_date, on) >= KTP_AGE or ever_married(marital_status)
 
 
+def ktp_duty_day(birth_date: date) -> date:
+    """The day someone who never married turns 17 and must hold a KTP-el (born on 29 February:
+    1 March of a common year, as :func:`age_on` counts)."""
+    try:
+        return birth_date.replace(year=birth_date.year + KTP_AGE)
+    except ValueError:
+        return date(birth_date.year + KTP_AGE, 3, 1)
+
+
 def is_first_time_voter(*, birth_date: date, marital_status: str, polling_day: date) -> bool:
     """Of voting age on polling day, but not yet at the previous election five years before."""
     if not must_hold_ktp(birth_date=birth_date, marital_status=marital_status, on=polling_day):

@@ -41,17 +41,19 @@ from rekam.lib.dates import DateError, parse_date
 from rekam.lib.nik import NikError, clean_kk, parse_nik
 from rekam.lib.progress import progress_bar
 from rekam.lib.tabular import (
+    NOTHING_ACCEPTED,
     REJECTED,
     WARNING,
     ReportWriter,
     RowIssue,
     Table,
     TabularError,
+    nothing_accepted,
     open_table,
 )
 from rekam.regions.models import Level, Region
 
-from .central import FileCentralSystem, apply_updates, parse_ktp_state
+from .central import FileCentralSystem, apply_updates, outside_jurisdiction, parse_ktp_state
 from .models import (
     Citizenship,
     ImportBatch,
@@ -535,6 +537,8 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Of the rejected: rows of a regency/city outside the acting user's jurisdiction.
+    outside_jurisdiction: int = 0
     warnings: int = 0
     moves: int = 0
     dry_run: bool = False
@@ -589,15 +593,23 @@ class _Writer:
         self.postgres = connection.vendor == "postgresql"
         ops = connection.ops
         self.adapt_dt = ops.adapt_datetimefield_value
-        self.in_scope: dict[str, bool] = {}
+        self.refusals: dict[str, str] = {}  # regency -> why its rows are refused ("": not)
 
-    def allowed(self, regency: str) -> bool:
-        if self.user is None:
-            return True
-        ok = self.in_scope.get(regency)
-        if ok is None:
-            ok = self.in_scope[regency] = can(self.user, Action.IMPORT_REGISTRY, regency)
-        return ok
+    def refusal(self, regency: str | None, *, named: bool = True) -> str:
+        """Why a row in this regency/city is refused (outside the jurisdiction), or "".
+
+        ``named``: the regency/city comes from the file itself, so the reason may name it; a
+        stored resident's regency is never named (the registry of another regency/city cannot
+        be probed through an import)."""
+        if self.user is None or not regency:
+            return ""
+        refused = self.refusals.get(regency)
+        if refused is None:
+            ok = can(self.user, Action.IMPORT_REGISTRY, regency)
+            refused = self.refusals[regency] = "" if ok else outside_jurisdiction(regency)
+        if not refused:
+            return ""
+        return refused if named else OUTSIDE_JURISDICTION
 
     def _existing(self, cursor: Any, niks: list[str]) -> dict[str, tuple[Any, ...]]:
         """NIK -> ``(id, *FIELDS values, ktp_state)`` of the residents already stored."""
@@ -633,8 +645,10 @@ class _Writer:
                 values = row.values
                 old = existing.get(row.nik)
                 if old is None:
-                    if not self.allowed(values[_I_REGENCY]):
-                        issues.append(RowIssue(row.line, row.nik, REJECTED, OUTSIDE_JURISDICTION))
+                    refusal = self.refusal(values[_I_REGENCY])
+                    if refusal:
+                        result.outside_jurisdiction += 1
+                        issues.append(RowIssue(row.line, row.nik, REJECTED, refusal))
                         continue
                     full = [d if v is None else v for v, d in zip(values, DEFAULTS, strict=True)]
                     full += (False, "", row.ktp_state or initial, None, batch_id, now_db, now_db)
@@ -646,19 +660,20 @@ class _Writer:
                 current = old[1:-1]
                 merged = tuple(o if v is None else v for v, o in zip(values, current, strict=True))
                 # Both the regency the resident lives in and the one the file moves them to.
-                if not (self.allowed(current[_I_REGENCY]) and self.allowed(merged[_I_REGENCY])):
-                    issues.append(RowIssue(row.line, row.nik, REJECTED, OUTSIDE_JURISDICTION))
+                refusal = self.refusal(current[_I_REGENCY], named=False) or self.refusal(
+                    values[_I_REGENCY]
+                )
+                if refusal:
+                    result.outside_jurisdiction += 1
+                    issues.append(RowIssue(row.line, row.nik, REJECTED, refusal))
                     continue
                 old_state = old[-1]
                 to_state = old_state
                 if row.ktp_state and row.ktp_state != old_state:
                     try:
                         check_move(old_state, row.ktp_state, MoveSource.CENTRAL)
-                    except MoveRefused as exc:
-                        row.warnings.append(
-                            f"status KTP-el tidak diubah ({old_state} ke {row.ktp_state}): "
-                            f"{exc.message}"
-                        )
+                    except MoveRefused as exc:  # it names both states by their labels
+                        row.warnings.append(f"status KTP-el tidak diubah: {exc.message}")
                     else:
                         to_state = row.ktp_state
                 issues.extend(RowIssue(row.line, row.nik, WARNING, w) for w in row.warnings)
@@ -812,27 +827,41 @@ def default_report_path(kind: str, source: Path) -> Path:
 
 # Rows per transaction: large enough that commits and per-chunk queries are a small share.
 CHUNK_ROWS = 20_000
+# Rows between reports of reading progress inside a chunk (a chunk takes seconds to read).
+PROGRESS_ROWS = 2_000
 # From this many rows on, a second process reads and checks the file while this one writes.
 PARALLEL_FROM_ROWS = 50_000
 
 Chunk = tuple[int, list[ParsedRow], list[RowIssue]]  # rows read so far, kept rows, rejections
 
 
-def _parse_table(table: Table, parser: RowParser) -> Iterator[Chunk]:
+def _parse_table(
+    table: Table, parser: RowParser, on_read: Callable[[int], None] | None = None
+) -> Iterator[Chunk]:
+    """Chunks of parsed rows; ``on_read`` gets the rows read so far every
+    :data:`PROGRESS_ROWS` rows in between."""
     parsed: list[ParsedRow] = []
     issues: list[RowIssue] = []
     parse = parser.parse
     read = 0
+    step = min(PROGRESS_ROWS, CHUNK_ROWS) if on_read is not None else CHUNK_ROWS
+    mark = step  # one comparison per row, as before: the next count that needs a look
     for line, row in table.rows():
         item = parse(line, row)
         if type(item) is ParsedRow:
             parsed.append(item)
         else:
             issues.append(item)  # type: ignore[arg-type]
-        if len(parsed) + len(issues) >= CHUNK_ROWS:
+        if len(parsed) + len(issues) >= mark:
+            if mark < CHUNK_ROWS:
+                mark = min(mark + step, CHUNK_ROWS)
+                if on_read is not None:
+                    on_read(read + len(parsed) + len(issues))
+                continue
             read += len(parsed) + len(issues)
             yield read, parsed, issues
             parsed, issues = [], []
+            mark = step
     if parsed or issues:
         yield read + len(parsed) + len(issues), parsed, issues
 
@@ -946,21 +975,29 @@ def registry_import(
             result = ImportResult(batch=batch, report_path=report.path, dry_run=dry_run)
             writer = _Writer(batch=batch, acting_user=acting_user, label=label, result=result)
             parser = RowParser(RegionCache.load())
-            chunks = (
-                _parse_in_parallel(table, parser)
-                if _use_parallel(table, parallel)
-                else _parse_table(table, parser)
-            )
             seen: dict[int, int] = {}  # NIK -> line of the row that holds it
             with (
                 _finished(batch, result),
                 progress_bar(total=table.size_hint, unit=" baris", enabled=progress) as bar,
             ):
-                for read, parsed, issues in chunks:
-                    bar.update(read - result.rows_read)
-                    result.rows_read = read
+                shown = 0  # rows the bar and on_progress have been told of
+
+                def rows_read(read: int) -> None:
+                    nonlocal shown
+                    bar.update(read - shown)
+                    shown = read
                     if on_progress is not None:
                         on_progress(read, table.size_hint)
+
+                # Read in this process, progress is told while a chunk is read too.
+                chunks = (
+                    _parse_in_parallel(table, parser)
+                    if _use_parallel(table, parallel)
+                    else _parse_table(table, parser, rows_read)
+                )
+                for read, parsed, issues in chunks:
+                    rows_read(read)
+                    result.rows_read = read
                     keep: list[ParsedRow] = []
                     for item in parsed:
                         key = int(item.nik)
@@ -973,6 +1010,10 @@ def registry_import(
                         keep.append(item)
                     issues.extend(writer.write(keep))
                     _report(sorted(issues, key=lambda i: i.line), result, report, on_issue)
+                # The row count was an estimate (blank lines, cells spanning lines): the bar
+                # ends at 100 % of the rows there were.
+                bar.total = shown
+                bar.refresh()
             if dry_run:
                 transaction.set_rollback(True)
     finally:
@@ -1039,6 +1080,13 @@ def summarise(result: ImportResult) -> list[str]:
     if result.moves:
         lines.append(f"Perubahan status KTP-el: {result.moves}")
     lines.append(f"Laporan: {result.report_path}")
+    problem = nothing_accepted(
+        rows_read=result.rows_read,
+        accepted=result.accepted,
+        outside_jurisdiction=result.outside_jurisdiction,
+    )
+    if problem:
+        lines.append(NOTHING_ACCEPTED[problem])
     if result.dry_run:
         lines.append("Uji coba (--dry-run): tidak ada data yang disimpan.")
     return lines
@@ -1054,9 +1102,11 @@ class StatusImportResult:
     stale: int
     rejected: int
     issues: list[RowIssue]
+    # Of the rejected: residents of a regency/city outside the acting user's jurisdiction.
+    outside_jurisdiction: int = 0
 
     def summary(self) -> list[str]:
-        return [
+        lines = [
             f"Baris dibaca: {self.rows_read}",
             f"Status berpindah: {self.moved}",
             f"Tidak berubah: {self.unchanged}",
@@ -1064,6 +1114,14 @@ class StatusImportResult:
             f"Ditolak: {self.rejected}",
             f"Laporan: {self.report_path}",
         ]
+        problem = nothing_accepted(
+            rows_read=self.rows_read,
+            accepted=self.rows_read - self.rejected,
+            outside_jurisdiction=self.outside_jurisdiction,
+        )
+        if problem:
+            lines.append(NOTHING_ACCEPTED[problem])
+        return lines
 
 
 def statuses_import(
@@ -1119,4 +1177,5 @@ def statuses_import(
         stale=applied.stale,
         rejected=batch.rejected,
         issues=issues,
+        outside_jurisdiction=applied.outside_jurisdiction,
     )

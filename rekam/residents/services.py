@@ -13,7 +13,7 @@ from django.utils import timezone
 from rekam.accounts.access import Action, require
 from rekam.audit.services import audit_record, diff_fields
 
-from .eligibility import KTP_AGE, must_hold_ktp
+from .eligibility import KTP_AGE, ktp_duty_day, must_hold_ktp
 from .models import RecordEvent, Resident, name_key
 from .signals import records_moved_send, residents_relocated
 from .states import PRINTING_MOVES, KtpState, MoveSource, move_sources
@@ -59,10 +59,7 @@ def recording_refusal(resident: Resident, today: date | None = None) -> str:
     born, marital = resident.birth_date, resident.marital_status
     if any(must_hold_ktp(birth_date=born, marital_status=marital, on=day) for day in days):
         return ""
-    try:
-        turns = born.replace(year=born.year + KTP_AGE)
-    except ValueError:  # born on 29 February: 17 on 1 March of a common year (age_on)
-        turns = date(born.year + KTP_AGE, 3, 1)
+    turns = ktp_duty_day(born)
     return (
         f"Penduduk ini belum wajib KTP-el: belum pernah kawin dan baru berusia {KTP_AGE} tahun "
         f"pada {turns:%d-%m-%Y}. Perekaman dilakukan setelah ia wajib KTP-el, atau lebih awal "

@@ -16,7 +16,7 @@ from rekam.notifications.models import Message
 from rekam.notifications.services import message_send
 
 from .models import Suket
-from .services import SuketError, suket_pdf
+from .services import SuketError, suket_pdf, suket_verify_url
 
 
 def suket_file(suket: Suket) -> Path:
@@ -44,7 +44,7 @@ def suket_deliver(*, suket: Suket, acting_user: Any = None) -> Message:
             "suket_number": suket.number,
             "valid_until": suket.valid_until.isoformat(),
             "office": suket.office.name,
-            "verify_url": str(settings.SUKET_VERIFY_URL),
+            "verify_url": suket_verify_url(),
         },
         idempotency_key=f"suket:{suket.number}",
         attachment=suket_file(suket),

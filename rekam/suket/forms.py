@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts import access
@@ -17,11 +18,34 @@ from rekam.regions.models import Level, Region
 EMPTY_LABEL = _("— choose —")
 
 
+class SerialField(forms.CharField):
+    """A blank card's serial as printed on it: ASCII letters, digits and dashes (other digits,
+    such as superscripts, would pass ``str.isdigit`` and break the numeric comparisons)."""
+
+    default_validators = [
+        RegexValidator(
+            r"^[0-9A-Za-z-]+\Z",
+            _("A serial has only letters, digits and dashes, as printed on the blank."),
+        )
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 30)
+        super().__init__(**kwargs)
+
+
 class ReceiveForm(forms.Form):
     count = CountField(label=_("Number of blanks"), min_value=1, max_value=1_000_000)
     batch = forms.CharField(label=_("Batch"), max_length=60)
-    serial_from = forms.CharField(label=_("First serial"), max_length=30, required=False)
-    serial_to = forms.CharField(label=_("Last serial"), max_length=30, required=False)
+    serial_from = SerialField(label=_("First serial"), required=False)
+    serial_to = SerialField(
+        label=_("Last serial"),
+        required=False,
+        help_text=_(
+            "Fill in both serials, or leave both empty. Blank serials are unique nationwide: "
+            "a range overlapping one already received is refused."
+        ),
+    )
     received_on = forms.DateField(label=_("Date received"), required=False)
 
 
@@ -48,7 +72,7 @@ class TransferForm(forms.Form):
 class SpoilForm(forms.Form):
     count = CountField(label=_("Number of blanks"), min_value=1, max_value=1000)
     reason = forms.CharField(label=_("Reason"), max_length=300)
-    card_serial = forms.CharField(label=_("Card serial"), max_length=30, required=False)
+    card_serial = SerialField(label=_("Card serial"), required=False)
 
 
 class PrinterForm(forms.Form):
@@ -59,13 +83,13 @@ class PrinterForm(forms.Form):
 
 class PrintForm(forms.Form):
     nik = forms.CharField(widget=forms.HiddenInput, max_length=16)
-    card_serial = forms.CharField(label=_("Card serial"), max_length=30)
+    card_serial = SerialField(label=_("Card serial"))
 
 
 class CardSerialForm(forms.Form):
     """Printing from the decision page: the resident is the page's."""
 
-    card_serial = forms.CharField(label=_("Card serial"), max_length=30)
+    card_serial = SerialField(label=_("Card serial"))
 
 
 class PrintListSearchForm(forms.Form):

@@ -335,6 +335,15 @@ def qr_payload(c: SuketContent) -> dict[str, Any]:
     }
 
 
+def suket_verify_url() -> str:
+    """The verifier's address for paper and messages: ``SUKET_VERIFY_URL`` when absolute, a bare
+    path after ``PUBLIC_BASE_URL`` (nobody can type "/verifikasi" from a printed Suket)."""
+    url = str(settings.SUKET_VERIFY_URL)
+    if "://" in url:
+        return url
+    return f"{str(settings.PUBLIC_BASE_URL).rstrip('/')}/{url.lstrip('/')}"
+
+
 def certificate_for(c: SuketContent, qr_text: str) -> Certificate:
     h = c.holder
     birth = date.fromisoformat(h["birth_date"])
@@ -379,7 +388,7 @@ def certificate_for(c: SuketContent, qr_text: str) -> Certificate:
         qr_caption=[
             "Pindai kode QR untuk memeriksa keaslian",
             "dan masa berlaku Suket ini (tanpa internet):",
-            str(settings.SUKET_VERIFY_URL),
+            suket_verify_url(),
         ],
         subject=f"Suket {c.number}",
     )

@@ -3,7 +3,9 @@
 Every movement locks the office's :class:`BlankStock` row (``SELECT ... FOR UPDATE`` on
 PostgreSQL; on SQLite the IMMEDIATE transaction already holds the database's write lock), checks
 the balance, updates it and writes a ledger line with the balance after. A database constraint
-keeps the balance from ever going below zero should any path skip the check.
+keeps the balance from ever going below zero should any path skip the check. A receipt also
+locks the province offices' rows, which serialise receipts for the check that no serial range
+is received twice.
 """
 
 from __future__ import annotations
@@ -106,6 +108,53 @@ def _check_range(count: int, serial_from: str, serial_to: str) -> None:
                 f"Rentang nomor seri {serial_from}-{serial_to} berisi {max(span, 0)} blangko, "
                 f"bukan {count}."
             )
+    elif serial_from.upper() > serial_to.upper():
+        # A range given last first would hold no serial, and so overlap none.
+        raise StockError(
+            f"Nomor seri awal {serial_from} tidak boleh lebih besar dari nomor seri akhir "
+            f"{serial_to}."
+        )
+
+
+def _lock_for_receipt(office: Office) -> None:
+    """Lock ``office``'s stock row and every province office's: serial numbers are unique
+    nationally, so the province offices' rows serialise all receipts and two overlapping
+    ranges received at the same moment cannot both pass :func:`_check_range_not_received`.
+    By id, the order transfers lock in, so that neither can deadlock the other."""
+    provinces = Office.objects.filter(kind=Office.Kind.PROVINCE)
+    for locked in sorted({office, *provinces}, key=lambda o: o.pk):
+        _locked_stock(locked)
+
+
+def _check_range_not_received(serial_from: str, serial_to: str) -> None:
+    """A serial range overlapping one received before, at any office, is refused, naming the
+    earliest such receipt. The caller holds :func:`_lock_for_receipt`."""
+    if not serial_from:
+        return
+    # Few rows: a receipt is a batch, not a card (read by the (kind, card_serial) index).
+    receipts = (
+        BlankMovement.objects.filter(kind=BlankMovement.Kind.RECEIPT)
+        .exclude(serial_from="")
+        .order_by("at", "id")
+        .values_list("pk", "serial_from", "serial_to")
+    )
+    overlapping = [
+        pk
+        for pk, first, last in receipts
+        if serial_ranges_overlap(serial_from, serial_to, first, last)
+    ]
+    if not overlapping:
+        return
+    earlier = BlankMovement.objects.select_related("office").get(pk=overlapping[0])
+    received_on = earlier.received_on or timezone.localdate(earlier.at)
+    others = f" dan {len(overlapping) - 1} penerimaan lainnya" if len(overlapping) > 1 else ""
+    raise StockError(
+        f"Nomor seri {serial_from} s.d. {serial_to} bertumpang tindih dengan blangko yang sudah "
+        f"dicatat diterima di {earlier.office.name} pada {received_on:%d-%m-%Y} (kiriman "
+        f"{earlier.batch}, nomor seri {earlier.serial_from} s.d. {earlier.serial_to}){others}. "
+        "Satu nomor seri hanya ada pada satu blangko di seluruh Indonesia: periksa nomor seri "
+        "pada dokumen pengiriman."
+    )
 
 
 @transaction.atomic
@@ -127,19 +176,21 @@ def blank_receive(
     serial_from, serial_to = serial_from.strip(), serial_to.strip()
     _check_range(count, serial_from, serial_to)
     if not batch.strip():
-        raise StockError("Nomor batch penerimaan wajib diisi.")
+        raise StockError("Nomor kiriman wajib diisi.")
     at = at or timezone.now()
-    # The stock row's lock first: a receipt sent twice (a double click) then sees the first.
-    _locked_stock(office)
+    # The locks first: a receipt sent twice (a double click), or a range received at the same
+    # moment elsewhere, then sees the first.
+    _lock_for_receipt(office)
     earlier = BlankMovement.objects.filter(
         office=office, kind=BlankMovement.Kind.RECEIPT, batch__iexact=batch.strip()
     ).first()
     if earlier is not None:
         raise StockError(
-            f"Batch {batch.strip()} sudah dicatat diterima di {office.name} pada "
+            f"Kiriman {batch.strip()} sudah dicatat diterima di {office.name} pada "
             f"{timezone.localtime(earlier.at):%d-%m-%Y %H.%M} ({earlier.quantity} blangko). "
-            "Periksa nomor batchnya; penerimaan yang sama tidak dicatat dua kali."
+            "Periksa nomor kirimannya; penerimaan yang sama tidak dicatat dua kali."
         )
+    _check_range_not_received(serial_from, serial_to)
     movement = _move(
         office=office,
         kind=BlankMovement.Kind.RECEIPT,
@@ -234,6 +285,17 @@ def serial_in_range(serial: str, first: str, last: str) -> bool:
     if serial.isdigit() and first.isdigit() and last.isdigit():
         return len(serial) in (len(first), len(last)) and int(first) <= int(serial) <= int(last)
     return len(serial) == len(first) == len(last) and first <= serial <= last
+
+
+def serial_ranges_overlap(first_a: str, last_a: str, first_b: str, last_b: str) -> bool:
+    """Whether two received ranges (inclusive) share a serial: as numbers when all four bounds
+    are digits ("0001001".."0001100" and "1050".."1200" share 1050..1100), otherwise as text
+    when all four are of one length, as :func:`serial_in_range` reads a serial (ranges of
+    text serials of other lengths hold other serials)."""
+    a1, a2, b1, b2 = (bound.upper() for bound in (first_a, last_a, first_b, last_b))
+    if all(bound.isdigit() for bound in (a1, a2, b1, b2)):
+        return int(a1) <= int(b2) and int(b1) <= int(a2)
+    return len({len(a1), len(a2), len(b1), len(b2)}) == 1 and a1 <= b2 and b1 <= a2
 
 
 def _province_receipts(office: Office) -> QuerySet[BlankMovement]:

@@ -2,7 +2,9 @@
 
 :func:`verify_qr_text` needs only the published key set and revocation list (the same JSON the
 offline web verifier caches), so it works anywhere; the online endpoint feeds it the live
-state of the database instead.
+state of the database instead. A saved key set may predate a key the office made since: a
+Suket signed with a key it does not know, issued no earlier than the set's day, cannot be
+decided from it (TIDAK_DAPAT_DIPERIKSA), where the live set would say TIDAK_SAH.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils.translation import gettext_lazy as _
 
 from rekam.lib import signing
 from rekam.lib.nik import mask_nik
-from rekam.lib.signing import SignatureError, verify_text
+from rekam.lib.signing import SignatureError, cose_parse, unpack_text, verify_text
 
 QR_PREFIX = "RK1:"
 PAYLOAD_VERSION = 1
@@ -32,11 +35,15 @@ SAH = "SAH"
 KEDALUWARSA = "KEDALUWARSA"
 DICABUT = "DICABUT"
 TIDAK_SAH = "TIDAK_SAH"
+# Not a verdict on the Suket: what was at hand here (a saved key list, this browser) cannot
+# decide; the live check or another document can.
+TIDAK_DAPAT_DIPERIKSA = "TIDAK_DAPAT_DIPERIKSA"
 LABELS = {
     SAH: _("VALID"),
     KEDALUWARSA: _("EXPIRED"),
     DICABUT: _("REVOKED"),
     TIDAK_SAH: _("NOT VALID"),
+    TIDAK_DAPAT_DIPERIKSA: _("CANNOT BE CHECKED HERE"),
 }
 # Reasons of a verdict, for the person checking (the web verifier's script gets the same).
 UNKNOWN_VERSION = _("unknown Suket data version")
@@ -53,6 +60,14 @@ FUTURE = _("the Suket's issue date is in the future (%(date)s)")
 GENUINE = _("a genuine Suket, valid until %(date)s")
 LIST_LIVE = _("the current revocation list (checked online)")
 LIST_AS_OF = _("the revocation list as of %(when)s WIB")
+KEY_NOT_YET_KNOWN = _(
+    "signed with a key that the key list on this device (as of %(when)s WIB) does not hold:"
+    " the office may have changed its key since"
+)
+
+
+def _jakarta_day(iso: object) -> date:
+    return datetime.fromisoformat(str(iso)).astimezone(JAKARTA).date()
 
 
 def revocation_hash(uid: bytes) -> bytes:
@@ -73,6 +88,24 @@ class KeyInfo:
 @dataclass(frozen=True)
 class KeySet:
     keys: Mapping[bytes, KeyInfo]
+    # When a saved set was published; None for the live set, which knows every current key.
+    as_of: datetime | None = None
+    # Compromised keys by id, with the day (WIB) they were withdrawn: refused outright.
+    withdrawn: Mapping[bytes, date] = field(default_factory=dict)
+
+    @classmethod
+    def from_document(cls, data: Mapping[str, Any]) -> KeySet:
+        """The set of a saved ``kunci.json``, with its date and its withdrawn key ids."""
+        at = data.get("generated_at")
+        rows = data.get("withdrawn")
+        return cls(
+            cls.from_published(data.get("keys") or []).keys,
+            as_of=datetime.fromisoformat(str(at)) if at else None,
+            withdrawn={
+                bytes.fromhex(str(row["kid"])): _jakarta_day(row["withdrawn_at"])
+                for row in (rows if isinstance(rows, list) else [])
+            },
+        )
 
     @classmethod
     def from_published(cls, rows: Iterable[Mapping[str, Any]]) -> KeySet:
@@ -88,11 +121,7 @@ class KeySet:
                 office=str(row["office"]),
                 office_name=str(row.get("office_name", "")),
                 key=Ed25519PublicKey.from_public_bytes(raw),
-                retired_on=(
-                    datetime.fromisoformat(str(retired)).astimezone(JAKARTA).date()
-                    if retired
-                    else None
-                ),
+                retired_on=_jakarta_day(retired) if retired else None,
             )
         return cls(keys)
 
@@ -177,6 +206,7 @@ class Verdict:
             "reason": self.reason,
             "number": p.get("no"),
             "name": p.get("nm") or None,
+            "birth_date": p.get("lhr") or None,
             "nik": self.masked_nik or None,
             "office": p.get("of"),
             "office_name": self.office_name or None,
@@ -208,7 +238,8 @@ def _date(value: object) -> date:
 
 
 def verify_qr_text(text: str, *, keys: KeySet, revoked: Container[bytes], now: datetime) -> Verdict:
-    """SAH, KEDALUWARSA, DICABUT or TIDAK_SAH for a scanned QR text, with the reason.
+    """SAH, KEDALUWARSA, DICABUT or TIDAK_SAH for a scanned QR text, with the reason
+    (TIDAK_DAPAT_DIPERIKSA only from a saved key set, see :func:`_refused`).
 
     ``revoked`` answers ``uid in revoked``: a published :class:`RevocationList`, or the live
     state of the database for the online check; its ``generated_at`` and ``elections`` (slug
@@ -220,7 +251,7 @@ def verify_qr_text(text: str, *, keys: KeySet, revoked: Container[bytes], now: d
             text, keys={k: v.key for k, v in keys.keys.items()}, prefix=QR_PREFIX
         )
     except SignatureError as exc:
-        return Verdict(TIDAK_SAH, exc.message)
+        return _refused(text, exc, keys)
     if not isinstance(payload, dict) or payload.get("v") != PAYLOAD_VERSION:
         return Verdict(TIDAK_SAH, str(UNKNOWN_VERSION))
     if any(not isinstance(payload.get(k), t) for k, t in _REQUIRED.items()):
@@ -255,6 +286,33 @@ def verify_qr_text(text: str, *, keys: KeySet, revoked: Container[bytes], now: d
     return verdict(SAH, str(GENUINE) % {"date": f"{valid_until:%d-%m-%Y}"})
 
 
+def _refused(text: str, exc: SignatureError, keys: KeySet) -> Verdict:
+    """TIDAK_SAH with ``exc``'s reason, unless the key is one a saved set may not know yet.
+
+    Nothing of the unverified payload goes into the verdict; only its issue date is read, to
+    tell a key made after the saved set (undecidable here) from one that was never valid.
+    """
+    try:
+        kid, _protected, payload_bytes, _signature = cose_parse(unpack_text(text, prefix=QR_PREFIX))
+    except SignatureError:
+        return Verdict(TIDAK_SAH, exc.message)
+    if kid in keys.keys:  # a known key whose signature does not match
+        return Verdict(TIDAK_SAH, exc.message)
+    if kid in keys.withdrawn:
+        return Verdict(TIDAK_SAH, str(WITHDRAWN_KEY) % {"date": f"{keys.withdrawn[kid]:%d-%m-%Y}"})
+    if keys.as_of is None:
+        return Verdict(TIDAK_SAH, exc.message)
+    try:
+        claimed = cbor2.loads(payload_bytes)
+        issued = _date(claimed.get("iss") if isinstance(claimed, dict) else None)
+    except Exception:  # cbor2 raises several types for malformed input
+        return Verdict(TIDAK_SAH, exc.message)
+    if keys.as_of.astimezone(JAKARTA).date() > issued:
+        return Verdict(TIDAK_SAH, exc.message)  # the set is from after the Suket's issue day
+    when = f"{keys.as_of.astimezone(JAKARTA):%d-%m-%Y %H:%M}"
+    return Verdict(TIDAK_DAPAT_DIPERIKSA, str(KEY_NOT_YET_KNOWN) % {"when": when})
+
+
 def verifier_texts() -> dict[str, str]:
     """Every text the offline web verifier shows, in the active language, for its script."""
     texts = {
@@ -262,6 +320,7 @@ def verifier_texts() -> dict[str, str]:
         "expired": LABELS[KEDALUWARSA],
         "revoked": LABELS[DICABUT],
         "not_valid": LABELS[TIDAK_SAH],
+        "cannot_check": LABELS[TIDAK_DAPAT_DIPERIKSA],
         "damaged_structure": signing.DAMAGED_STRUCTURE,
         "not_signed": signing.NOT_SIGNED,
         "unknown_algorithm": signing.UNKNOWN_ALGORITHM,
@@ -282,9 +341,45 @@ def verifier_texts() -> dict[str, str]:
         "genuine": GENUINE,
         "list_as_of": LIST_AS_OF,
         "list_old": _("(more than a day old: open this page when there is signal to update it)"),
-        "no_ed25519": _("This browser does not support Ed25519 yet; use the online check."),
+        "key_not_yet_known": KEY_NOT_YET_KNOWN,
+        "key_list_undated": _(
+            "signed with a key that the key list on this device does not hold: the office may"
+            " have changed its key since"
+        ),
+        # Reasons this device cannot decide (TIDAK_DAPAT_DIPERIKSA): never "not valid".
+        "no_ed25519": _("this browser cannot check signatures (it has no Ed25519)"),
+        "no_inflate": _("this browser cannot unpack the code (it has no DecompressionStream)"),
+        "no_keys": _("the keys have not been loaded on this device yet"),
+        "device_error": _("this browser failed while checking the code"),
+        "no_local_check": _(
+            "This browser cannot check Suket codes by itself: it asks the server when there is"
+            " signal. To check without signal, open this page in a current Chrome."
+        ),
+        "no_qr_reader": _(
+            "This browser cannot read QR pictures by itself: photos are read by the server when"
+            " there is signal. Without signal, scan the code with the phone's camera or a QR"
+            " app and paste its text below, or open this page in a current Chrome."
+        ),
+        "offline_ready": _("Ready: this page also works without signal on this device."),
+        "offline_unavailable": _(
+            "This browser cannot keep this page for use without signal: keep it open."
+        ),
+        "loaded_dated": _("Keys as of %(when)s WIB and %(list)s loaded."),
+        "empty": _("Paste the code's text first (it starts with RK1:)."),
+        # What the officer does next, per verdict.
+        "next_valid": _("Next: compare the name and date of birth with the person."),
+        "next_not_valid": _(
+            "Next: ask for the KTP-el or another proof of identity. Under the KPPS rules, this"
+            " Suket cannot be used to vote."
+        ),
+        "next_offline": _(
+            "Next: reload this page when there is signal, or ask for the KTP-el or another"
+            " document."
+        ),
+        "next_retry": _("Next: try again in a minute, or ask for the KTP-el or another document."),
         "election": _("Election"),
         "name": _("Name"),
+        "birth_date": _("Date of birth"),
         "nik": "NIK",
         "number": _("Number"),
         "issued_by": _("Issued by"),
@@ -296,7 +391,8 @@ def verifier_texts() -> dict[str, str]:
         ),
         "no_qr": _("No QR code was found in the image."),
         "image_offline": _(
-            "This browser cannot read the image without signal; paste the code's text."
+            "This browser cannot read QR pictures without signal: scan the code with the"
+            " phone's camera or a QR app and paste its text."
         ),
         # Not a verdict: the code was not read, so nothing is said of the Suket.
         "unreadable": _("CODE NOT READ"),

@@ -52,7 +52,7 @@ from rekam.web.templatetags.rekam_tags import actor_name, outcome_label, reason_
 from . import forms
 from .delivery import suket_deliver
 from .keys import published_keys
-from .models import CardPrint, DuplicateApproval, Outcome, Printer, Suket, SuketDecision
+from .models import CardPrint, DuplicateApproval, OfficeKey, Outcome, Printer, Suket, SuketDecision
 from .rules import Reason
 from .services import (
     LiveRevocations,
@@ -767,20 +767,27 @@ def suket_revoke_page(request: HttpRequest, pk: int) -> HttpResponse:
 # Public verification ---------------------------------------------------------------------
 
 
+def _language_chosen(request: HttpRequest) -> str:
+    """The language named by ``?bahasa=``; "" if none or unknown."""
+    chosen = request.GET.get("bahasa", "")
+    return chosen if chosen in dict(settings.LANGUAGES) else ""
+
+
 @require_GET
 def verify_page(request: HttpRequest) -> HttpResponse:
     """The offline verifier. Its language switch is a plain link (``?bahasa=en``): the page is
-    kept by a service worker, so a form with a CSRF token would go stale on it."""
-    chosen = request.GET.get("bahasa", "")
-    if chosen in dict(settings.LANGUAGES):
-        translation.activate(chosen)
-        request.LANGUAGE_CODE = chosen
-    response = render(
-        request,
-        "suket/verify.html",
-        {"verify_url": settings.SUKET_VERIFY_URL, "texts": verifier_texts()},
-    )
-    if chosen in dict(settings.LANGUAGES):
+    kept by a service worker, so a form with a CSRF token would go stale on it. The worker
+    keeps one copy per language, fetched without cookies so that it leaves the choice alone."""
+    chosen = _language_chosen(request)
+    # override, not activate: the choice must not outlive this request in its thread.
+    with translation.override(chosen or translation.get_language()):
+        request.LANGUAGE_CODE = translation.get_language()
+        response = render(
+            request,
+            "suket/verify.html",
+            {"verify_url": settings.SUKET_VERIFY_URL, "texts": verifier_texts()},
+        )
+    if chosen:
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, chosen, samesite="Lax")
     return response
 
@@ -788,7 +795,22 @@ def verify_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 @cache_control(max_age=300, public=True)
 def keys_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"version": 1, "keys": published_keys()})
+    """The public keys, dated: a verifier holding a saved copy tells a key made after it (it
+    cannot decide) from one that never existed. Compromised keys are named by id only, so
+    that what they signed is refused outright even by a copy saved before they leaked."""
+    withdrawn = OfficeKey.objects.filter(compromised_at__isnull=False).order_by("kid")
+    return JsonResponse(
+        {
+            "version": 1,
+            "generated_at": timezone.now().isoformat(),
+            "keys": published_keys(),
+            "withdrawn": [
+                {"kid": k.kid, "withdrawn_at": k.compromised_at.isoformat()}
+                for k in withdrawn
+                if k.compromised_at is not None
+            ],
+        }
+    )
 
 
 @require_GET
@@ -827,6 +849,8 @@ def verify_online(text: str) -> Verdict:
     "verify", setting="RATELIMIT_VERIFY_PER_MINUTE", methods=("GET", "POST"), as_json=True
 )
 def verify_json(request: HttpRequest) -> JsonResponse:
+    """The online check, for anyone: the offline verifier asks it when this device cannot
+    decide. It answers only what the offline verdict shows (the NIK masked)."""
     text = request.GET.get("qr", "")
     if request.method == "POST":
         upload = request.FILES.get("gambar")
@@ -849,4 +873,6 @@ def verify_json(request: HttpRequest) -> JsonResponse:
             text = request.POST.get("qr", "")
     if not text.strip():
         return JsonResponse({"error": "Isi teks kode QR atau unggah gambarnya."}, status=400)
-    return JsonResponse(verify_online(text[:4000]).as_json())
+    # The verdict's reason in the page's language (the page sends ``?bahasa=``).
+    with translation.override(_language_chosen(request) or translation.get_language()):
+        return JsonResponse(verify_online(text[:4000]).as_json())

@@ -13,7 +13,20 @@ from django.utils.translation import gettext_lazy as _
 
 from rekam.accounts.models import Office
 from rekam.elections.models import Election
+from rekam.lib.tabular import (
+    ALL_OUTSIDE_JURISDICTION,
+    ALL_REJECTED,
+    NO_DATA_ROWS,
+    nothing_accepted,
+)
 from rekam.voters.models import DptImport
+
+# What the page says of an import that kept no row (rekam.lib.tabular.nothing_accepted).
+NOTHING_ACCEPTED = {
+    NO_DATA_ROWS: _("The file holds no data rows."),
+    ALL_OUTSIDE_JURISDICTION: _("No row was accepted: every row is outside your jurisdiction."),
+    ALL_REJECTED: _("No row was accepted: every row was rejected."),
+}
 
 
 class Upload(models.Model):
@@ -71,6 +84,20 @@ class Upload(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def nothing_accepted(self) -> str:
+        """Why a finished import kept no row, in the reader's language, or ``""``."""
+        if self.status != self.Status.DONE:
+            return ""
+        counts = self.counts
+        read = counts.get("rows_read", 0)
+        problem = nothing_accepted(
+            rows_read=read,
+            accepted=counts.get("accepted", read - counts.get("rejected", 0)),
+            outside_jurisdiction=counts.get("outside_jurisdiction", 0),
+        )
+        return str(NOTHING_ACCEPTED[problem]) if problem else ""
 
     @property
     def percent(self) -> int:

@@ -20,7 +20,7 @@ from django.utils.text import get_valid_filename
 from rekam.accounts.access import Action, can, offices_for, regions_for, require, single_regency
 from rekam.audit.services import audit_record
 from rekam.elections.models import Election
-from rekam.lib.tabular import RowIssue, TabularError
+from rekam.lib.tabular import REJECTED, RowIssue, TabularError
 from rekam.residents.importers import registry_import, statuses_import
 from rekam.voters.importer import dpt_import
 
@@ -34,12 +34,18 @@ ACTIONS = {
     Upload.Kind.DPT: Action.IMPORT_DPT,
 }
 SUFFIXES = (".csv", ".txt", ".xlsx")
-# Rejected rows and warnings kept on the upload for its page; the report holds them all.
+# Rejected rows and warnings kept on the upload for its page (rejected rows first); the
+# report holds them all.
 ISSUES_SHOWN = 200
+# Stages of the registry and status imports, stored as these codes and named on the page in
+# the reader's language (rekam.uploads.views.STAGE_LABELS, with the DPT import's stages).
+STAGE_READING = "reading"
+STAGE_APPLYING = "applying"
 # The DPT import's stages (its ``on_stage`` texts), for its progress.
 DPT_STAGES = 4
-# Progress is written at most this often (seconds): one UPDATE per chunk would be too many.
-PROGRESS_EVERY = 0.5
+# Progress is written at most this often (seconds); the registry import reports every
+# PROGRESS_ROWS rows, so a large file's page moves about every second.
+PROGRESS_EVERY = 1.0
 # An upload that has not reported progress for this long is taken to have died (the process
 # that ran it stopped: a restart or a deploy).
 STALE_AFTER = timedelta(minutes=30)
@@ -147,14 +153,26 @@ class _Progress:
 
 
 def _issues(issues: list[RowIssue]) -> list[list[Any]]:
-    return [[i.line, i.key, i.level, i.reason] for i in issues[:ISSUES_SHOWN]]
+    """The issues the page shows: rejected rows first (a flood of warnings must not hide
+    them), then warnings, each by line, :data:`ISSUES_SHOWN` in all."""
+    rejected = sorted((i for i in issues if i.level == REJECTED), key=lambda i: i.line)
+    shown = rejected[:ISSUES_SHOWN]
+    if len(shown) < ISSUES_SHOWN:
+        warnings = sorted((i for i in issues if i.level != REJECTED), key=lambda i: i.line)
+        shown += warnings[: ISSUES_SHOWN - len(shown)]
+    return [[i.line, i.key, i.level, i.reason] for i in shown]
+
+
+def _outside(count: int) -> dict[str, int]:
+    """The count of rows rejected as outside the jurisdiction, when there are any."""
+    return {"outside_jurisdiction": count} if count else {}
 
 
 def _carry_out(upload: Upload, progress: _Progress) -> dict[str, Any]:
     user, path = upload.acting_user, Path(upload.path)
     report = path.parent.parent / "laporan.csv"
     if upload.kind == Upload.Kind.REGISTRY:
-        progress.write(force=True, stage="membaca dan memeriksa baris")
+        progress.write(force=True, stage=STAGE_READING)
         # Never the forked reader here: a web process has threads.
         imported = registry_import(
             path=path,
@@ -171,6 +189,7 @@ def _carry_out(upload: Upload, progress: _Progress) -> dict[str, Any]:
                 "updated": imported.updated,
                 "unchanged": imported.unchanged,
                 "rejected": imported.rejected,
+                **_outside(imported.outside_jurisdiction),
                 "warnings": imported.warnings,
                 "moves": imported.moves,
             },
@@ -178,7 +197,7 @@ def _carry_out(upload: Upload, progress: _Progress) -> dict[str, Any]:
             "report_path": str(imported.report_path),
         }
     if upload.kind == Upload.Kind.STATUSES:
-        progress.write(force=True, stage="menerapkan status")
+        progress.write(force=True, stage=STAGE_APPLYING)
         applied = statuses_import(
             path=path, acting_user=user, report_path=report, on_progress=progress.rows
         )
@@ -189,6 +208,7 @@ def _carry_out(upload: Upload, progress: _Progress) -> dict[str, Any]:
                 "unchanged": applied.unchanged,
                 "stale": applied.stale,
                 "rejected": applied.rejected,
+                **_outside(applied.outside_jurisdiction),
             },
             "issues": _issues(applied.issues),
             "report_path": str(applied.report_path),
@@ -247,6 +267,7 @@ def upload_run(*, upload: Upload) -> Upload:
         progress.write(
             force=True,
             status=Upload.Status.FAILED,
+            stage="",
             error=f"Berkas tidak dapat diimpor: {reason}"[:500],
             finished_at=timezone.now(),
         )
@@ -256,6 +277,7 @@ def upload_run(*, upload: Upload) -> Upload:
         progress.write(
             force=True,
             status=Upload.Status.FAILED,
+            stage="",
             error="Impor gagal karena kesalahan sistem; hubungi admin sistem (rinciannya ada "
             "di log server). Mengimpor berkas yang sama lagi aman: baris yang sudah tersimpan "
             "tidak berubah.",
@@ -281,11 +303,11 @@ def upload_mark_stale(upload: Upload) -> Upload:
         return upload
     error = "Impor terhenti sebelum selesai (layanan dimulai ulang?); unggah berkasnya lagi."
     marked = Upload.objects.filter(pk=upload.pk, status=upload.status).update(
-        status=Upload.Status.FAILED, error=error, finished_at=timezone.now()
+        status=Upload.Status.FAILED, stage="", error=error, finished_at=timezone.now()
     )
     if marked:
         Path(upload.path).unlink(missing_ok=True)  # it holds full NIKs and will not be read
-        upload.status, upload.error = Upload.Status.FAILED, error
+        upload.status, upload.stage, upload.error = Upload.Status.FAILED, "", error
     return upload
 
 

@@ -14,11 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from rekam.lib.tabular import REJECTED
+from rekam.regions.models import Region
 from rekam.web.background import redirect_then_start
 
 from .forms import UploadForm
 from .models import Upload
 from .services import (
+    STAGE_APPLYING,
+    STAGE_READING,
     UploadRefused,
     elections_for,
     may_upload,
@@ -43,10 +46,30 @@ COUNT_LABELS = {
     "removed": _("Removed from the list"),
     "outside": _("Kept: their TPS is not in the file"),
     "rejected": _("Rejected"),
+    "outside_jurisdiction": _("Of these, outside your jurisdiction"),
     "duplicates": _("NIK listed twice"),
     "warnings": _("Warnings"),
 }
+# Stages as stored (codes, or the DPT import's own Indonesian texts), named in the reader's
+# language; a text not listed here is shown as it is.
+STAGE_LABELS = {
+    STAGE_READING: _("Reading and checking the rows"),
+    STAGE_APPLYING: _("Applying the states"),
+    "membaca berkas": _("Reading the file"),
+    "memeriksa baris": _("Checking the rows"),
+    "membandingkan dengan daftar saat ini": _("Comparing with the current list"),
+    "menyimpan": _("Saving"),
+}
 RECENT = 20
+
+
+def stage_label(upload: Upload) -> str:
+    """The stage of a running import for the page: none once it has finished (the status
+    says it all), nor one that only repeats the status."""
+    if upload.finished or not upload.stage:
+        return ""
+    label = str(STAGE_LABELS.get(upload.stage, upload.stage))
+    return "" if label.casefold() == str(upload.get_status_display()).casefold() else label
 
 
 def _kinds(request: HttpRequest) -> list[str]:
@@ -102,16 +125,32 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         {"line": line, "nik": nik, "rejected": level == REJECTED, "reason": reason}
         for line, nik, level, reason in upload.issues
     ]
+    rejected_shown = sum(i["rejected"] for i in issues)
+    warnings_shown = len(issues) - rejected_shown
+    # The page holds the first of each; the counts say how many there are (a status import
+    # counts its warnings as stale updates).
+    rejected_total = max(upload.counts.get("rejected", 0), rejected_shown)
+    warnings_total = max(
+        upload.counts.get("warnings", upload.counts.get("stale", 0)), warnings_shown
+    )
+    regencies = upload.dpt_import.regencies if upload.dpt_import else []
     return render(
         request,
         "uploads/detail.html",
         {
             "nav": "uploads",
             "upload": upload,
+            "stage": stage_label(upload),
             "counts": counts,
+            "regencies": [
+                r.display_name for r in Region.objects.filter(code__in=regencies).order_by("code")
+            ],
             "issues": issues,
-            "more_issues": sum(upload.counts.get(k, 0) for k in ("rejected", "warnings"))
-            > len(issues),
+            "rejected_shown": rejected_shown,
+            "rejected_total": rejected_total,
+            "warnings_shown": warnings_shown,
+            "warnings_total": warnings_total,
+            "more_issues": rejected_total + warnings_total > len(issues),
             "has_report": report_file(upload, "laporan") is not None,
             "has_changes": report_file(upload, "perubahan") is not None,
         },
@@ -126,7 +165,7 @@ def status(request: HttpRequest, pk: int) -> JsonResponse:
         {
             "status": upload.status,
             "status_label": upload.get_status_display(),
-            "stage": upload.stage,
+            "stage": stage_label(upload),
             "done": upload.done,
             "total": upload.total,
             "percent": upload.percent,

@@ -383,10 +383,11 @@ def _scan_lines(path: Path) -> tuple[int, list[int]]:
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> Path:
-    """A Windows-1252 file as UTF-8 (DuckDB reads UTF-8), decoded in large chunks."""
-    if encoding != "cp1252":
+    """A Windows-1252 or UTF-16 file as UTF-8 (DuckDB reads UTF-8), decoded in large
+    chunks."""
+    if encoding.startswith("utf-8"):
         return path
-    decoder = codecs.getincrementaldecoder("cp1252")(errors="replace")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
         while chunk := src.read(1 << 20):
             out.write(decoder.decode(chunk))

@@ -77,7 +77,7 @@ def election_page(request: HttpRequest, slug: str) -> HttpResponse:
     level = _CHILD_LEVEL[_LEVEL_OF_PARTS.get(home.count(".") + 1 if home else 1, "")]
     total = worklists.worklist_total(election, user, within=home or None)
     rows = worklists.worklist_counts(election, user, level, within=home or None)
-    status = worklists.election_status(election)
+    status = worklists.election_status(election, user)
     # A file's counts span its regencies/cities: listed to those who cover them all.
     imports = [
         batch
@@ -145,6 +145,7 @@ def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
     counts = {k: params[k] for k in ("klass", "first_time", "suket_expiring")}
     rows = worklists.worklist_counts(election, user, level, within=within, **counts)
     total = worklists.worklist_total(election, user, within=within, **counts)
+    status = worklists.election_status(election, user, within)
     page = None
     show_people = here in {"district", "village"} or params["tps"]
     if show_people and access.can(user, Action.VIEW_RESIDENT):
@@ -152,6 +153,14 @@ def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
             election, user, within=within, tps=params["tps"], still=params["still"], **counts
         )
         page = Paginator(voters, PAGE_SIZE).get_page(request.GET.get("page"))
+    # What the counts table says of the people listed (at the last reconciliation): the list
+    # may be narrowed to those still in their class now, which counting live at province scale
+    # would cost a join of every voter with the registry.
+    reconciled_count = (
+        sum(row.voters for row in rows if row.tps == params["tps"])
+        if params["tps"]
+        else total.voters
+    )
     crumbs: list[Region] = []
     node = region
     while node is not None and node.level != "province":
@@ -177,7 +186,9 @@ def worklist_page(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "params": params,
             "within": within or "",
-            "reconciled": worklists.last_reconciled(election, within),
+            "status": status,
+            "reconciled": status.last_run,
+            "reconciled_count": reconciled_count,
             "classes": VoterClass.choices,
             "query": query.urlencode(),
             "filters": filters.urlencode(),
@@ -192,12 +203,24 @@ def _export_voters(request: HttpRequest, slug: str) -> tuple[Election, Any, str]
     params = _worklist_params(request)
     within = params.pop("within") or _home_region(user) or None
     voters = worklists.worklist_voters(election, user, within=within, **params)
-    stem = f"dpt-{election.slug}-{within or 'semua'}"
+    return election, voters, _export_stem(election, within, params)
+
+
+def _export_stem(election: Election, within: str | None, params: dict[str, Any]) -> str:
+    """The export's file name (without extension): every filter in it, so that two exports of
+    the same place with different filters are told apart."""
+    parts = [f"dpt-{election.slug}", within or "semua"]
     if params["tps"]:
-        stem += f"-tps{params['tps']}"
+        parts.append(f"tps{params['tps']}")
     if params["klass"]:
-        stem += f"-{params['klass'].lower()}"
-    return election, voters, stem
+        parts.append(params["klass"].lower())
+    if params["first_time"] is not None:
+        parts.append("pemula" if params["first_time"] else "bukan-pemula")
+    if params["suket_expiring"] is not None:
+        parts.append("suket-habis" if params["suket_expiring"] else "tanpa-suket-habis")
+    if params["still"]:
+        parts.append("masih")
+    return "-".join(part for part in parts if part)
 
 
 @login_required
@@ -340,6 +363,8 @@ class Compared(NamedTuple):
     voter: str
     resident: str
     differs: bool
+    # What is wrong with the voter's value, when the import said (a NIK that is not valid).
+    note: str = ""
 
 
 def _same(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -376,9 +401,19 @@ def _compared(candidate: CandidateMatch) -> list[Compared]:
         ("village", _("Village"), (voter.village.name,), (resident.village.name,)),
     ]
     return [
-        Compared(field, label, _shown(a), _shown(b), not _same(a, b))
-        for field, label, a, b in pairs
+        Compared(
+            "nik", "NIK", voter.nik, resident.nik, voter.nik != resident.nik, _nik_note(voter)
+        ),
+        *(
+            Compared(field, label, _shown(a), _shown(b), not _same(a, b))
+            for field, label, a, b in pairs
+        ),
     ]
+
+
+def _nik_note(voter: Voter) -> str:
+    """The import's verdict on the voter's NIK, without repeating the NIK shown beside it."""
+    return voter.nik_problem.removesuffix(f" ({voter.nik})")
 
 
 def _shown(parts: tuple[str, ...]) -> str:

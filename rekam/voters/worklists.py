@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -243,6 +243,10 @@ def worklist_voters(
         & _scope_q(who, Action.VIEW_RESIDENT)
         & _within_q(who, Action.VIEW_RESIDENT, within)
     )
+    if within and within.count(".") == 2:
+        # A kecamatan's voters through its villages: the voters' one index leads with the
+        # village (a district alone would read every voter of the election).
+        q &= Q(village_id__in=Region.objects.filter(parent_id=within).values("code"))
     if tps:
         q &= Q(tps=tps)
     if klass:
@@ -264,46 +268,120 @@ def worklist_voters(
     )
 
 
-def last_reconciled(election: Election, within: str | None) -> ReconciliationRun | None:
-    """The latest finished reconciliation covering the regency/city of ``within`` (any level;
-    the latest of the election when ``None``): when the classes shown there were decided."""
-    runs = ReconciliationRun.objects.filter(
-        election=election, status=ReconciliationRun.Status.DONE
-    ).order_by("-finished_at")
-    if not within or "." not in within:
-        return runs.first()
-    regency = ".".join(within.split(".")[:2])
-    # Runs are few per election; the regencies they covered are a JSON list.
-    return next((run for run in runs[:100] if regency in run.regencies), None)
+def _overlaps(scope: str, regency: str) -> bool:
+    """Whether the region ``scope`` (any level; ``""`` for everywhere) and the regency/city
+    ``regency`` overlap: one lies inside the other."""
+    return access.in_scope(scope, regency) or scope.startswith(regency + ".")
+
+
+@dataclass(frozen=True)
+class RegencyList:
+    """One regency/city's voter list against its latest reconciliation."""
+
+    code: str
+    name: str
+    # When the latest finished import touching it finished.
+    imported_at: datetime | None
+    # The latest finished reconciliation covering it: when it started (it read the list from
+    # then on) and when it finished.
+    read_from: datetime | None
+    reconciled_at: datetime | None
+
+    @property
+    def stale(self) -> bool:
+        """Its list changed after its latest reconciliation read it (or it never had one).
+        Compared with the run's start, not its end: an import that finished while the run was
+        reading may be missing from what the run read."""
+        if self.imported_at is None:
+            return False
+        return self.read_from is None or self.imported_at > self.read_from
 
 
 @dataclass
 class ElectionStatus:
-    """When the list was last imported and reconciled (for the staff page)."""
+    """Where the voter list of the regencies/cities in view stands (for the staff pages)."""
 
+    # The latest finished reconciliation covering one of the regencies/cities in view.
     last_run: ReconciliationRun | None
+    # A run of the election queued or running (it holds back every other run of it).
     running: ReconciliationRun | None
+    # The latest finished import touching one of the regencies/cities in view.
     last_import: DptImport | None
+    regencies: list[RegencyList]
 
     @property
-    def stale(self) -> bool:
-        """The list changed since the last reconciliation finished."""
-        if self.last_import is None or self.last_run is None:
-            return self.last_import is not None
-        finished = self.last_import.finished_at
-        return bool(finished and self.last_run.finished_at and finished > self.last_run.finished_at)
+    def stale(self) -> list[RegencyList]:
+        """The regencies/cities in view whose list changed after their last reconciliation."""
+        return [regency for regency in self.regencies if regency.stale]
 
 
-def election_status(election: Election) -> ElectionStatus:
-    runs = ReconciliationRun.objects.filter(election=election)
+def _latest_per_regency(items: QuerySet[Any], codes: set[str]) -> tuple[dict[str, Any], Any | None]:
+    """Walking ``items`` (imports or runs, newest first, each with ``regencies``): the newest
+    one touching each of ``codes``, and the newest touching any. Stops once every code has
+    one, so an election's long history is read only as far back as needed."""
+    newest: dict[str, Any] = {}
+    first = None
+    if not codes:
+        return newest, first
+    for item in items.iterator(chunk_size=100):
+        touched = codes.intersection(item.regencies).difference(newest)
+        if touched and first is None:
+            first = item
+        newest.update(dict.fromkeys(touched, item))
+        if len(newest) == len(codes):
+            break
+    return newest, first
+
+
+def election_status(election: Election, who: Any, within: str | None = None) -> ElectionStatus:
+    """The voter list of each of the election's regencies/cities inside ``who``'s jurisdiction
+    (and inside ``within``, any level, when given) against its latest reconciliation. Four
+    queries, however many regencies/cities and runs."""
+    if isinstance(who, str):
+        scope = who
+    else:
+        access.require(who, Action.VIEW_REPORTS)
+        scope = access.region_scope(who) or ""
+    names = {
+        code: official or name
+        for code, name, official in election.regions.values_list("code", "name", "official_name")
+        if _overlaps(scope, code) and (not within or _overlaps(within, code))
+    }
+    codes = set(names)
+    imports, last_import = _latest_per_regency(
+        DptImport.objects.filter(election=election, finished_at__isnull=False).order_by(
+            "-finished_at", "-pk"
+        ),
+        codes,
+    )
+    runs, last_run = _latest_per_regency(
+        ReconciliationRun.objects.filter(
+            election=election, status=ReconciliationRun.Status.DONE, finished_at__isnull=False
+        )
+        .order_by("-finished_at", "-pk")
+        .defer("totals"),
+        codes,
+    )
+    regencies = []
+    for code in sorted(codes):
+        batch, run = imports.get(code), runs.get(code)
+        regencies.append(
+            RegencyList(
+                code=code,
+                name=names[code],
+                imported_at=batch.finished_at if batch else None,
+                read_from=run.started_at if run else None,
+                reconciled_at=run.finished_at if run else None,
+            )
+        )
     return ElectionStatus(
-        last_run=runs.filter(status=ReconciliationRun.Status.DONE).order_by("-finished_at").first(),
-        running=runs.filter(
-            status__in=[ReconciliationRun.Status.QUEUED, ReconciliationRun.Status.RUNNING]
+        last_run=last_run,
+        running=ReconciliationRun.objects.filter(
+            election=election,
+            status__in=[ReconciliationRun.Status.QUEUED, ReconciliationRun.Status.RUNNING],
         ).first(),
-        last_import=DptImport.objects.filter(election=election, finished_at__isnull=False)
-        .order_by("-finished_at")
-        .first(),
+        last_import=last_import,
+        regencies=regencies,
     )
 
 

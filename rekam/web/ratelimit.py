@@ -50,6 +50,17 @@ def _counter(key: str, seconds: int) -> str:
     return f"rl:{digest}:{window}"
 
 
+def window_end(seconds: int) -> int:
+    """When the current window of ``seconds`` ends (seconds since the epoch): a key refused now
+    is allowed again from then on (windows are fixed, so it may be sooner than ``seconds``)."""
+    return (int(time.time()) // seconds + 1) * seconds
+
+
+def seconds_left(seconds: int) -> int:
+    """How long until the current window of ``seconds`` ends."""
+    return window_end(seconds) - int(time.time())
+
+
 def allow(key: str, *, limit: int, seconds: int) -> bool:
     """Count one hit on ``key``; ``False`` once it had ``limit`` hits in this window."""
     if limit <= 0:

@@ -15,14 +15,28 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// The page names what it needs (its own address, script, style, keys, list).
+const sameOrigin = (u) => new URL(u, self.location).origin === self.location.origin;
+
+// Whether every request already has a copy (the page opened without signal asks again).
+function allCached(cache, requests) {
+  return Promise.all(requests.map((r) => cache.match(r, { ignoreVary: true })))
+    .then((hits) => (hits.every(Boolean) ? "cached" : "failed"));
+}
+
+// The page names what it needs (its own address, script, style, keys, list) and its copy in
+// every language (``pages``: ``?bahasa=..`` links). Those are fetched without cookies, so
+// that storing them leaves the visitor's language choice alone.
 self.addEventListener("message", (event) => {
-  const urls = (event.data && event.data.cache) || [];
+  const data = event.data || {};
+  const requests = [
+    ...(data.cache || []).filter(sameOrigin).map((u) => new Request(u)),
+    ...(data.pages || []).filter(sameOrigin).map((u) => new Request(u, { credentials: "omit" })),
+  ];
+  const reply = (answer) => event.ports[0] && event.ports[0].postMessage(answer);
   event.waitUntil(
     caches.open(CACHE)
-      .then((cache) => cache.addAll(urls.filter((u) => new URL(u, self.location).origin === self.location.origin)))
-      .then(() => event.ports[0] && event.ports[0].postMessage("cached"))
-      .catch(() => event.ports[0] && event.ports[0].postMessage("failed"))
+      .then((cache) => cache.addAll(requests).then(() => "cached", () => allCached(cache, requests)))
+      .then(reply, () => reply("failed"))
   );
 });
 
@@ -37,8 +51,11 @@ self.addEventListener("fetch", (event) => {
           return res;
         })
         // The page varies on Accept-Language: without ignoreVary a phone set to Indonesian
-        // finds no cached copy offline.
-        .catch(() => cache.match(req, { ignoreSearch: true, ignoreVary: true }).then((hit) => hit || Response.error()))
+        // finds no cached copy offline. The exact address first (``?bahasa=en`` is the
+        // English copy), then the same path with any query.
+        .catch(() => cache.match(req, { ignoreVary: true })
+          .then((hit) => hit || cache.match(req, { ignoreSearch: true, ignoreVary: true }))
+          .then((hit) => hit || Response.error()))
     )
   );
 });

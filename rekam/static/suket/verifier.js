@@ -4,6 +4,10 @@
  * signature (Ed25519, WebCrypto) is checked against the published office keys, then the
  * revocation list (sorted 8-byte SHA-256 prefixes of revoked Suket ids) and the dates.
  * Keys and the list are cached by the service worker /verifikasi-sw.js.
+ *
+ * Where this device cannot decide (a browser without Ed25519 or DecompressionStream, or a
+ * key newer than the saved key list) the verdict is never "not valid": the page asks the
+ * server (/verifikasi/periksa) when there is signal, and otherwise says it cannot check here.
  */
 "use strict";
 
@@ -14,6 +18,8 @@
   const keysUrl = page.dataset.keysUrl;
   const revUrl = page.dataset.revocationsUrl;
   const checkUrl = page.dataset.checkUrl;
+  const lang = document.documentElement.lang || "";
+  let keysDoc = null; // kunci.json: generated_at, keys, withdrawn (compromised key ids)
   let keys = null;
   let revocations = null;
   // Every text shown, in the page's language (rekam.suket.verify.verifier_texts).
@@ -24,7 +30,15 @@
     return T[key].replace(/%\((\w+)\)s/g, (_, name) => String((values || {})[name] ?? ""));
   }
 
+  // The Suket is not valid: a verdict.
   class Invalid extends Error {
+    constructor(key, values) {
+      super(t(key, values));
+    }
+  }
+
+  // This device cannot decide: not a verdict on the Suket.
+  class CannotCheck extends Error {
     constructor(key, values) {
       super(t(key, values));
     }
@@ -104,7 +118,12 @@
         case 2: { need(n); const b = bytes.slice(pos, pos + n); pos += n; return b; }
         case 3: {
           need(n);
-          const s = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(pos, pos + n));
+          let s;
+          try {
+            s = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(pos, pos + n));
+          } catch (e) {
+            throw new Invalid("damaged_structure");
+          }
           pos += n;
           return s;
         }
@@ -186,7 +205,8 @@
   }
 
   async function isRevoked(uid) {
-    if (!revocations || !revocations.entries) return false;
+    if (!revocations) throw new CannotCheck("no_keys");
+    if (!revocations.entries) return false; // an empty list: nothing revoked
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", uid));
     const size = revocations.hash_bytes || 8;
     const want = hex(digest.slice(0, size));
@@ -202,10 +222,46 @@
     return false;
   }
 
+  const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+  // A key the saved list does not hold: made after the list (undecidable here), or never
+  // valid. Only the payload's claimed issue date is read, never shown: it is unverified.
+  function unknownKey(payloadBytes) {
+    let issued = null;
+    try {
+      const p = cborDecode(payloadBytes);
+      if (p instanceof Map && ISO_DATE.test(p.get("iss"))) issued = p.get("iss");
+    } catch (e) {
+      // no date to go by
+    }
+    if (issued === null) throw new Invalid("unknown_key");
+    const asOf = keysDoc && keysDoc.generated_at;
+    if (!asOf) throw new CannotCheck("key_list_undated");
+    if (jakartaDate(new Date(asOf)) > issued) throw new Invalid("unknown_key");
+    throw new CannotCheck("key_not_yet_known", { when: jakartaDateTime(asOf) });
+  }
+
+  async function signatureMatches(info, signature, signed) {
+    let key;
+    try {
+      key = await crypto.subtle.importKey("raw", b64(info.public_key), { name: "Ed25519" }, false, ["verify"]);
+    } catch (e) {
+      throw new CannotCheck(!window.crypto || !crypto.subtle || e.name === "NotSupportedError" ? "no_ed25519" : "device_error");
+    }
+    try {
+      return await crypto.subtle.verify({ name: "Ed25519" }, key, signature, signed);
+    } catch (e) {
+      if (e && e.name === "NotSupportedError") throw new CannotCheck("no_ed25519");
+      return false;
+    }
+  }
+
   async function verifyText(raw) {
     const text = raw.trim();
     if (!text.startsWith(PREFIX)) throw new Invalid("no_prefix", { prefix: PREFIX });
-    const cose = cborDecode(await inflate(base45Decode(text.slice(PREFIX.length))));
+    const packed = base45Decode(text.slice(PREFIX.length));
+    if (typeof DecompressionStream !== "function") throw new CannotCheck("no_inflate");
+    const cose = cborDecode(await inflate(packed));
     const arr = cose && cose.tag === 18 ? cose.value : cose;
     if (!Array.isArray(arr) || arr.length !== 4) throw new Invalid("not_signed");
     const [prot, , payloadBytes, signature] = arr;
@@ -216,19 +272,16 @@
     if (!(header instanceof Map) || header.get(1) !== -8) throw new Invalid("unknown_algorithm");
     const kid = header.get(4);
     if (!(kid instanceof Uint8Array)) throw new Invalid("no_key_id");
-    const info = (keys || []).find((k) => k.kid === hex(kid) && !k.compromised_at);
-    if (!info) throw new Invalid("unknown_key");
-    let ok = false;
-    try {
-      const key = await crypto.subtle.importKey("raw", b64(info.public_key), { name: "Ed25519" }, false, ["verify"]);
-      ok = await crypto.subtle.verify({ name: "Ed25519" }, key, signature, sigStructure(prot, payloadBytes));
-    } catch (e) {
-      if (e && e.name === "NotSupportedError") {
-        throw new Error(t("no_ed25519"));
-      }
-      ok = false;
+    if (!keys) throw new CannotCheck("no_keys");
+    const withdrawn = (keysDoc.withdrawn || []).find((w) => w.kid === hex(kid));
+    if (withdrawn) {
+      throw new Invalid("withdrawn_key", { date: dmy(jakartaDate(new Date(withdrawn.withdrawn_at))) });
     }
-    if (!ok) throw new Invalid("forged");
+    const info = keys.find((k) => k.kid === hex(kid) && !k.compromised_at);
+    if (!info) unknownKey(payloadBytes);
+    if (!(await signatureMatches(info, signature, sigStructure(prot, payloadBytes)))) {
+      throw new Invalid("forged");
+    }
     const p = cborDecode(payloadBytes);
     if (!(p instanceof Map) || p.get("v") !== 1) throw new Invalid("unknown_version");
     for (const [k, t] of [["no", "string"], ["nik", "string"], ["nm", "string"], ["of", "string"], ["el", "string"], ["iss", "string"], ["vu", "string"]]) {
@@ -247,6 +300,7 @@
     const listDate = revocations ? revocations.generated_at : null;
     const result = {
       number: p.get("no"), name: p.get("nm"), nik: maskNik(p.get("nik")),
+      birth_date: typeof p.get("lhr") === "string" ? p.get("lhr") : "",
       office_name: info.office_name, valid_until: p.get("vu"), issued_on: p.get("iss"),
       election: p.get("el"), election_name: names[p.get("el")] || p.get("el"),
       revocation_list_date: listDate, revocation_list: listLabel(listDate),
@@ -262,16 +316,39 @@
     return Object.assign(result, { status: "SAH", reason: t("genuine", { date: dmy(p.get("vu")) }) });
   }
 
+  const CANNOT_CHECK = "TIDAK_DAPAT_DIPERIKSA";
   const LABELS = {
     SAH: T.valid,
     KEDALUWARSA: T.expired,
     DICABUT: T.revoked,
     TIDAK_SAH: T.not_valid,
+    TIDAK_DAPAT_DIPERIKSA: T.cannot_check,
     TIDAK_TERBACA: T.unreadable,
   };
+  // What the officer does next: compare, or ask for another document.
+  const NEXT = {
+    SAH: T.next_valid,
+    KEDALUWARSA: T.next_not_valid,
+    DICABUT: T.next_not_valid,
+    TIDAK_SAH: T.next_not_valid,
+    TIDAK_DAPAT_DIPERIKSA: T.next_offline,
+  };
   // An image whose code could not be read says nothing of the Suket: never "not valid".
-  function unreadable(reason) {
-    show({ status: "TIDAK_TERBACA", reason: reason + " " + T.try_again });
+  // ``advice`` only where a reader looked and found nothing (a sharper photo may help).
+  function unreadable(reason, advice) {
+    show({ status: "TIDAK_TERBACA", reason: advice ? reason + " " + advice : reason });
+  }
+
+  function hideResult() {
+    const box = document.getElementById("result");
+    box.hidden = true;
+    delete box.dataset.status;
+  }
+
+  function formMessage(text) {
+    const note = document.getElementById("form-message");
+    note.textContent = text;
+    note.hidden = !text;
   }
 
   function show(result) {
@@ -286,9 +363,11 @@
     election.textContent = result.election_name || result.election || "";
     election.hidden = !election.textContent;
     document.getElementById("verdict-reason").textContent = result.reason || "";
+    document.getElementById("verdict-next").textContent = result.next ?? NEXT[result.status] ?? "";
     const rows = [
       [T.election, result.election_name || result.election],
-      [T.name, result.name], [T.nik, result.nik], [T.number, result.number],
+      [T.name, result.name], [T.birth_date, dmy(result.birth_date)], [T.nik, result.nik],
+      [T.number, result.number],
       [T.issued_by, result.office_name], [T.valid_until, dmy(result.valid_until)],
       [T.checked_with, result.revocation_list],
     ];
@@ -306,12 +385,43 @@
     }
   }
 
+  // The server's check (live keys and revocations), for what this device cannot decide.
+  async function checkOnline(text, why) {
+    let res;
+    try {
+      res = await fetch(checkUrl + "?bahasa=" + encodeURIComponent(lang), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ qr: text }),
+      });
+    } catch (e) {
+      return show({ status: CANNOT_CHECK, reason: why, next: T.next_offline });
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      // not an answer of the check
+    }
+    if (!res.ok || !data || !LABELS[data.status]) {
+      const extra = data && data.error ? " (" + data.error + ")" : "";
+      return show({ status: CANNOT_CHECK, reason: why + extra, next: T.next_retry });
+    }
+    show(data);
+  }
+
   async function check(text) {
+    hideResult();
+    formMessage("");
+    if (!text.trim()) {
+      formMessage(T.empty);
+      return;
+    }
     try {
       show(await verifyText(text));
     } catch (e) {
       if (e instanceof Invalid) show({ status: "TIDAK_SAH", reason: e.message });
-      else show({ status: "TIDAK_SAH", reason: String(e.message || e) });
+      else await checkOnline(text, e instanceof CannotCheck ? e.message : T.device_error);
     }
   }
 
@@ -320,37 +430,81 @@
     try {
       const [k, r] = await Promise.all([fetch(keysUrl), fetch(revUrl)]);
       if (!k.ok || !r.ok) throw new Error("HTTP");
-      keys = (await k.json()).keys;
-      revocations = await r.json();
-      state.textContent = t("loaded", { list: listLabel(revocations.generated_at) });
+      // Both lists or neither: keys without the revocation list would pass a revoked Suket.
+      const [keysRead, revocationsRead] = await Promise.all([k.json(), r.json()]);
+      if (!keysRead || !Array.isArray(keysRead.keys) || !revocationsRead) throw new Error("list");
+      keysDoc = keysRead;
+      revocations = revocationsRead;
+      keys = keysDoc.keys;
+      const list = listLabel(revocations.generated_at);
+      state.textContent = keysDoc.generated_at
+        ? t("loaded_dated", { when: jakartaDateTime(keysDoc.generated_at), list })
+        : t("loaded", { list });
       page.dataset.ready = "1";
     } catch (e) {
       state.textContent = t("not_loaded");
     }
   }
 
+  // An Ed25519 public key (RFC 8032, test 1): importing it shows whether WebCrypto has Ed25519.
+  const PROBE_KEY = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+  async function canCheckHere() {
+    if (typeof DecompressionStream !== "function") return false;
+    try {
+      await crypto.subtle.importKey("raw", b64(PROBE_KEY), { name: "Ed25519" }, false, ["verify"]);
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  async function hasQrReader() {
+    if (!("BarcodeDetector" in window)) return false;
+    try {
+      return (await BarcodeDetector.getSupportedFormats()).includes("qr_code");
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // Say up front what this browser cannot do, and what to do instead.
+  const qrReader = hasQrReader();
+  qrReader.then((ok) => {
+    page.dataset.qrReader = ok ? "1" : "0";
+    const note = document.getElementById("image-note");
+    note.textContent = ok ? "" : T.no_qr_reader;
+    note.hidden = ok;
+  });
+  canCheckHere().then((ok) => {
+    page.dataset.localCheck = ok ? "1" : "0";
+    const note = document.getElementById("local-check-note");
+    note.textContent = ok ? "" : T.no_local_check;
+    note.hidden = ok;
+  });
+
   async function registerWorker() {
-    if (!("serviceWorker" in navigator)) return;
+    const ready = document.getElementById("offline-ready");
+    if (!("serviceWorker" in navigator)) {
+      ready.textContent = T.offline_unavailable;
+      return;
+    }
     try {
       await navigator.serviceWorker.register(page.dataset.swUrl, { scope: page.dataset.scope });
       const reg = await navigator.serviceWorker.ready;
       const urls = [location.pathname, keysUrl, revUrl, ...Array.from(document.querySelectorAll("script[src], link[rel=stylesheet]"), (el) => el.src || el.href)];
+      // Every language's copy, so that the language links work without signal too.
+      const pages = Array.from(document.querySelectorAll(".lang-links a[href]"), (a) => a.href);
       const channel = new MessageChannel();
-      channel.port1.onmessage = () => { page.dataset.offline = "1"; };
-      reg.active.postMessage({ cache: urls }, [channel.port2]);
+      channel.port1.onmessage = (ev) => {
+        if (ev.data === "cached") page.dataset.offline = "1";
+        ready.textContent = ev.data === "cached" ? T.offline_ready : T.offline_unavailable;
+      };
+      reg.active.postMessage({ cache: urls, pages }, [channel.port2]);
     } catch (e) {
       // Verification still works while this page stays open.
+      ready.textContent = T.offline_unavailable;
     }
-  }
-
-  async function decodeImage(blob) {
-    if ("BarcodeDetector" in window) {
-      const detector = new BarcodeDetector({ formats: ["qr_code"] });
-      const found = await detector.detect(await createImageBitmap(blob));
-      if (found.length) return found[0].rawValue;
-      throw new Invalid("no_qr");
-    }
-    return null;
   }
 
   document.getElementById("paste-form").addEventListener("submit", (ev) => {
@@ -361,23 +515,42 @@
   document.getElementById("image-input").addEventListener("change", async (ev) => {
     const file = ev.target.files[0];
     if (!file) return;
+    hideResult();
+    formMessage("");
+    if (await qrReader) {
+      let found = [];
+      try {
+        found = await new BarcodeDetector({ formats: ["qr_code"] }).detect(await createImageBitmap(file));
+      } catch (e) {
+        // an image the browser cannot open: nothing found
+      }
+      if (found.length) return check(found[0].rawValue);
+      return unreadable(T.no_qr, T.try_again);
+    }
+    // No QR reader in this browser: the server reads the image, when there is signal.
+    let res;
     try {
-      const text = await decodeImage(file);
-      if (text !== null) return check(text);
-      // No QR reader in this browser: let the server read the image (needs a connection).
       const body = new FormData();
       body.append("gambar", file);
-      const res = await fetch(checkUrl, { method: "POST", body });
-      const data = await res.json();
-      if (data.error) unreadable(data.error);
-      else show(data);
+      res = await fetch(checkUrl + "?bahasa=" + encodeURIComponent(lang), { method: "POST", body });
     } catch (e) {
-      unreadable(e instanceof Invalid ? e.message : t("image_offline"));
+      return unreadable(T.image_offline);
     }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      // not an answer of the check
+    }
+    if (data && LABELS[data.status] && !data.error) return show(data);
+    const reason = (data && data.error) || T.no_qr;
+    // 400: the server looked at the picture and found no readable code.
+    unreadable(reason, res.status === 400 ? T.try_again : T.next_retry);
   });
 
   const camButton = document.getElementById("camera-button");
-  if ("BarcodeDetector" in window && navigator.mediaDevices) {
+  qrReader.then((ok) => {
+    if (!ok || !navigator.mediaDevices) return;
     camButton.hidden = false;
     camButton.addEventListener("click", async () => {
       const video = document.getElementById("camera");
@@ -398,7 +571,7 @@
       stream.getTracks().forEach((t) => t.stop());
       video.hidden = true;
     });
-  }
+  });
 
   loadData().then(registerWorker);
 })();

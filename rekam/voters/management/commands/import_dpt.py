@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from rekam.lib.tabular import REJECTED, TabularError
+from rekam.lib.tabular import NOTHING_ACCEPTED, REJECTED, TabularError, nothing_accepted
 from rekam.residents.management.commands._common import acting_user
 from rekam.voters.importer import ISSUE_SAMPLE, dpt_import
 
@@ -57,4 +57,7 @@ class Command(BaseCommand):
             self.stdout.write(f"... baris lain yang ditolak ada di laporan {result.report_path}")
         for line in result.summary():
             self.stdout.write(line)
+        problem = nothing_accepted(rows_read=result.rows_read, accepted=result.accepted)
+        if problem:
+            self.stdout.write(NOTHING_ACCEPTED[problem])
         self.stdout.write(f"Selesai dalam {time.perf_counter() - started:.1f} detik.")
