@@ -491,11 +491,6 @@ def _default_point(
     return next(fitting, None) or next(iter(own), None) or next((c.point for c in choices), None)
 
 
-def _rooms(sessions: list[Session], now: datetime) -> list[int]:
-    rooms = public_rooms(sessions, now) if sessions else {}
-    return [rooms.get(s.pk, 0) for s in sessions]
-
-
 def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any]:
     now = clock.now()
     today = timezone.localdate(now)
@@ -550,6 +545,7 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
             if sessions or chosen is not None:
                 chosen = plan.day
                 break
+    rooms = public_rooms(sessions, now)
     mine = list(
         Ticket.objects.filter(nik=resident.nik, day__gte=today, state__in=ACTIVE_STATES)
         .select_related("service_point")
@@ -589,7 +585,7 @@ def _schedule_context(request: HttpRequest, resident: Resident) -> dict[str, Any
         "day": chosen,
         # Each with the seats an online number may take now (the gate's count: on the day,
         # also the invitation seats no invitee will use).
-        "sessions": [(s, room) for s, room in zip(sessions, _rooms(sessions, now), strict=True)],
+        "sessions": [(s, rooms.get(s.pk, 0)) for s in sessions],
         "mine": mine,
         "booked_here": booked_here,
         "mine_elsewhere": any(t.pk not in booked_here for t in mine),
